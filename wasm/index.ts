@@ -1,4 +1,3 @@
-// Entry of the Meridian WebAssembly module: re-exports the hot-path kernels.
-export function version(): i32 {
-  return 1;
-}
+// Entry of the Meridian WebAssembly module: one module, one linear memory, several kernels.
+export * from "./xor";
+export * from "./dedup";
