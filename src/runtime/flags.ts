@@ -3,6 +3,7 @@
  * `--name=value` or `--name value`, repeatable flags, booleans with `--no-` negation, and help text
  * generated from the same definitions. The Node CLI and the Deno entry share it.
  */
+import { parseDuration as parseModelDuration } from "../model/duration.ts";
 
 /** The kinds of value a flag holds. */
 export type FlagKind = "string" | "strings" | "bool" | "duration" | "bytes" | "int";
@@ -33,23 +34,13 @@ export class FlagError extends Error {
   override name = "FlagError";
 }
 
-const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000, y: 31_536_000_000 };
-
-/** Parses a Prometheus duration (`1h30m`, `500ms`, `15s`) into milliseconds. */
+/** Parses a Prometheus duration (`1h30m`, `500ms`, `15s`) into milliseconds; a FlagError otherwise. */
 export function parseDuration(text: string): number {
-  const re = /(\d+)(ms|s|m|h|d|w|y)/y;
-  let total = 0;
-  let pos = 0;
-  if (text === "0") return 0;
-  while (pos < text.length) {
-    re.lastIndex = pos;
-    const m = re.exec(text);
-    if (!m) throw new FlagError(`not a valid duration string: ${JSON.stringify(text)}`);
-    total += Number(m[1]) * DURATION_UNITS[m[2]!]!;
-    pos = re.lastIndex;
+  try {
+    return parseModelDuration(text);
+  } catch (err) {
+    throw new FlagError(err instanceof Error ? err.message : String(err));
   }
-  if (text.length === 0) throw new FlagError("empty duration string");
-  return total;
 }
 
 const BYTE_UNITS: Record<string, number> = { "": 1, b: 1, kb: 1024, kib: 1024, mb: 1024 ** 2, mib: 1024 ** 2, gb: 1024 ** 3, gib: 1024 ** 3 };
