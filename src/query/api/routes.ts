@@ -1,0 +1,224 @@
+/**
+ * The Prometheus HTTP API (`/api/v1/...`) as a Hono app: what Grafana, promtool and the UI talk to.
+ * Handlers only parse parameters, call the engine or the querier's Queryable and encode results;
+ * fan-out, dedup and evaluation live elsewhere. Thanos' extra parameters (`dedup`,
+ * `replicaLabels[]`, `partial_response`, `storeMatch[]`) are parsed here and passed down.
+ */
+import { Hono } from "hono";
+import type { Context } from "hono";
+import type { Matcher } from "../../model/matcher.ts";
+import type { Queryable } from "../../promql/storage.ts";
+import { ApiError } from "./errors.ts";
+import { encodeError, encodeQueryData, encodeStrings, encodeSuccess, encodeLabels, type ApiValue } from "./encode-json.ts";
+import { MAX_TIME, MIN_TIME, parseApiDuration, parseBoolParam, parseTime, readParams, type ApiParams } from "./params.ts";
+import { selectSeries, unionLabelNames, unionLabelValues } from "./metadata-queries.ts";
+
+/** What a query option set from one request tells the querier. */
+export interface RequestQueryOptions {
+  /** Deduplicate HA replicas (Thanos `dedup`, default true). */
+  readonly dedup: boolean;
+  /** Replica labels for this request (`replicaLabels[]`), or the configured ones. */
+  readonly replicaLabels: readonly string[];
+  /** Turn failing stores into warnings instead of failing (`partial_response`). */
+  readonly partialResponse: boolean;
+  /** `storeMatch[]` selectors restricting which stores are asked; empty means all. */
+  readonly storeMatchers: readonly (readonly Matcher[])[];
+}
+
+/** Per-query engine options the API passes through. */
+export interface ApiQueryOptions {
+  readonly lookbackDelta?: number;
+  readonly timeout?: number;
+  readonly signal?: AbortSignal;
+}
+
+/** The engine as the API uses it (structurally the PromQL engine of src/promql/engine.ts). */
+export interface ApiEngine {
+  instantQuery(q: Queryable, expr: string, timeMs: number, opts?: ApiQueryOptions): Promise<{ value: ApiValue; warnings: readonly string[]; infos?: readonly string[] }>;
+  rangeQuery(q: Queryable, expr: string, startMs: number, endMs: number, stepMs: number, opts?: ApiQueryOptions): Promise<{ value: ApiValue; warnings: readonly string[]; infos?: readonly string[] }>;
+}
+
+/** Options of {@link createPrometheusApi}. */
+export interface PrometheusApiOptions {
+  readonly engine: ApiEngine;
+  /** The data a request may see, opened with the request's Thanos options. */
+  readonly queryable: (opts: RequestQueryOptions) => Queryable;
+  /** Parses a series selector (`match[]`, `storeMatch[]`) into matchers; throws on bad syntax. */
+  readonly parseSelector: (text: string) => Matcher[];
+  /** Maps an engine/storage error to the API's error type; unknown errors become `internal`. */
+  readonly classifyError?: (err: unknown) => ApiError | undefined;
+  /** Configured replica labels (`--query.replica-label`). */
+  readonly replicaLabels: readonly string[];
+  /** Default of `partial_response` (`--query.partial-response`). */
+  readonly partialResponseDefault: boolean;
+  /** Query timeout cap in ms (`--query.timeout`). */
+  readonly queryTimeout: number;
+  /** Extra JSON-able data for `/status/buildinfo` and `/status/flags`. */
+  readonly buildInfo: Readonly<Record<string, string>>;
+  readonly flags: Readonly<Record<string, string>>;
+  /** Extra routes such as `/stores`, mounted on the same app. */
+  readonly extend?: (app: Hono) => void;
+  /** Current time in ms (default `Date.now`), for `time` defaults. */
+  readonly now?: () => number;
+}
+
+/** Points limit of a range query, as Prometheus. */
+export const MAX_POINTS_PER_SERIES = 11_000;
+
+function json(body: string, status = 200): Response {
+  return new Response(body, { status, headers: { "content-type": "application/json" } });
+}
+
+function errorResponse(err: ApiError): Response {
+  return json(encodeError(err.type, err.message, err.warnings), err.status);
+}
+
+/** Builds the `/api/v1` app. Mount it with `app.route("/api/v1", createPrometheusApi(...))`. */
+export function createPrometheusApi(opts: PrometheusApiOptions): Hono {
+  const app = new Hono();
+  const now = opts.now ?? Date.now;
+
+  const requestOptions = (p: ApiParams): RequestQueryOptions => {
+    const replicaParam = p.getAll("replicaLabels[]");
+    return {
+      dedup: parseBoolParam(p, "dedup", true),
+      replicaLabels: replicaParam.length > 0 ? replicaParam : opts.replicaLabels,
+      partialResponse: parseBoolParam(p, "partial_response", opts.partialResponseDefault),
+      storeMatchers: p.getAll("storeMatch[]").map((s) => selector(s, "storeMatch[]")),
+    };
+  };
+
+  const selector = (text: string, param: string): Matcher[] => {
+    try {
+      return opts.parseSelector(text);
+    } catch (err) {
+      throw new ApiError("bad_data", `invalid parameter ${JSON.stringify(param)}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  };
+
+  const queryOptions = (p: ApiParams, signal: AbortSignal): ApiQueryOptions => {
+    let timeout = opts.queryTimeout;
+    const t = p.get("timeout");
+    if (t !== undefined && t !== "") timeout = Math.min(timeout, parseApiDuration(t, "timeout"));
+    const lb = p.get("lookback_delta");
+    return { timeout, signal, ...(lb ? { lookbackDelta: parseApiDuration(lb, "lookback_delta") } : {}) };
+  };
+
+  const classify = (err: unknown): ApiError => {
+    if (err instanceof ApiError) return err;
+    const mapped = opts.classifyError?.(err);
+    if (mapped) return mapped;
+    return new ApiError("internal", err instanceof Error ? err.message : String(err));
+  };
+
+  const handle = (fn: (p: ApiParams, c: Context) => Promise<Response>) => async (c: Context) => {
+    try {
+      return await fn(await readParams(c.req.raw), c);
+    } catch (err) {
+      return errorResponse(classify(err));
+    }
+  };
+
+  const optionalTime = (p: ApiParams, name: string, fallback: number): number => {
+    const v = p.get(name);
+    return v === undefined || v === "" ? fallback : parseTime(v, name);
+  };
+
+  const query = handle(async (p, c) => {
+    const expr = p.get("query") ?? "";
+    const time = optionalTime(p, "time", now());
+    const qopts = queryOptions(p, c.req.raw.signal);
+    const res = await opts.engine.instantQuery(opts.queryable(requestOptions(p)), expr, time, qopts).catch((err: unknown) => {
+      const e = classify(err);
+      // Prometheus prefixes parse errors of instant queries with the parameter name.
+      if (e.type === "bad_data" && !e.message.startsWith("invalid parameter")) throw new ApiError("bad_data", `invalid parameter "query": ${e.message}`);
+      throw e;
+    });
+    return json(encodeSuccess(encodeQueryData(res.value), res.warnings, res.infos));
+  });
+
+  const queryRange = handle(async (p, c) => {
+    const start = parseTime(p.get("start") ?? "", "start");
+    const end = parseTime(p.get("end") ?? "", "end");
+    if (end < start) throw new ApiError("bad_data", "end timestamp must not be before start time");
+    const step = parseApiDuration(p.get("step") ?? "", "step");
+    if (step <= 0) throw new ApiError("bad_data", "zero or negative query resolution step widths are not accepted. Try a positive integer");
+    if ((end - start) / step > MAX_POINTS_PER_SERIES) {
+      throw new ApiError("bad_data", "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)");
+    }
+    const res = await opts.engine.rangeQuery(opts.queryable(requestOptions(p)), p.get("query") ?? "", start, end, step, queryOptions(p, c.req.raw.signal));
+    return json(encodeSuccess(encodeQueryData(res.value), res.warnings, res.infos));
+  });
+
+  const limitOf = (p: ApiParams): number => {
+    const raw = p.get("limit");
+    if (raw === undefined || raw === "") return 0;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < 0) throw new ApiError("bad_data", `invalid parameter "limit": cannot parse ${JSON.stringify(raw)} to a valid limit`);
+    return n;
+  };
+
+  const series = handle(async (p, c) => {
+    const matches = p.getAll("match[]");
+    if (matches.length === 0) throw new ApiError("bad_data", "no match[] parameter provided");
+    const sets = matches.map((m) => selector(m, "match[]"));
+    const start = optionalTime(p, "start", MIN_TIME);
+    const end = optionalTime(p, "end", MAX_TIME);
+    const limit = limitOf(p);
+    const res = await selectSeries(opts.queryable(requestOptions(p)), sets, start, end, limit, c.req.raw.signal);
+    return json(encodeSuccess(`[${res.series.map(encodeLabels).join(",")}]`, res.warnings));
+  });
+
+  const labels = handle(async (p, c) => {
+    const sets = p.getAll("match[]").map((m) => selector(m, "match[]"));
+    const res = await unionLabelNames(opts.queryable(requestOptions(p)), sets, optionalTime(p, "start", MIN_TIME), optionalTime(p, "end", MAX_TIME), limitOf(p), c.req.raw.signal);
+    return json(encodeSuccess(encodeStrings(res.values), res.warnings));
+  });
+
+  const labelValues = handle(async (p, c) => {
+    const name = c.req.param("name") ?? "";
+    const decoded = name.startsWith("U__") ? decodeUtf8LabelName(name) : name;
+    if (decoded === "") throw new ApiError("bad_data", `invalid label name: ${JSON.stringify(name)}`);
+    const sets = p.getAll("match[]").map((m) => selector(m, "match[]"));
+    const res = await unionLabelValues(opts.queryable(requestOptions(p)), decoded, sets, optionalTime(p, "start", MIN_TIME), optionalTime(p, "end", MAX_TIME), limitOf(p), c.req.raw.signal);
+    return json(encodeSuccess(encodeStrings(res.values), res.warnings));
+  });
+
+  app.on(["GET", "POST"], "/query", query);
+  app.on(["GET", "POST"], "/query_range", queryRange);
+  app.on(["GET", "POST"], "/series", series);
+  app.on(["GET", "POST"], "/labels", labels);
+  app.get("/label/:name/values", labelValues);
+  app.get("/status/buildinfo", (c) => c.json({ status: "success", data: opts.buildInfo }));
+  app.get("/status/flags", (c) => c.json({ status: "success", data: opts.flags }));
+  opts.extend?.(app);
+  return app;
+}
+
+/**
+ * Decodes Prometheus 3's escaped label names in URL paths (`U__` prefix, `_XX_` hex code points,
+ * `__` for an underscore), so UTF-8 label names work in `/label/<name>/values`.
+ */
+export function decodeUtf8LabelName(name: string): string {
+  let out = "";
+  const body = name.slice(3);
+  for (let i = 0; i < body.length; i++) {
+    const ch = body[i]!;
+    if (ch !== "_") {
+      out += ch;
+      continue;
+    }
+    if (body[i + 1] === "_") {
+      out += "_";
+      i++;
+      continue;
+    }
+    const end = body.indexOf("_", i + 1);
+    if (end < 0) return "";
+    const code = Number.parseInt(body.slice(i + 1, end), 16);
+    if (!Number.isFinite(code)) return "";
+    out += String.fromCodePoint(code);
+    i = end;
+  }
+  return out;
+}
