@@ -1,0 +1,615 @@
+/**
+ * PromQL parser: runs the lezer grammar Prometheus' UI uses (`@prometheus-io/lezer-promql`), then
+ * walks its concrete tree into Meridian's typed AST (`ast.ts`) and type-checks it as Prometheus'
+ * `parser.checkAST` does. The lezer grammar is written for editors and is loose about the
+ * precedence of postfix modifiers (`[5m]`, `offset`, `@`) and unary minus, so binary/unary chains
+ * are flattened and re-associated here with Prometheus' precedence rules.
+ */
+import { parser as lezer } from "@prometheus-io/lezer-promql";
+import type { SyntaxNode } from "@lezer/common";
+import { METRIC_NAME } from "../model/labels.ts";
+import { createMatcher, type MatchType, type Matcher, MatcherError } from "../model/matcher.ts";
+import { DurationError, parseDuration } from "../model/duration.ts";
+import type {
+  AggregateOp, AtPreprocessor, BinaryOp, Expr, PosRange, VectorMatching, VectorSelector,
+} from "./ast.ts";
+import { parseDurationExpr } from "./parser-duration.ts";
+import { checkAst } from "./parser-check.ts";
+import { QueryError } from "./value.ts";
+
+/** A syntax or type error in a query; `pos` points into the query text. */
+export class ParseError extends QueryError {
+  override name = "ParseError";
+  /** 1-based line and column of `pos.start`. */
+  readonly line: number;
+  readonly column: number;
+  constructor(
+    readonly detail: string,
+    readonly pos: PosRange,
+    readonly query: string,
+  ) {
+    const { line, column } = lineColumn(query, pos.start);
+    super("bad_data", `${line}:${column}: parse error: ${detail}`);
+    this.line = line;
+    this.column = column;
+  }
+}
+
+function lineColumn(text: string, offset: number): { line: number; column: number } {
+  let line = 1;
+  let lineStart = 0;
+  for (let i = 0; i < offset && i < text.length; i++) {
+    if (text.charCodeAt(i) === 10) {
+      line++;
+      lineStart = i + 1;
+    }
+  }
+  return { line, column: offset - lineStart + 1 };
+}
+
+/** Options of {@link parseExpr}. */
+export interface ParseOptions {
+  /** Allow functions Prometheus keeps behind `promql-experimental-functions` (limitk, sort_by_label, ...). */
+  readonly experimentalFunctions?: boolean;
+}
+
+/** Parses and type-checks a PromQL expression. Throws {@link ParseError}. */
+export function parseExpr(query: string, opts: ParseOptions = {}): Expr {
+  const p = new Converter(query, opts);
+  return p.run();
+}
+
+/** Internal: signals a parse error from deep inside the walk. */
+type Item =
+  | { readonly t: "operand"; readonly e: Expr }
+  | { readonly t: "unary"; readonly op: "-" | "+"; readonly start: number }
+  | {
+      readonly t: "bin";
+      readonly op: BinaryOp;
+      readonly bool: boolean;
+      readonly matching: MatchingClause | null;
+      readonly pos: PosRange;
+    }
+  | { readonly t: "post"; readonly apply: (e: Expr) => Expr };
+
+interface MatchingClause {
+  readonly on: boolean;
+  readonly labels: string[];
+  readonly group: "left" | "right" | null;
+  readonly include: string[];
+}
+
+const PREC: Record<BinaryOp, number> = {
+  or: 1, and: 2, unless: 2,
+  "==": 3, "!=": 3, ">": 3, "<": 3, ">=": 3, "<=": 3,
+  "+": 4, "-": 4,
+  "*": 5, "/": 5, "%": 5, atan2: 5,
+  "^": 6,
+};
+
+const BIN_TOKENS: Record<string, BinaryOp> = {
+  Pow: "^", Mul: "*", Div: "/", Mod: "%", Atan2: "atan2", Add: "+", Sub: "-",
+  Eql: "==", Gte: ">=", Gtr: ">", Lte: "<=", Lss: "<", Neq: "!=",
+  And: "and", Unless: "unless", Or: "or",
+};
+
+const MATCH_OPS: Record<string, MatchType> = { EqlSingle: "=", Neq: "!=", EqlRegex: "=~", NeqRegex: "!~" };
+
+const AGG_OPS = new Set<string>([
+  "sum", "avg", "min", "max", "count", "group", "stddev", "stdvar",
+  "topk", "bottomk", "quantile", "count_values", "limitk", "limit_ratio",
+]);
+
+/** Walks one lezer tree. */
+class Converter {
+  constructor(
+    private readonly q: string,
+    private readonly opts: ParseOptions,
+  ) {}
+
+  run(): Expr {
+    if (this.q.trim() === "") throw this.err("no expression found in input", 0, 0);
+    const tree = lezer.parse(this.q);
+    const top = tree.topNode;
+    this.findSyntaxError(top);
+    const first = top.firstChild;
+    if (!first) throw this.err("no expression found in input", 0, 0);
+    const expr = this.convert(first);
+    checkAst(expr, this.q, this.opts, (msg, pos) => new ParseError(msg, pos, this.q));
+    return expr;
+  }
+
+  err(msg: string, start: number, end: number): ParseError {
+    return new ParseError(msg, { start, end }, this.q);
+  }
+
+  text(n: SyntaxNode): string {
+    return this.q.slice(n.from, n.to);
+  }
+
+  /** Reports the first error node lezer produced, worded like Prometheus' lexer/parser errors. */
+  findSyntaxError(top: SyntaxNode): void {
+    const c = top.cursor();
+    let errNode: { from: number; to: number } | null = null;
+    do {
+      if (c.type.isError) {
+        errNode = { from: c.from, to: c.to };
+        break;
+      }
+      // Unterminated strings are accepted by the lezer tokenizer.
+      if (c.type.name === "StringLiteral") {
+        const s = this.q.slice(c.from, c.to);
+        if (s.length < 2 || s[s.length - 1] !== s[0] || (s[0] !== "`" && s.endsWith("\\" + s[0]) && !s.endsWith("\\\\" + s[0]))) {
+          throw this.err("unterminated quoted string", c.from, c.to);
+        }
+      }
+    } while (c.next());
+    if (!errNode) return;
+    const { from } = errNode;
+    let i = from;
+    while (i < this.q.length && /\s/.test(this.q[i]!)) i++;
+    if (i >= this.q.length) throw this.err("unexpected end of input", from, from);
+    // Unknown function: identifier directly followed by "(".
+    const before = /([A-Za-z_:][A-Za-z0-9_:]*)\s*$/.exec(this.q.slice(0, i));
+    if (this.q[i] === "(" && before) {
+      throw this.err(`unknown function with name ${JSON.stringify(before[1])}`, i - before[0].length, i);
+    }
+    const word = /^[A-Za-z_:][A-Za-z0-9_:]*|^\S/.exec(this.q.slice(i))![0];
+    throw this.err(`unexpected ${JSON.stringify(word)}`, i, i + word.length);
+  }
+
+  /** Converts one expression node; binary/unary/postfix chains are re-associated. */
+  convert(n: SyntaxNode): Expr {
+    const items: Item[] = [];
+    this.flatten(n, items);
+    const r = new ItemParser(items, this);
+    const e = r.parseBinary(0);
+    if (r.i !== items.length) throw this.err("unexpected expression", n.from, n.to);
+    return e;
+  }
+
+  flatten(n: SyntaxNode, out: Item[]): void {
+    switch (n.type.name) {
+      case "BinaryExpr":
+        return this.flattenBinary(n, out);
+      case "UnaryExpr": {
+        const op = n.firstChild!;
+        out.push({ t: "unary", op: this.text(op) as "-" | "+", start: op.from });
+        return this.flatten(op.nextSibling!, out);
+      }
+      case "NumberDurationLiteral": {
+        const t = this.text(n);
+        if (t[0] === "-" || t[0] === "+") {
+          out.push({ t: "unary", op: t[0], start: n.from });
+          out.push({ t: "operand", e: { kind: "number", value: this.number(t.slice(1).trim(), n), pos: { start: n.from + 1, end: n.to } } });
+        } else {
+          out.push({ t: "operand", e: { kind: "number", value: this.number(t, n), pos: { start: n.from, end: n.to } } });
+        }
+        return;
+      }
+      case "MatrixSelector":
+      case "SubqueryExpr":
+      case "OffsetExpr":
+      case "StepInvariantExpr": {
+        this.flatten(n.firstChild!, out);
+        out.push({ t: "post", apply: this.postfix(n) });
+        return;
+      }
+      case "AnchoredExpr":
+        throw this.err("the anchored modifier is experimental and not enabled", n.from, n.to);
+      case "SmoothedExpr":
+        throw this.err("the smoothed modifier is experimental and not enabled", n.from, n.to);
+      default:
+        out.push({ t: "operand", e: this.primary(n) });
+    }
+  }
+
+  flattenBinary(n: SyntaxNode, out: Item[]): void {
+    const lhs = n.firstChild!;
+    const opNode = lhs.nextSibling!;
+    const op = BIN_TOKENS[opNode.type.name];
+    if (!op) throw this.err(`unexpected ${JSON.stringify(this.text(opNode))}`, opNode.from, opNode.to);
+    let bool = false;
+    let matching: MatchingClause | null = null;
+    let rhs = opNode.nextSibling!;
+    for (;;) {
+      const name = rhs.type.name;
+      if (name === "BoolModifier") bool = true;
+      else if (name === "MatchingModifierClause") matching = this.matchingClause(rhs);
+      else if (name === "FillModifier") throw this.err("fill modifiers are experimental and not enabled", rhs.from, rhs.to);
+      else break;
+      rhs = rhs.nextSibling!;
+    }
+    this.flatten(lhs, out);
+    out.push({ t: "bin", op, bool, matching, pos: { start: opNode.from, end: opNode.to } });
+    this.flatten(rhs, out);
+  }
+
+  matchingClause(n: SyntaxNode): MatchingClause {
+    let c = n.firstChild!;
+    const on = c.type.name === "On";
+    c = c.nextSibling!;
+    const labels = this.groupingLabels(c);
+    let group: "left" | "right" | null = null;
+    let include: string[] = [];
+    const g = c.nextSibling;
+    if (g) {
+      group = g.type.name === "GroupLeft" ? "left" : "right";
+      if (g.nextSibling) include = this.groupingLabels(g.nextSibling);
+    }
+    return { on, labels, group, include };
+  }
+
+  groupingLabels(n: SyntaxNode): string[] {
+    const out: string[] = [];
+    for (let c = n.firstChild; c; c = c.nextSibling) {
+      if (c.type.name === "LabelName") out.push(this.text(c));
+      else if (c.type.name === "QuotedLabelName") out.push(this.unquote(c.firstChild ?? c));
+    }
+    return out;
+  }
+
+  /** Builds the function applying a postfix node (range, subquery, offset, @) to its operand. */
+  postfix(n: SyntaxNode): (e: Expr) => Expr {
+    const end = n.to;
+    switch (n.type.name) {
+      case "MatrixSelector": {
+        const range = this.duration(n.firstChild!.nextSibling!);
+        return (e) => {
+          if (e.kind !== "vectorSelector") {
+            throw this.err("ranges only allowed for vector selectors", e.pos.start, end);
+          }
+          if (e.offset !== 0) throw this.err("no offset modifiers allowed before range", e.pos.start, end);
+          if (e.timestamp !== null || e.startOrEnd !== null) throw this.err("no @ modifiers allowed before range", e.pos.start, end);
+          return { kind: "matrixSelector", vectorSelector: e, range, pos: { start: e.pos.start, end } };
+        };
+      }
+      case "SubqueryExpr": {
+        const durs: SyntaxNode[] = [];
+        for (let c = n.firstChild!.nextSibling; c; c = c.nextSibling) if (c.type.name === "DurationExpr") durs.push(c);
+        const range = this.duration(durs[0]!);
+        const step = durs[1] ? this.duration(durs[1]) : 0;
+        return (e) => ({
+          kind: "subquery", expr: e, range, step, offset: 0, timestamp: null, startOrEnd: null,
+          pos: { start: e.pos.start, end },
+        });
+      }
+      case "OffsetExpr": {
+        const d = n.lastChild!;
+        const offset = this.offsetDuration(d);
+        return (e) => this.withModifiers(e, end, "offset", (m) => {
+          if (m.offset !== 0) throw this.err("offset may not be set multiple times", e.pos.start, end);
+          return { ...m, offset };
+        });
+      }
+      case "StepInvariantExpr": {
+        const last = n.lastChild!;
+        let ts: number | null = null;
+        let se: AtPreprocessor | null = null;
+        let node = last;
+        if (last.type.name !== "NumberDurationLiteral") {
+          // "start" "(" ")" — find the AtModifierPreprocessors child.
+          for (let c = n.firstChild!.nextSibling; c; c = c.nextSibling) if (c.type.name === "AtModifierPreprocessors") node = c;
+          se = node.firstChild?.type.name === "AtEnd" ? "end" : "start";
+        } else {
+          const t = this.text(last);
+          const neg = t.startsWith("-");
+          const v = this.number(t.replace(/^[-+]\s*/, ""), last) * (neg ? -1 : 1);
+          const ms = Math.round(v * 1000);
+          if (!Number.isFinite(v) || Math.abs(ms) > 9.223372036854776e18) {
+            throw this.err(`timestamp out of bounds for @ modifier: ${v}`, last.from, last.to);
+          }
+          ts = ms;
+        }
+        return (e) => this.withModifiers(e, end, "@", (m) => {
+          if (m.timestamp !== null || m.startOrEnd !== null) throw this.err("@ <timestamp> may not be set multiple times", e.pos.start, end);
+          return { ...m, timestamp: ts, startOrEnd: se };
+        });
+      }
+    }
+    throw this.err(`unexpected ${n.type.name}`, n.from, n.to);
+  }
+
+  /** Applies offset/@ to a selector or subquery (through a matrix selector to its vector selector). */
+  withModifiers(e: Expr, end: number, what: string, f: (m: Mods) => Mods): Expr {
+    const pos = { start: e.pos.start, end };
+    if (e.kind === "vectorSelector") return { ...e, ...f(e as VectorSelector & Mods), pos };
+    if (e.kind === "subquery") return { ...e, ...f(e as typeof e & Mods), pos };
+    if (e.kind === "matrixSelector") {
+      const vs = { ...e.vectorSelector, ...f(e.vectorSelector as VectorSelector & Mods) };
+      return { ...e, vectorSelector: vs, pos };
+    }
+    throw this.err(
+      `${what} modifier must be preceded by an instant vector selector or range vector selector or a subquery`,
+      e.pos.start, end,
+    );
+  }
+
+  primary(n: SyntaxNode): Expr {
+    const pos = { start: n.from, end: n.to };
+    switch (n.type.name) {
+      case "StringLiteral":
+        return { kind: "string", value: this.unquote(n), pos };
+      case "ParenExpr":
+        return { kind: "paren", expr: this.convert(n.firstChild!), pos };
+      case "VectorSelector":
+        return this.vectorSelector(n);
+      case "FunctionCall":
+        return this.call(n);
+      case "AggregateExpr":
+        return this.aggregate(n);
+      case "NumberDurationLiteral":
+        return { kind: "number", value: this.number(this.text(n), n), pos };
+    }
+    throw this.err(`unexpected ${JSON.stringify(this.text(n))}`, n.from, n.to);
+  }
+
+  vectorSelector(n: SyntaxNode): VectorSelector {
+    let name = "";
+    const matchers: Matcher[] = [];
+    let nameNode: SyntaxNode | null = null;
+    for (let c = n.firstChild; c; c = c.nextSibling) {
+      if (c.type.name === "Identifier") {
+        name = this.text(c);
+        nameNode = c;
+      } else if (c.type.name === "LabelMatchers") {
+        for (let m = c.firstChild; m; m = m.nextSibling) {
+          const t = m.type.name;
+          if (t === "QuotedLabelName") {
+            // `{"metric.name"}`: a bare quoted name is the metric name.
+            const v = this.unquote(m.firstChild ?? m);
+            if (name !== "") throw this.err(`metric name must not be set twice: ${JSON.stringify(name)} or ${JSON.stringify(v)}`, m.from, m.to);
+            name = v;
+            nameNode = m;
+          } else if (t === "UnquotedLabelMatcher" || t === "QuotedLabelMatcher") {
+            const ln = m.firstChild!;
+            const op = ln.nextSibling!;
+            const val = op.nextSibling!;
+            const lname = t === "QuotedLabelMatcher" ? this.unquote(ln.firstChild ?? ln) : this.text(ln);
+            const mt = MATCH_OPS[op.firstChild?.type.name ?? ""];
+            if (!mt || !val) throw this.err("unexpected label matcher", m.from, m.to);
+            matchers.push(this.matcher(mt, lname, this.unquote(val), m));
+          }
+        }
+      }
+    }
+    if (name !== "") {
+      for (const m of matchers) {
+        if (m.name === METRIC_NAME) {
+          throw this.err(`metric name must not be set twice: ${JSON.stringify(name)} or ${JSON.stringify(m.value)}`, n.from, n.to);
+        }
+      }
+      matchers.unshift(this.matcher("=", METRIC_NAME, name, nameNode ?? n));
+    }
+    return {
+      kind: "vectorSelector", name, matchers, offset: 0, timestamp: null, startOrEnd: null,
+      pos: { start: n.from, end: n.to },
+    };
+  }
+
+  matcher(type: MatchType, name: string, value: string, n: SyntaxNode): Matcher {
+    try {
+      return createMatcher(type, name, value);
+    } catch (e) {
+      if (e instanceof MatcherError) throw this.err(e.message, n.from, n.to);
+      throw e;
+    }
+  }
+
+  call(n: SyntaxNode): Expr {
+    const id = n.firstChild!;
+    const name = this.text(id);
+    const args = this.callArgs(id.nextSibling!);
+    return { kind: "call", func: name, args, pos: { start: n.from, end: n.to } };
+  }
+
+  callArgs(body: SyntaxNode): Expr[] {
+    const args: Expr[] = [];
+    for (let c = body.firstChild; c; c = c.nextSibling) {
+      if (c.type.isError) throw this.err("unexpected token", c.from, c.to);
+      if (c.type.isSkipped || c.name === "(" || c.name === ")" || c.name === ",") continue;
+      args.push(this.convert(c));
+    }
+    return args;
+  }
+
+  aggregate(n: SyntaxNode): Expr {
+    let op = "";
+    let grouping: string[] = [];
+    let without = false;
+    let args: Expr[] = [];
+    for (let c = n.firstChild; c; c = c.nextSibling) {
+      const t = c.type.name;
+      if (t === "AggregateOp") op = this.text(c).toLowerCase();
+      else if (t === "AggregateModifier") {
+        without = c.firstChild!.type.name === "Without";
+        grouping = this.groupingLabels(c.lastChild!);
+      } else if (t === "FunctionCallBody") args = this.callArgs(c);
+    }
+    if (!AGG_OPS.has(op)) throw this.err(`unknown aggregation ${JSON.stringify(op)}`, n.from, n.to);
+    const pos = { start: n.from, end: n.to };
+    if (args.length === 0) throw this.err("no arguments for aggregate expression provided", pos.start, pos.end);
+    const withParam = op === "topk" || op === "bottomk" || op === "quantile" || op === "count_values" || op === "limitk" || op === "limit_ratio";
+    const want = withParam ? 2 : 1;
+    if (args.length !== want) {
+      throw this.err(`wrong number of arguments for aggregate expression provided, expected ${want}, got ${args.length}`, pos.start, pos.end);
+    }
+    return {
+      kind: "aggregate", op: op as AggregateOp, expr: args[want - 1]!, param: withParam ? args[0]! : null,
+      grouping, without, pos,
+    };
+  }
+
+  /** Number literal text (no sign) → value, as Prometheus' `parseNumber` (ints with base prefix, durations as seconds). */
+  number(t: string, n: SyntaxNode): number {
+    const lower = t.toLowerCase();
+    if (lower === "inf") return Infinity;
+    if (lower === "nan") return NaN;
+    if (/^0x[0-9a-f_]+$/.test(lower)) return parseInt(lower.slice(2).replace(/_/g, ""), 16);
+    if (/^0[0-7_]+$/.test(lower)) return parseInt(lower.replace(/_/g, ""), 8);
+    if (/^(\d+(ms|s|m|h|d|w|y))+$/.test(lower)) {
+      try {
+        return parseDuration(lower) / 1000;
+      } catch (e) {
+        if (e instanceof DurationError) throw this.err(e.message, n.from, n.to);
+        throw e;
+      }
+    }
+    const v = Number(lower.replace(/_/g, ""));
+    if (Number.isNaN(v)) throw this.err(`bad number or duration syntax: ${JSON.stringify(t)}`, n.from, n.to);
+    return v;
+  }
+
+  /** A DurationExpr node → ms. */
+  duration(n: SyntaxNode): number {
+    return parseDurationExpr(n, this.q, (msg, from, to) => this.err(msg, from, to));
+  }
+
+  offsetDuration(n: SyntaxNode): number {
+    return parseDurationExpr(n, this.q, (msg, from, to) => this.err(msg, from, to), true);
+  }
+
+  /** Go-style unquoting of a StringLiteral node. */
+  unquote(n: SyntaxNode): string {
+    const s = this.text(n);
+    try {
+      return unquoteString(s);
+    } catch (e) {
+      throw this.err((e as Error).message, n.from, n.to);
+    }
+  }
+}
+
+type Mods = { offset: number; timestamp: number | null; startOrEnd: AtPreprocessor | null };
+
+/** Precedence-climbing over flattened items (Prometheus: postfix > ^ > unary = * > + > cmp > and > or). */
+class ItemParser {
+  i = 0;
+  constructor(
+    private readonly items: Item[],
+    private readonly c: Converter,
+  ) {}
+
+  parseBinary(minPrec: number): Expr {
+    let lhs = this.parseUnary();
+    for (;;) {
+      const it = this.items[this.i];
+      if (!it || it.t !== "bin") break;
+      const prec = PREC[it.op];
+      if (prec < minPrec) break;
+      this.i++;
+      const rhs = this.parseBinary(it.op === "^" ? prec : prec + 1);
+      lhs = this.makeBinary(lhs, it, rhs);
+    }
+    return lhs;
+  }
+
+  parseUnary(): Expr {
+    const it = this.items[this.i];
+    if (!it) throw this.c.err("unexpected end of input", 0, 0);
+    if (it.t === "unary") {
+      this.i++;
+      const operand = this.parseBinary(PREC["^"]);
+      const pos = { start: it.start, end: operand.pos.end };
+      if (operand.kind === "number") {
+        return { kind: "number", value: it.op === "-" ? -operand.value : operand.value, pos };
+      }
+      return { kind: "unary", op: it.op, expr: operand, pos };
+    }
+    if (it.t !== "operand") throw this.c.err("unexpected operator", 0, 0);
+    this.i++;
+    let e = it.e;
+    for (let p = this.items[this.i]; p && p.t === "post"; p = this.items[++this.i]) e = p.apply(e);
+    return e;
+  }
+
+  makeBinary(lhs: Expr, it: Extract<Item, { t: "bin" }>, rhs: Expr): Expr {
+    const m = it.matching;
+    const matching: VectorMatching = {
+      card: m?.group === "left" ? "many-to-one" : m?.group === "right" ? "one-to-many" : "one-to-one",
+      on: m?.on ?? false,
+      matchingLabels: m?.labels ?? [],
+      include: m?.include ?? [],
+    };
+    return {
+      kind: "binary", op: it.op, lhs, rhs, returnBool: it.bool, matching,
+      pos: { start: lhs.pos.start, end: rhs.pos.end },
+    };
+  }
+}
+
+/** Unquotes a PromQL string literal with Go's rules ("..." and '...' with escapes, `raw`). */
+export function unquoteString(s: string): string {
+  const q = s[0];
+  if (s.length < 2 || s[s.length - 1] !== q) throw new Error("unterminated quoted string");
+  const body = s.slice(1, -1);
+  if (q === "`") return body;
+  if (q !== '"' && q !== "'") throw new Error("invalid syntax");
+  let out = "";
+  for (let i = 0; i < body.length; i++) {
+    const ch = body[i]!;
+    if (ch !== "\\") {
+      if (ch === q) throw new Error("invalid syntax");
+      out += ch;
+      continue;
+    }
+    const e = body[++i];
+    switch (e) {
+      case "a": out += "\x07"; break;
+      case "b": out += "\b"; break;
+      case "f": out += "\f"; break;
+      case "n": out += "\n"; break;
+      case "r": out += "\r"; break;
+      case "t": out += "\t"; break;
+      case "v": out += "\v"; break;
+      case "\\": out += "\\"; break;
+      case "'": case '"':
+        if (e !== q) throw new Error(`unknown escape sequence`);
+        out += e;
+        break;
+      case "x": case "u": case "U": {
+        const len = e === "x" ? 2 : e === "u" ? 4 : 8;
+        const hex = body.slice(i + 1, i + 1 + len);
+        if (hex.length !== len || !/^[0-9a-fA-F]+$/.test(hex)) throw new Error("invalid syntax");
+        const code = parseInt(hex, 16);
+        if (e === "x") out += decodeByteEscapes(body, i - 1, (next, str) => { i = next; return str; });
+        else {
+          if (code > 0x10ffff || (code >= 0xd800 && code < 0xe000)) throw new Error("invalid syntax");
+          out += String.fromCodePoint(code);
+          i += len;
+        }
+        break;
+      }
+      default: {
+        if (e !== undefined && e >= "0" && e <= "7") {
+          out += decodeByteEscapes(body, i - 1, (next, str) => { i = next; return str; });
+          break;
+        }
+        throw new Error("unknown escape sequence");
+      }
+    }
+  }
+  return out;
+}
+
+/** Decodes a run of `\xNN` / octal byte escapes starting at `start` as UTF-8 bytes. */
+function decodeByteEscapes(body: string, start: number, done: (next: number, s: string) => string): string {
+  const bytes: number[] = [];
+  let i = start;
+  for (;;) {
+    if (body[i] !== "\\") break;
+    const e = body[i + 1];
+    if (e === "x" && /^[0-9a-fA-F]{2}$/.test(body.slice(i + 2, i + 4))) {
+      bytes.push(parseInt(body.slice(i + 2, i + 4), 16));
+      i += 4;
+    } else if (e !== undefined && /^[0-7]{3}$/.test(body.slice(i + 1, i + 4))) {
+      const v = parseInt(body.slice(i + 1, i + 4), 8);
+      if (v > 255) throw new Error("invalid syntax");
+      bytes.push(v);
+      i += 4;
+    } else break;
+  }
+  if (bytes.length === 0) throw new Error("invalid syntax");
+  const str = new TextDecoder().decode(new Uint8Array(bytes));
+  return done(i - 1, str);
+}
