@@ -1,0 +1,304 @@
+/**
+ * Prometheus remote-read client (`POST /api/v1/read`). Asks for STREAMED_XOR_CHUNKS first and
+ * SAMPLES as the fallback, then tells which one came back by Content-Type. The streamed answer is
+ * parsed frame by frame from the response body (uvarint length, big-endian CRC32C, message), so
+ * at most one frame plus one network read is held in memory. A CRC mismatch, an oversize frame or
+ * a body that ends inside a frame is an error: a cut-off stream must never look complete.
+ */
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { compress, uncompress } from "snappyjs";
+import {
+  ChunkedReadResponseSchema,
+  ReadRequest_ResponseType,
+  ReadRequestSchema,
+  QuerySchema,
+  ReadResponseSchema,
+  type ChunkedReadResponse,
+  type ReadResponse,
+} from "../gen/prompb/remote_pb.ts";
+import { LabelMatcher_Type, LabelMatcherSchema } from "../gen/prompb/types_pb.ts";
+import type { Matcher } from "../model/matcher.ts";
+import { crc32c } from "../tsdb/crc32c.ts";
+
+/** Go's `DefaultChunkedReadLimit`: frames larger than this are rejected (50 MB). */
+export const DEFAULT_MAX_FRAME_BYTES = 50_000_000;
+
+/** Content-Type of the STREAMED_XOR_CHUNKS answer. */
+export const STREAMED_CONTENT_TYPE = "application/x-streamed-protobuf; proto=prometheus.ChunkedReadResponse";
+
+/** One remote-read query; times are ms, inclusive. */
+export interface RemoteReadQuery {
+  readonly start: number;
+  readonly end: number;
+  readonly matchers: readonly Matcher[];
+}
+
+/** What Prometheus sent back. */
+export type RemoteReadResult =
+  | { readonly type: "chunks"; readonly frames: AsyncIterable<ChunkedReadResponse> }
+  | { readonly type: "samples"; readonly response: ReadResponse };
+
+/** Options of {@link remoteRead}. */
+export interface RemoteReadOptions {
+  /** Prometheus base URL. */
+  readonly url: string;
+  readonly query: RemoteReadQuery;
+  readonly signal?: AbortSignal;
+  readonly fetch?: typeof fetch;
+  /** Ask for SAMPLES only (tests of the fallback path). */
+  readonly samplesOnly?: boolean;
+  readonly maxFrameBytes?: number;
+  readonly userAgent?: string;
+}
+
+/** Remote read failed; `status` is the HTTP status when Prometheus answered with one. */
+export class RemoteReadError extends Error {
+  override name = "RemoteReadError";
+  constructor(
+    message: string,
+    readonly status?: number,
+  ) {
+    super(message);
+  }
+}
+
+const MATCH_TYPES: Record<Matcher["type"], LabelMatcher_Type> = {
+  "=": LabelMatcher_Type.EQ,
+  "!=": LabelMatcher_Type.NEQ,
+  "=~": LabelMatcher_Type.RE,
+  "!~": LabelMatcher_Type.NRE,
+};
+
+/** Builds the snappy-block-compressed ReadRequest body. No hints: Prometheus would take their range. */
+export function encodeReadRequest(queries: readonly RemoteReadQuery[], types: readonly ReadRequest_ResponseType[]): Uint8Array {
+  const req = create(ReadRequestSchema, {
+    queries: queries.map((q) =>
+      create(QuerySchema, {
+        startTimestampMs: BigInt(Math.trunc(q.start)),
+        endTimestampMs: BigInt(Math.trunc(q.end)),
+        matchers: q.matchers.map((m) => create(LabelMatcherSchema, { type: MATCH_TYPES[m.type], name: m.name, value: m.value })),
+      }),
+    ),
+    acceptedResponseTypes: [...types],
+  });
+  return compress(toBinary(ReadRequestSchema, req));
+}
+
+/**
+ * Runs one remote-read query. Resolves once the response headers arrived; for streamed answers
+ * the frames are read lazily from the body as the caller iterates.
+ */
+export async function remoteRead(opts: RemoteReadOptions): Promise<RemoteReadResult> {
+  const url = `${opts.url.replace(/\/+$/, "")}/api/v1/read`;
+  const types = opts.samplesOnly
+    ? [ReadRequest_ResponseType.SAMPLES]
+    : [ReadRequest_ResponseType.STREAMED_XOR_CHUNKS, ReadRequest_ResponseType.SAMPLES];
+  const doFetch = opts.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => fetch(input, init));
+  let res: Response;
+  try {
+    res = await doFetch(url, {
+      method: "POST",
+      body: encodeReadRequest([opts.query], types) as Uint8Array<ArrayBuffer>,
+      headers: {
+        "Content-Encoding": "snappy",
+        "Content-Type": "application/x-protobuf",
+        "X-Prometheus-Remote-Read-Version": "0.1.0",
+        "User-Agent": opts.userAgent ?? "Meridian-sidecar",
+      },
+      signal: opts.signal,
+    });
+  } catch (err) {
+    if (opts.signal?.aborted) throw err;
+    throw new RemoteReadError(`remote read from ${url} failed: ${(err as Error).message}`);
+  }
+  if (!res.ok) {
+    const text = (await res.text().catch(() => "")).trim().slice(0, 1000);
+    throw new RemoteReadError(`remote read from ${url}: HTTP ${res.status}: ${text}`, res.status);
+  }
+  const contentType = res.headers.get("content-type") ?? "";
+  if (contentType.startsWith("application/x-streamed-protobuf")) {
+    if (!contentType.includes("proto=prometheus.ChunkedReadResponse")) {
+      await res.body?.cancel();
+      throw new RemoteReadError(`remote read from ${url}: unsupported streamed content type ${JSON.stringify(contentType)}`);
+    }
+    const body = res.body ?? new ReadableStream<Uint8Array>({ start: (c) => c.close() });
+    return { type: "chunks", frames: decodeChunkedReadResponses(body, { maxFrameBytes: opts.maxFrameBytes, source: url }) };
+  }
+  if (contentType.startsWith("application/x-protobuf")) {
+    const compressed = new Uint8Array(await res.arrayBuffer());
+    let raw: Uint8Array;
+    try {
+      raw = uncompress(compressed);
+    } catch (err) {
+      throw new RemoteReadError(`remote read from ${url}: SAMPLES response is not valid snappy: ${(err as Error).message}`);
+    }
+    return { type: "samples", response: fromBinary(ReadResponseSchema, raw) };
+  }
+  await res.body?.cancel();
+  throw new RemoteReadError(`remote read from ${url}: unexpected content type ${JSON.stringify(contentType)}`);
+}
+
+/** Decodes each frame of a streamed remote-read body as a ChunkedReadResponse. */
+export async function* decodeChunkedReadResponses(
+  body: ReadableStream<Uint8Array>,
+  opts: { maxFrameBytes?: number; source?: string } = {},
+): AsyncGenerator<ChunkedReadResponse> {
+  let index = 0;
+  for await (const frame of readChunkedFrames(body, opts)) {
+    try {
+      yield fromBinary(ChunkedReadResponseSchema, frame.message);
+    } catch (err) {
+      if (err instanceof RemoteReadError) throw err;
+      throw new RemoteReadError(`${opts.source ?? "remote read"}: frame ${index} at offset ${frame.offset}: invalid ChunkedReadResponse: ${(err as Error).message}`);
+    }
+    index++;
+  }
+}
+
+/** One frame of a streamed body: its message bytes and the byte offset of its header. */
+export interface Frame {
+  readonly message: Uint8Array;
+  readonly offset: number;
+}
+
+/**
+ * Splits a streamed remote-read body into frames, checking each CRC32C. Holds at most one frame
+ * and one incoming network chunk. Errors name the frame index and byte offset.
+ */
+export async function* readChunkedFrames(
+  body: ReadableStream<Uint8Array>,
+  opts: { maxFrameBytes?: number; source?: string } = {},
+): AsyncGenerator<Frame> {
+  const maxFrame = opts.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
+  const source = opts.source ?? "remote read";
+  const queue = createByteQueue();
+  const reader = body.getReader();
+  let eof = false;
+  let offset = 0; // stream offset of the current frame's header
+  let index = 0;
+
+  // Reads until `n` bytes are buffered; false at a clean EOF.
+  async function fill(n: number): Promise<boolean> {
+    while (queue.length < n && !eof) {
+      const { done, value } = await reader.read();
+      if (done) eof = true;
+      else if (value.length > 0) queue.push(value);
+    }
+    return queue.length >= n;
+  }
+
+  try {
+    for (;;) {
+      if (!(await fill(1))) return; // clean end between frames
+      // uvarint length: at most 10 bytes.
+      let len = 0;
+      let shift = 1;
+      let headerLen = 0;
+      for (;;) {
+        if (!(await fill(headerLen + 1))) {
+          throw new RemoteReadError(`${source}: stream ended inside the length of frame ${index} at offset ${offset}`);
+        }
+        const b = queue.peek(headerLen);
+        headerLen++;
+        len += (b & 0x7f) * shift;
+        shift *= 128;
+        if ((b & 0x80) === 0) break;
+        if (headerLen >= 10) throw new RemoteReadError(`${source}: frame ${index} at offset ${offset}: invalid uvarint length`);
+      }
+      if (len > maxFrame) {
+        throw new RemoteReadError(`${source}: frame ${index} at offset ${offset}: size ${len} exceeds the limit of ${maxFrame} bytes`);
+      }
+      if (!(await fill(headerLen + 4 + len))) {
+        throw new RemoteReadError(
+          `${source}: stream ended inside frame ${index} at offset ${offset}: expected ${len} message bytes, got ${Math.max(0, queue.length - headerLen - 4)} (Prometheus went away mid-stream?)`,
+        );
+      }
+      queue.skip(headerLen);
+      const crcBytes = queue.take(4);
+      const want = ((crcBytes[0]! << 24) | (crcBytes[1]! << 16) | (crcBytes[2]! << 8) | crcBytes[3]!) >>> 0;
+      const message = queue.take(len);
+      const got = crc32c(message);
+      if (got !== want) {
+        throw new RemoteReadError(
+          `${source}: frame ${index} at offset ${offset}: CRC32C mismatch (header ${want.toString(16).padStart(8, "0")}, data ${got.toString(16).padStart(8, "0")})`,
+        );
+      }
+      yield { message, offset };
+      offset += headerLen + 4 + len;
+      index++;
+    }
+  } catch (err) {
+    if (err instanceof RemoteReadError) throw err;
+    // Network errors while reading the body (connection reset, aborted chunked encoding).
+    throw new RemoteReadError(`${source}: reading frame ${index} at offset ${offset} failed: ${(err as Error).message}`);
+  } finally {
+    // Stops the download when the consumer gives up early or on error.
+    reader.cancel().catch(() => {});
+    reader.releaseLock();
+  }
+}
+
+interface ByteQueue {
+  readonly length: number;
+  push(chunk: Uint8Array): void;
+  peek(i: number): number;
+  skip(n: number): void;
+  /** Removes and returns `n` bytes; a view when they lie in one chunk, else a copy. */
+  take(n: number): Uint8Array;
+}
+
+/** FIFO of network chunks with zero-copy reads where possible. */
+function createByteQueue(): ByteQueue {
+  const chunks: Uint8Array[] = [];
+  let head = 0; // read position in chunks[0]
+  let length = 0;
+  return {
+    get length() {
+      return length;
+    },
+    push(chunk) {
+      chunks.push(chunk);
+      length += chunk.length;
+    },
+    peek(i) {
+      let k = 0;
+      let pos = head + i;
+      while (pos >= chunks[k]!.length) {
+        pos -= chunks[k]!.length;
+        k++;
+      }
+      return chunks[k]![pos]!;
+    },
+    skip(n) {
+      this.take(n);
+    },
+    take(n) {
+      length -= n;
+      const first = chunks[0];
+      if (n === 0) return new Uint8Array(0);
+      if (first && first.length - head >= n) {
+        const out = first.subarray(head, head + n);
+        head += n;
+        if (head === first.length) {
+          chunks.shift();
+          head = 0;
+        }
+        return out;
+      }
+      const out = new Uint8Array(n);
+      let written = 0;
+      while (written < n) {
+        const c = chunks[0]!;
+        const m = Math.min(c.length - head, n - written);
+        out.set(c.subarray(head, head + m), written);
+        written += m;
+        head += m;
+        if (head === c.length) {
+          chunks.shift();
+          head = 0;
+        }
+      }
+      return out;
+    },
+  };
+}

@@ -1,0 +1,280 @@
+/**
+ * The sidecar's StoreAPI over one Prometheus. Series come from remote read: streamed XOR chunks
+ * are passed through byte for byte (only re-wrapped), SAMPLES answers (old Prometheus) are encoded
+ * into XOR chunks of at most 120 samples. External labels are attached and win over stored
+ * labels, matchers on external labels are settled here (contract 10.5), replica labels are
+ * stripped and the stream re-sorted with the minimal buffering {@link createResorter} allows.
+ */
+import { Code, ConnectError } from "@connectrpc/connect";
+import type { InfoResponse } from "../gen/info/infopb/rpc_pb.ts";
+import type { Label as ProtoLabel } from "../gen/store/labelpb/types_pb.ts";
+import type {
+  LabelNamesRequest,
+  LabelNamesResponse,
+  LabelValuesRequest,
+  LabelValuesResponse,
+  SeriesRequest,
+  SeriesResponse,
+} from "../gen/store/storepb/rpc_pb.ts";
+import { Chunk_Encoding, type AggrChunk, type Series } from "../gen/store/storepb/types_pb.ts";
+import type { ChunkedSeries, TimeSeries } from "../gen/prompb/types_pb.ts";
+import { compareStrings, getLabel, type Labels } from "../model/labels.ts";
+import type { Matcher } from "../model/matcher.ts";
+import { labelsFromProto, labelsToProto, matchersFromProto } from "../server/store-api-convert.ts";
+import type { StoreApi } from "../server/store-api.ts";
+import { createXorEncoder } from "../tsdb/xor-encoder.ts";
+import { PrometheusHttpError, type PrometheusClient } from "./prometheus-client.ts";
+import type { PrometheusState } from "./prometheus-state.ts";
+import { remoteRead, RemoteReadError } from "./remote-read.ts";
+import { createResorter } from "./resort.ts";
+
+/** Options of {@link createSidecarStoreApi}. */
+export interface SidecarStoreOptions {
+  readonly client: PrometheusClient;
+  readonly state: PrometheusState;
+  /** Injected fetch for remote read; defaults to the global. */
+  readonly fetch?: typeof fetch;
+  /** Request SAMPLES instead of streamed chunks (to exercise the fallback). */
+  readonly samplesOnly?: boolean;
+  /** Largest remote-read frame accepted (default 50 MB, as Go's client). */
+  readonly maxFrameBytes?: number;
+  /** Called for non-fatal problems (e.g. series without samples), for logging. */
+  readonly onWarning?: (message: string) => void;
+}
+
+/** Largest int64, the sidecar's advertised max time ("up to now and beyond"), as Thanos. */
+export const MAX_INT64 = 9223372036854775807n;
+/** Smallest int64. */
+export const MIN_INT64 = -9223372036854775808n;
+
+/** Converts ms (±Infinity allowed) to int64. */
+export function msToInt64(ms: number): bigint {
+  if (ms === -Infinity || ms <= -9.2e18) return MIN_INT64;
+  if (ms === Infinity || ms >= 9.2e18) return MAX_INT64;
+  return BigInt(Math.trunc(ms));
+}
+
+/** Converts int64 ms to a number; values beyond ±2^53 become ±Infinity (open bounds). */
+export function int64ToMs(v: bigint): number {
+  if (v <= -9007199254740991n) return -Infinity;
+  if (v >= 9007199254740991n) return Infinity;
+  return Number(v);
+}
+
+/**
+ * Settles matchers on external labels (StoreAPI contract 10.5): each matcher naming an external
+ * label is evaluated against its value; any failure means "this store has nothing". Returns the
+ * remaining matchers for Prometheus, or undefined when the store cannot match.
+ */
+export function applyExternalLabelMatchers(matchers: readonly Matcher[], externalLabels: Labels): Matcher[] | undefined {
+  const rest: Matcher[] = [];
+  for (const m of matchers) {
+    const ext = externalLabels.find((l) => l.name === m.name);
+    if (!ext) rest.push(m);
+    else if (!m.matches(ext.value)) return undefined;
+  }
+  return rest;
+}
+
+const SAMPLES_PER_CHUNK = 120;
+
+/** Creates the StoreAPI implementation of a sidecar. */
+export function createSidecarStoreApi(opts: SidecarStoreOptions): StoreApi {
+  const { client, state } = opts;
+
+  function requireReady(): Labels {
+    if (!state.ready || state.externalLabels.length === 0) {
+      throw new ConnectError(`Prometheus ${client.url} is not ready: ${state.lastError || "no answer yet"}`, Code.Unavailable);
+    }
+    return state.externalLabels;
+  }
+
+  function toStoreError(err: unknown, signal?: AbortSignal): unknown {
+    if (err instanceof ConnectError || signal?.aborted) return err;
+    if (err instanceof PrometheusHttpError) {
+      return new ConnectError(err.message, err.status === 400 ? Code.InvalidArgument : err.status === 422 ? Code.Internal : Code.Unavailable);
+    }
+    if (err instanceof RemoteReadError) {
+      return new ConnectError(err.message, err.status === 400 ? Code.InvalidArgument : Code.Unavailable);
+    }
+    if (err instanceof Error) return new ConnectError(err.message, Code.Unavailable, undefined, undefined, err);
+    return err;
+  }
+
+  async function* series(req: SeriesRequest, signal: AbortSignal): AsyncGenerator<SeriesResponse> {
+    const ext = requireReady();
+    const rest = applyExternalLabelMatchers(matchersFromProto(req.matchers), ext);
+    if (!rest) return;
+    if (rest.length === 0) throw new ConnectError("no matchers specified (excluding external labels)", Code.InvalidArgument);
+    const start = Math.max(int64ToMs(req.minTime), state.minTime);
+    const end = int64ToMs(req.maxTime);
+    if (end < start) return;
+    const replica = new Set(req.withoutReplicaLabels);
+    const limit = req.limit > 0n ? Number(req.limit) : Infinity;
+    const batchSize = req.responseBatchSize > 1n ? Number(req.responseBatchSize) : 1;
+    const resorter = createResorter<AggrChunk>(ext, replica);
+    let sent = 0;
+    let batch: Series[] = [];
+
+    // Turns released series into frames, honouring limit and batching.
+    function* emit(ready: { labels: Labels; items: AggrChunk[] }[]): Generator<SeriesResponse> {
+      for (const s of ready) {
+        if (sent >= limit) return;
+        sent++;
+        const msg: Series = { $typeName: "thanos.Series", labels: labelsToProto(s.labels), chunks: s.items };
+        if (batchSize > 1) {
+          batch.push(msg);
+          if (batch.length >= batchSize) {
+            yield { $typeName: "thanos.SeriesResponse", result: { case: "batch", value: { $typeName: "thanos.SeriesBatch", series: batch } } };
+            batch = [];
+          }
+        } else {
+          yield { $typeName: "thanos.SeriesResponse", result: { case: "series", value: msg } };
+        }
+      }
+    }
+    function* flushBatch(): Generator<SeriesResponse> {
+      if (batch.length > 0) {
+        yield { $typeName: "thanos.SeriesResponse", result: { case: "batch", value: { $typeName: "thanos.SeriesBatch", series: batch } } };
+        batch = [];
+      }
+    }
+
+    try {
+      if (req.skipChunks) {
+        const found = await client.series(rest, start, end, signal);
+        for (const labels of found) yield* emit(resorter.push(labels, []));
+        yield* emit(resorter.finish());
+        yield* flushBatch();
+        return;
+      }
+      const result = await remoteRead({
+        url: client.url,
+        query: { start, end, matchers: rest },
+        signal,
+        fetch: opts.fetch,
+        samplesOnly: opts.samplesOnly,
+        maxFrameBytes: opts.maxFrameBytes,
+      });
+      if (result.type === "chunks") {
+        for await (const frame of result.frames) {
+          if (frame.queryIndex !== 0n) throw new RemoteReadError(`remote read: unexpected query index ${frame.queryIndex} in frame`);
+          for (const cs of frame.chunkedSeries) {
+            yield* emit(resorter.push(labelsFromProto(cs.labels as unknown as ProtoLabel[]), convertChunks(cs)));
+            if (sent >= limit) return;
+          }
+        }
+      } else {
+        const results = result.response.results;
+        if (results.length !== 1) throw new RemoteReadError(`remote read: expected 1 query result in SAMPLES response, got ${results.length}`);
+        for (const ts of results[0]!.timeseries) {
+          if (ts.samples.length === 0) {
+            opts.onWarning?.(`remote read: series without samples skipped`);
+            continue;
+          }
+          yield* emit(resorter.push(labelsFromProto(ts.labels as unknown as ProtoLabel[]), encodeSamples(ts)));
+          if (sent >= limit) return;
+        }
+      }
+      yield* emit(resorter.finish());
+      yield* flushBatch();
+    } catch (err) {
+      throw toStoreError(err, signal);
+    }
+  }
+
+  async function labelNames(req: LabelNamesRequest, signal: AbortSignal): Promise<LabelNamesResponse> {
+    const ext = requireReady();
+    const empty: LabelNamesResponse = { $typeName: "thanos.LabelNamesResponse", names: [], warnings: [] };
+    const rest = applyExternalLabelMatchers(matchersFromProto(req.matchers), ext);
+    if (!rest) return empty;
+    const replica = new Set(req.withoutReplicaLabels);
+    let names: string[];
+    try {
+      names = await client.labelNames(rest, Math.max(int64ToMs(req.start), state.minTime), int64ToMs(req.end), signal);
+    } catch (err) {
+      throw toStoreError(err, signal);
+    }
+    if (names.length > 0) names = [...names, ...ext.map((l) => l.name)];
+    const out = [...new Set(names.filter((n) => !replica.has(n)))].sort(compareStrings);
+    return { ...empty, names: req.limit > 0n ? out.slice(0, Number(req.limit)) : out };
+  }
+
+  async function labelValues(req: LabelValuesRequest, signal: AbortSignal): Promise<LabelValuesResponse> {
+    if (req.label === "") throw new ConnectError("label name parameter cannot be empty", Code.InvalidArgument);
+    const ext = requireReady();
+    const empty: LabelValuesResponse = { $typeName: "thanos.LabelValuesResponse", values: [], warnings: [] };
+    if (req.withoutReplicaLabels.includes(req.label)) return empty;
+    const rest = applyExternalLabelMatchers(matchersFromProto(req.matchers), ext);
+    if (!rest) return empty;
+    const start = Math.max(int64ToMs(req.start), state.minTime);
+    const end = int64ToMs(req.end);
+    try {
+      const extValue = getLabel(ext, req.label);
+      if (extValue !== "") {
+        if (rest.length === 0) return { ...empty, values: [extValue] };
+        const found = await client.series(rest, start, end, signal);
+        return { ...empty, values: found.length > 0 ? [extValue] : [] };
+      }
+      const values = await client.labelValues(req.label, rest, start, end, signal);
+      return { ...empty, values: req.limit > 0n ? values.slice(0, Number(req.limit)) : values };
+    } catch (err) {
+      throw toStoreError(err, signal);
+    }
+  }
+
+  async function info(): Promise<InfoResponse> {
+    const ext = requireReady();
+    const labels = labelsToProto(ext);
+    const minTime = msToInt64(state.minTime);
+    return {
+      $typeName: "thanos.info.InfoResponse",
+      labelSets: [{ $typeName: "thanos.ZLabelSet", labels }],
+      ComponentType: "sidecar",
+      store: {
+        $typeName: "thanos.info.StoreInfo",
+        minTime,
+        maxTime: MAX_INT64,
+        supportsSharding: false,
+        supportsWithoutReplicaLabels: true,
+        tsdbInfos: [{ $typeName: "thanos.info.TSDBInfo", labels: { $typeName: "thanos.ZLabelSet", labels }, minTime, maxTime: MAX_INT64 }],
+        supportsProjections: false,
+      },
+    };
+  }
+
+  return { series, labelNames, labelValues, info };
+}
+
+/** prometheus.Chunk encodings (XOR = 1, ...) are thanos.Chunk encodings + 1. */
+function convertChunks(cs: ChunkedSeries): AggrChunk[] {
+  const out: AggrChunk[] = new Array(cs.chunks.length);
+  for (let i = 0; i < cs.chunks.length; i++) {
+    const c = cs.chunks[i]!;
+    if (c.type < 1 || c.type > 3) throw new RemoteReadError(`remote read: unsupported chunk encoding ${c.type}`);
+    out[i] = {
+      $typeName: "thanos.AggrChunk",
+      minTime: c.minTimeMs,
+      maxTime: c.maxTimeMs,
+      raw: { $typeName: "thanos.Chunk", type: (c.type - 1) as Chunk_Encoding, data: c.data, hash: 0n },
+    };
+  }
+  return out;
+}
+
+/** Encodes a SAMPLES-mode series into XOR chunks of at most 120 samples. */
+function encodeSamples(ts: TimeSeries): AggrChunk[] {
+  const out: AggrChunk[] = [];
+  for (let i = 0; i < ts.samples.length; i += SAMPLES_PER_CHUNK) {
+    const enc = createXorEncoder();
+    const end = Math.min(ts.samples.length, i + SAMPLES_PER_CHUNK);
+    for (let j = i; j < end; j++) enc.append(Number(ts.samples[j]!.timestamp), ts.samples[j]!.value);
+    out.push({
+      $typeName: "thanos.AggrChunk",
+      minTime: ts.samples[i]!.timestamp,
+      maxTime: ts.samples[end - 1]!.timestamp,
+      raw: { $typeName: "thanos.Chunk", type: Chunk_Encoding.XOR, data: enc.bytes(), hash: 0n },
+    });
+  }
+  return out;
+}
