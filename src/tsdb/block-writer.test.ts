@@ -67,6 +67,26 @@ describe("block writer vs promtool 2.42", () => {
   }
 });
 
+describe("block writer vs a running Prometheus 2.42 server (head cut with 1m chunk range)", () => {
+  const root = fixtureRoot();
+  it.skipIf(root === undefined)("writes chunk and index files identical to the server's blocks, stale markers included", () => {
+    const dir = join(root!, "prometheus-2.42-scraped");
+    const expected = JSON.parse(readFileSync(join(dir, "expected.json"), "utf8")) as { blocks: ExpectedBlock[] };
+    for (const block of expected.blocks) {
+      const theirs = parseBlockMeta(readFileSync(join(dir, block.ulid, "meta.json"), "utf8"), block.ulid);
+      const written = writeBlock(seriesOf(block), {
+        ulid: block.ulid,
+        minTime: theirs.minTime,
+        maxTime: theirs.maxTime,
+        chunking: { chunkRange: 60_000 },
+      });
+      expect(written.meta.stats).toEqual(theirs.stats);
+      expect(hex(written.files.get("chunks/000001"))).toBe(hex(readFileSync(join(dir, block.ulid, "chunks", "000001"))));
+      expect(hex(written.files.get("index"))).toBe(hex(readFileSync(join(dir, block.ulid, "index"))));
+    }
+  });
+});
+
 describe("block writer", () => {
   const mk = (labels: Record<string, string>, t: number[], v: number[]): FloatSeries => ({
     labels: labelsFromRecord(labels),
