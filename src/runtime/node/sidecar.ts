@@ -1,0 +1,95 @@
+/**
+ * `meridian sidecar` on Node: serves the StoreAPI of the Prometheus at `--prometheus.url` over
+ * native gRPC (`--grpc-address`) and Connect/gRPC-Web plus probes and metrics (`--http-address`),
+ * and with a bucket configured ships the blocks in `--tsdb.path`. Exits 1 on fatal configuration
+ * problems (no external labels, local compaction on while uploading).
+ */
+import { readFile } from "node:fs/promises";
+import process from "node:process";
+import type { Bucket } from "../../objstore/bucket.ts";
+import { createComponentApp } from "../../server/app.ts";
+import { createMetricsRegistry } from "../../server/metrics.ts";
+import { createSidecar, type LogLevel } from "../../sidecar/sidecar.ts";
+import type { FlagValues } from "../flags.ts";
+import { openBucketFromFlags } from "./objstore.ts";
+import { startGrpcServer, startHttpServer } from "./serve.ts";
+import { createNodeShipperFs } from "./shipper-fs.ts";
+
+const LEVELS: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
+
+/** Creates a logfmt logger for component `component` honouring `--log.level`. */
+export function createLogger(component: string, level: string): (lvl: LogLevel, msg: string) => void {
+  const min = LEVELS[level as LogLevel] ?? 1;
+  return (lvl, msg) => {
+    if (LEVELS[lvl] < min) return;
+    console.error(`ts=${new Date().toISOString()} level=${lvl} component=${component} msg=${JSON.stringify(msg)}`);
+  };
+}
+
+/** Runs the sidecar until SIGINT/SIGTERM or a fatal error; resolves with the exit code. */
+export async function runSidecar(flags: FlagValues): Promise<number> {
+  const log = createLogger("sidecar", String(flags["log.level"] ?? "info"));
+  const metrics = createMetricsRegistry();
+  const hasBucket = Boolean(flags["objstore.config-file"] || flags["objstore.config"]);
+  let bucket: Bucket | undefined;
+  if (hasBucket) bucket = await openBucketFromFlags(flags, (m) => log("warn", m));
+  const tsdbPath = String(flags["tsdb.path"]);
+  const bearerFile = flags["http.bearer-token-file"];
+  const bearerToken = typeof bearerFile === "string" && bearerFile !== "" ? (await readFile(bearerFile, "utf8")).trim() : undefined;
+  const corsOrigin = flags["web.cors-origin"];
+
+  const sidecar = createSidecar({
+    prometheusUrl: String(flags["prometheus.url"]),
+    metrics,
+    log,
+    ...(bucket ? { bucket, shipperFs: createNodeShipperFs(tsdbPath) } : {}),
+    uploadCompacted: flags["shipper.upload-compacted"] === true,
+  });
+  const shutdown = new AbortController();
+  const app = createComponentApp({
+    storeApi: sidecar.storeApi,
+    ready: sidecar.ready,
+    metrics,
+    ...(typeof corsOrigin === "string" && corsOrigin !== "" ? { cors: [corsOrigin] } : {}),
+    ...(bearerToken !== undefined ? { bearerToken } : {}),
+    shutdownSignal: shutdown.signal,
+  });
+  const http = await startHttpServer({ address: String(flags["http-address"]), fetch: app.fetch });
+  const grpc = await startGrpcServer({
+    address: String(flags["grpc-address"]),
+    storeApi: sidecar.storeApi,
+    ready: sidecar.ready,
+    metrics,
+    ...(bearerToken !== undefined ? { bearerToken } : {}),
+  });
+  log("info", `listening: http port ${http.port}, grpc port ${grpc.port}${bucket ? `, shipping ${tsdbPath} to ${bucket.name}` : ""}`);
+
+  let signalled: () => void = () => {};
+  const stopped = new Promise<"signal">((resolve) => (signalled = () => resolve("signal")));
+  process.once("SIGINT", signalled);
+  process.once("SIGTERM", signalled);
+
+  let code = 0;
+  const outcome = await Promise.race([
+    sidecar.start().then(
+      () => Promise.race([stopped, sidecar.fatal]),
+      (err: unknown) => err as Error,
+    ),
+    stopped,
+  ]);
+  if (outcome !== "signal") {
+    log("error", outcome.message);
+    code = 1;
+  } else {
+    log("info", "shutting down");
+  }
+  process.off("SIGINT", signalled);
+  process.off("SIGTERM", signalled);
+  await sidecar.stop();
+  shutdown.abort();
+  await Promise.all([http.close(5000), grpc.close(5000)]);
+  await bucket?.close();
+  return code;
+}
+
+export default runSidecar;
