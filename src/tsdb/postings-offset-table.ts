@@ -1,0 +1,222 @@
+/**
+ * The postings offset table: (label name, label value) → offset of the postings list. It is also
+ * the source of label names and values. Like Thanos' index-header we keep only every 32nd value
+ * of each name (plus the last one) resident, with its position, and read the entries in between
+ * by range when a lookup needs them.
+ */
+import type { ByteRangeReader } from "./byte-range-reader.ts";
+import { compareStrings } from "../model/labels.ts";
+import { Decoder } from "./decoder.ts";
+import { CorruptionError, readOrCorrupt } from "./errors.ts";
+import { SectionStream } from "./section-stream.ts";
+
+/** Thanos' default `--store.index-header-posting-offsets-in-mem-sampling`. */
+export const DEFAULT_POSTINGS_SAMPLING = 32;
+
+const SECTION = "postings offset table";
+
+/** The resident sample for one label name. Offsets of entries are relative to the first entry. */
+export interface PostingsNameSample {
+  readonly name: string;
+  /** Number of values of this name. */
+  readonly count: number;
+  /** Relative offset of this name's first entry, and of the byte after its last entry. */
+  readonly start: number;
+  readonly end: number;
+  /** Sampled values (every `sampling`-th and the last), ascending. */
+  readonly values: readonly string[];
+  /** Relative offsets of the sampled entries. */
+  readonly entryOffsets: readonly number[];
+  /** Absolute index offsets of the sampled values' postings lists. */
+  readonly postingsOffsets: readonly number[];
+  /** Postings offset of the entry after this name's last one (next name, or end of postings). */
+  readonly nextPostingsOffset: number;
+}
+
+/** The resident part of the whole table. */
+export interface PostingsTableSample {
+  readonly sampling: number;
+  /** Number of entries in the table. */
+  readonly count: number;
+  /** Bytes from the first entry to the CRC. */
+  readonly entriesLength: number;
+  /** Label names in order; the first is usually "" (the all-postings key). */
+  readonly names: readonly PostingsNameSample[];
+}
+
+/** Where one postings list is: `[offset, offset+length)` of the index, CRC and padding included. */
+export interface PostingsLocation {
+  readonly name: string;
+  readonly value: string;
+  readonly offset: number;
+  readonly length: number;
+}
+
+/** One decoded table entry. */
+interface Entry {
+  name: string;
+  value: string;
+  postings: number;
+}
+
+function parseEntry(d: Decoder): Entry {
+  const at = d.pos;
+  const keys = d.uvarint();
+  if (keys !== 2) throw d.corrupt(`unexpected number of keys for postings offset table: ${keys}`, at);
+  const name = d.string();
+  const value = d.string();
+  const postings = d.uvarint();
+  return { name, value, postings };
+}
+
+/**
+ * Scans the table at `sectionOffset` (len | #entries | entries | CRC) once, checking CRC, key
+ * count, sort order and increasing postings offsets, and returns the sample. `postingsEnd` bounds
+ * the last list (see `postingsEnd()` in index-toc.ts).
+ */
+export async function scanPostingsTable(reader: ByteRangeReader, sectionOffset: number, postingsEnd: number, sampling = DEFAULT_POSTINGS_SAMPLING): Promise<PostingsTableSample> {
+  const file = reader.name;
+  if (!(sampling >= 1)) throw new Error(`postings sampling must be ≥ 1, got ${sampling}`);
+  const lenBytes = await readOrCorrupt(file, SECTION, sectionOffset, () => reader.read(sectionOffset, 4));
+  const len = new Decoder(lenBytes, file, SECTION, sectionOffset).be32();
+  if (len < 4) throw new CorruptionError(file, SECTION, sectionOffset, `section length ${len} too small`);
+  const entriesStart = sectionOffset + 8;
+  const end = sectionOffset + 4 + len;
+  const s = new SectionStream(reader, SECTION, sectionOffset + 4, end, sectionOffset + 4);
+  const count = await s.next((d) => d.be32());
+
+  const names: PostingsNameSample[] = [];
+  let cur: { name: string; count: number; start: number; values: string[]; entryOffsets: number[]; postingsOffsets: number[]; last?: { value: string; at: number; postings: number } } | undefined;
+  let prev: Entry | undefined;
+  const close = (endRel: number, nextPostings: number): void => {
+    if (!cur) return;
+    // Always keep the last value so lookups can tell "beyond the end" from "in the last block".
+    const last = cur.last!;
+    if ((cur.count - 1) % sampling !== 0) {
+      cur.values.push(last.value);
+      cur.entryOffsets.push(last.at);
+      cur.postingsOffsets.push(last.postings);
+    }
+    names.push({ name: cur.name, count: cur.count, start: cur.start, end: endRel, values: cur.values, entryOffsets: cur.entryOffsets, postingsOffsets: cur.postingsOffsets, nextPostingsOffset: nextPostings });
+  };
+  for (let i = 0; i < count; i++) {
+    const abs = s.offset;
+    const rel = abs - entriesStart;
+    const e = await s.next(parseEntry);
+    if (prev) {
+      const c = compareStrings(prev.name, e.name) || compareStrings(prev.value, e.value);
+      if (c >= 0) throw new CorruptionError(file, SECTION, abs, `entry ${JSON.stringify(e.name)}=${JSON.stringify(e.value)} not sorted after ${JSON.stringify(prev.name)}=${JSON.stringify(prev.value)}`);
+      if (e.postings <= prev.postings) throw new CorruptionError(file, SECTION, abs, `postings offset ${e.postings} not after previous ${prev.postings}`);
+    }
+    if (e.postings >= postingsEnd) throw new CorruptionError(file, SECTION, abs, `postings offset ${e.postings} beyond end of postings ${postingsEnd}`);
+    if (!cur || cur.name !== e.name) {
+      close(rel, e.postings);
+      cur = { name: e.name, count: 0, start: rel, values: [], entryOffsets: [], postingsOffsets: [] };
+    }
+    if (cur.count % sampling === 0) {
+      cur.values.push(e.value);
+      cur.entryOffsets.push(rel);
+      cur.postingsOffsets.push(e.postings);
+    }
+    cur.last = { value: e.value, at: rel, postings: e.postings };
+    cur.count++;
+    prev = e;
+  }
+  close(s.offset - entriesStart, postingsEnd);
+  await s.finish();
+  return { sampling, count, entriesLength: end - entriesStart, names };
+}
+
+/** Label names/values and postings locations from a sampled table. */
+export interface PostingsOffsetTable {
+  readonly sample: PostingsTableSample;
+  /** Label names, sorted, without the all-postings name "". */
+  labelNames(): string[];
+  /** The name's sample, or undefined when the label does not exist in the block. */
+  nameSample(name: string): PostingsNameSample | undefined;
+  /** All values of `name`, sorted (reads the name's entries by range). */
+  labelValues(name: string): Promise<string[]>;
+  /** Locations of the lists for those of `values` that exist, in ascending value order. */
+  locate(name: string, values: readonly string[]): Promise<PostingsLocation[]>;
+}
+
+/**
+ * A {@link PostingsOffsetTable} whose non-resident entries are read from `source`, where the
+ * first entry is at absolute offset `entriesOffset` (the index, or a cached index-header file).
+ */
+export function createPostingsOffsetTable(sample: PostingsTableSample, source: ByteRangeReader, entriesOffset: number): PostingsOffsetTable {
+  const byName = new Map<string, PostingsNameSample>();
+  for (const n of sample.names) byName.set(n.name, n);
+  const names = sample.names.map((n) => n.name).filter((n) => n !== "");
+  const file = source.name;
+
+  async function readEntries(relStart: number, relEnd: number): Promise<{ entries: Entry[]; }> {
+    const abs = entriesOffset + relStart;
+    const bytes = await readOrCorrupt(file, SECTION, abs, () => source.read(abs, relEnd - relStart));
+    const d = new Decoder(bytes, file, SECTION, abs);
+    const entries: Entry[] = [];
+    while (d.remaining > 0) entries.push(parseEntry(d));
+    return { entries };
+  }
+
+  return {
+    sample,
+    labelNames: () => [...names],
+    nameSample: (name) => byName.get(name),
+    async labelValues(name) {
+      const n = byName.get(name);
+      if (!n) return [];
+      if (n.values.length === n.count) return [...n.values];
+      const { entries } = await readEntries(n.start, n.end);
+      if (entries.length !== n.count) {
+        throw new CorruptionError(file, SECTION, entriesOffset + n.start, `label ${JSON.stringify(name)} has ${entries.length} values, index-header says ${n.count}`);
+      }
+      return entries.map((e) => e.value);
+    },
+    async locate(name, values) {
+      const n = byName.get(name);
+      if (!n || values.length === 0) return [];
+      const wanted = [...new Set(values)].sort(compareStrings);
+      // Sample block for each value: the last sampled value ≤ it.
+      const blocks = new Map<number, string[]>();
+      const sv = n.values;
+      let k = 0;
+      for (const v of wanted) {
+        if (compareStrings(v, sv[0]!) < 0 || compareStrings(v, sv[sv.length - 1]!) > 0) continue;
+        while (k + 1 < sv.length && compareStrings(sv[k + 1]!, v) <= 0) k++;
+        let list = blocks.get(k);
+        if (!list) blocks.set(k, (list = []));
+        list.push(v);
+      }
+      // Merge runs of adjacent blocks into one read each.
+      const ks = [...blocks.keys()].sort((a, b) => a - b);
+      const runs: [number, number][] = [];
+      for (const b of ks) {
+        const r = runs[runs.length - 1];
+        if (r && r[1] === b - 1) r[1] = b;
+        else runs.push([b, b]);
+      }
+      const out: PostingsLocation[] = [];
+      await Promise.all(
+        runs.map(async ([b0, b1]) => {
+          const relStart = n.entryOffsets[b0]!;
+          const relEnd = b1 + 1 < n.entryOffsets.length ? n.entryOffsets[b1 + 1]! : n.end;
+          const nextAfter = b1 + 1 < n.postingsOffsets.length ? n.postingsOffsets[b1 + 1]! : n.nextPostingsOffset;
+          const { entries } = await readEntries(relStart, relEnd);
+          const want = new Set<string>();
+          for (let b = b0; b <= b1; b++) for (const v of blocks.get(b)!) want.add(v);
+          for (let i = 0; i < entries.length; i++) {
+            const e = entries[i]!;
+            if (e.name !== name) throw new CorruptionError(file, SECTION, entriesOffset + relStart, `expected entries of label ${JSON.stringify(name)}, found ${JSON.stringify(e.name)}`);
+            if (!want.has(e.value)) continue;
+            const next = i + 1 < entries.length ? entries[i + 1]!.postings : nextAfter;
+            if (next <= e.postings) throw new CorruptionError(file, SECTION, entriesOffset + relStart, `postings offsets not increasing at ${JSON.stringify(name)}=${JSON.stringify(e.value)}`);
+            out.push({ name, value: e.value, offset: e.postings, length: next - e.postings });
+          }
+        }),
+      );
+      out.sort((a, b) => a.offset - b.offset);
+      return out;
+    },
+  };
+}

@@ -1,0 +1,192 @@
+/**
+ * The index symbol table: every label name and value of a block, sorted, referenced by ordinal
+ * (index v2). Small tables are kept fully decoded; large ones keep every 32nd entry's offset (as
+ * Prometheus and Thanos do) and read the rest by range, with a bounded cache of decoded blocks.
+ */
+import type { ByteRangeReader } from "./byte-range-reader.ts";
+import { compareStrings } from "../model/labels.ts";
+import { Decoder } from "./decoder.ts";
+import { CorruptionError, readOrCorrupt } from "./errors.ts";
+import { SectionStream } from "./section-stream.ts";
+
+/** Symbols per sampled block (Prometheus' `symbolFactor`). */
+export const SYMBOL_FACTOR = 32;
+
+/** Tables with at most this many symbols are kept fully decoded by default. */
+export const DEFAULT_RESIDENT_SYMBOLS = 1 << 16;
+
+/** Lookup of symbol strings by ordinal and of ordinals by string. */
+export interface SymbolTable {
+  /** Number of symbols. */
+  readonly count: number;
+  /** The symbol with ordinal `ref`. Throws a {@link CorruptionError} for an unknown ref. */
+  lookup(ref: number): Promise<string>;
+  /** Many symbols at once; reads each needed block once. Result is in the order of `refs`. */
+  lookupMany(refs: ArrayLike<number>): Promise<string[]>;
+  /** Synchronous lookup when the symbol is resident (always for small tables), else undefined. */
+  lookupResident(ref: number): string | undefined;
+  /** Ordinal of `value`, or -1 when it is not a symbol (binary search; the table is sorted). */
+  find(value: string): Promise<number>;
+  /** Every symbol in order (reads the whole table when not resident). */
+  all(): Promise<string[]>;
+}
+
+/**
+ * Where a sampled table's strings live: `offsets[i]` is the position of symbol `i*32` relative to
+ * the first string, `firsts[i]` that symbol's text.
+ */
+export interface SymbolSample {
+  readonly count: number;
+  /** Byte length of all strings (from the first string to the CRC). */
+  readonly dataLength: number;
+  readonly offsets: readonly number[];
+  readonly firsts: readonly string[];
+  /** Every symbol, when the table is small enough to keep. */
+  readonly resident?: readonly string[];
+}
+
+/**
+ * Scans the symbol table section at `sectionOffset` of `reader` (len | count | strings | CRC),
+ * verifying the CRC and sort order, and returns its sample. `residentLimit` symbols or fewer are
+ * kept fully decoded.
+ */
+export async function scanSymbols(reader: ByteRangeReader, sectionOffset: number, residentLimit = DEFAULT_RESIDENT_SYMBOLS): Promise<SymbolSample> {
+  const file = reader.name;
+  const lenBytes = await readOrCorrupt(file, "symbols", sectionOffset, () => reader.read(sectionOffset, 4));
+  const len = new Decoder(lenBytes, file, "symbols", sectionOffset).be32();
+  if (len < 4) throw new CorruptionError(file, "symbols", sectionOffset, `section length ${len} too small`);
+  const dataStart = sectionOffset + 8;
+  const end = sectionOffset + 4 + len;
+  const s = new SectionStream(reader, "symbols", sectionOffset + 4, end, sectionOffset + 4);
+  const count = await s.next((d) => d.be32());
+  const keepAll = count <= residentLimit;
+  const resident: string[] = [];
+  const offsets: number[] = [];
+  const firsts: string[] = [];
+  let prev: string | undefined;
+  for (let i = 0; i < count; i++) {
+    const at = s.offset;
+    const str = await s.next((d) => d.string());
+    if (prev !== undefined && compareStrings(prev, str) >= 0) {
+      throw new CorruptionError(file, "symbols", at, `symbol ${i} ${JSON.stringify(str)} not sorted after ${JSON.stringify(prev)}`);
+    }
+    prev = str;
+    if (i % SYMBOL_FACTOR === 0) {
+      offsets.push(at - dataStart);
+      firsts.push(str);
+    }
+    if (keepAll) resident.push(str);
+  }
+  await s.finish();
+  return { count, dataLength: end - dataStart, offsets, firsts, ...(keepAll ? { resident } : {}) };
+}
+
+/**
+ * A {@link SymbolTable} over a sample; non-resident strings are read from `source` where the first
+ * string is at absolute offset `dataOffset` (the index itself, or a cached index-header file).
+ * `cacheBlocks` bounds the decoded 32-symbol blocks kept (LRU).
+ */
+export function createSymbolTable(sample: SymbolSample, source: ByteRangeReader, dataOffset: number, cacheBlocks = 4096): SymbolTable {
+  const { count, offsets, firsts } = sample;
+  const resident = sample.resident;
+  const cache = new Map<number, string[]>();
+  const file = source.name;
+
+  const blockEnd = (b: number): number => (b + 1 < offsets.length ? offsets[b + 1]! : sample.dataLength);
+
+  async function loadBlock(b: number): Promise<string[]> {
+    const hit = cache.get(b);
+    if (hit) {
+      cache.delete(b);
+      cache.set(b, hit);
+      return hit;
+    }
+    const start = offsets[b]!;
+    const len = blockEnd(b) - start;
+    const abs = dataOffset + start;
+    const bytes = await readOrCorrupt(file, "symbols", abs, () => source.read(abs, len));
+    const d = new Decoder(bytes, file, "symbols", abs);
+    const n = Math.min(SYMBOL_FACTOR, count - b * SYMBOL_FACTOR);
+    const out: string[] = new Array(n);
+    for (let i = 0; i < n; i++) out[i] = d.string();
+    if (out[0] !== firsts[b]) throw d.corrupt(`symbol block ${b} starts with ${JSON.stringify(out[0])}, expected ${JSON.stringify(firsts[b])}`, 0);
+    cache.set(b, out);
+    if (cache.size > cacheBlocks) cache.delete(cache.keys().next().value!);
+    return out;
+  }
+
+  function checkRef(ref: number): void {
+    if (!(ref >= 0 && ref < count && Number.isInteger(ref))) {
+      throw new CorruptionError(file, "symbols", dataOffset, `unknown symbol reference ${ref} (table has ${count})`);
+    }
+  }
+
+  const table: SymbolTable = {
+    count,
+    lookupResident(ref) {
+      if (resident) return resident[ref];
+      const blk = cache.get(Math.floor(ref / SYMBOL_FACTOR));
+      return blk?.[ref % SYMBOL_FACTOR];
+    },
+    async lookup(ref) {
+      checkRef(ref);
+      if (resident) return resident[ref]!;
+      const blk = await loadBlock(Math.floor(ref / SYMBOL_FACTOR));
+      return blk[ref % SYMBOL_FACTOR]!;
+    },
+    async lookupMany(refs) {
+      const out: string[] = new Array(refs.length);
+      if (resident) {
+        for (let i = 0; i < refs.length; i++) {
+          const r = refs[i]!;
+          checkRef(r);
+          out[i] = resident[r]!;
+        }
+        return out;
+      }
+      const need = new Set<number>();
+      for (let i = 0; i < refs.length; i++) {
+        checkRef(refs[i]!);
+        need.add(Math.floor(refs[i]! / SYMBOL_FACTOR));
+      }
+      const blocks = new Map<number, string[]>();
+      await Promise.all([...need].map(async (b) => blocks.set(b, await loadBlock(b))));
+      for (let i = 0; i < refs.length; i++) out[i] = blocks.get(Math.floor(refs[i]! / SYMBOL_FACTOR))![refs[i]! % SYMBOL_FACTOR]!;
+      return out;
+    },
+    async find(value) {
+      if (resident) return binarySearch(resident, value);
+      // Last block whose first symbol ≤ value.
+      let lo = 0;
+      let hi = firsts.length - 1;
+      let b = -1;
+      while (lo <= hi) {
+        const mid = (lo + hi) >>> 1;
+        if (compareStrings(firsts[mid]!, value) <= 0) { b = mid; lo = mid + 1; } else hi = mid - 1;
+      }
+      if (b < 0) return -1;
+      const i = binarySearch(await loadBlock(b), value);
+      return i < 0 ? -1 : b * SYMBOL_FACTOR + i;
+    },
+    async all() {
+      if (resident) return [...resident];
+      const out: string[] = [];
+      for (let b = 0; b < offsets.length; b++) out.push(...(await loadBlock(b)));
+      return out;
+    },
+  };
+  return table;
+}
+
+function binarySearch(arr: readonly string[], value: string): number {
+  let lo = 0;
+  let hi = arr.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const c = compareStrings(arr[mid]!, value);
+    if (c === 0) return mid;
+    if (c < 0) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return -1;
+}
