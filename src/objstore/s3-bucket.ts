@@ -108,15 +108,22 @@ export function createS3Bucket(config: S3BucketConfig): Bucket {
     );
   }
 
-  async function getObject(name: string, range: string | undefined, signal?: AbortSignal): Promise<Uint8Array> {
+  async function getObject(name: string, range: { offset: number; length: number } | undefined, signal?: AbortSignal): Promise<Uint8Array> {
+    // Only explicit `bytes=a-b` ranges: suffix ranges are mis-served by some S3 clones.
+    const header = range ? `bytes=${range.offset}-${range.offset + range.length - 1}` : undefined;
     try {
       return await call(
         "get",
         name,
         async (s) => {
-          const out = await client.send(new GetObjectCommand({ Bucket: bucketName, Key: name, Range: range }), { abortSignal: s });
-          if (!out.Body) return new Uint8Array(0);
-          return await out.Body.transformToByteArray();
+          const out = await client.send(new GetObjectCommand({ Bucket: bucketName, Key: name, Range: header }), { abortSignal: s });
+          const bytes = out.Body ? await out.Body.transformToByteArray() : new Uint8Array(0);
+          // A server may ignore Range and send more than asked (HTTP allows it; s3rver answers
+          // `bytes=0-0` with the whole object): cut the requested part out ourselves.
+          if (!range) return bytes;
+          const start = out.ContentRange ? Number(/^bytes (\d+)-/.exec(out.ContentRange)?.[1] ?? 0) : 0;
+          if (start === range.offset && bytes.length <= range.length) return bytes;
+          return bytes.subarray(range.offset - start, range.offset - start + range.length);
         },
         signal,
       );
@@ -144,9 +151,8 @@ export function createS3Bucket(config: S3BucketConfig): Bucket {
         await head(name);
         return new Uint8Array(0);
       }
-      // Only explicit `bytes=a-b` ranges: suffix ranges are mis-served by some S3 clones.
       try {
-        return await getObject(name, `bytes=${offset}-${offset + length - 1}`, signal);
+        return await getObject(name, { offset, length }, signal);
       } catch (err) {
         if (!isInvalidRange(err)) throw err;
         await head(name); // 416: offset at/after the end; distinguish from a missing object
