@@ -49,8 +49,8 @@ export interface PrometheusClient {
   /** Version from `/api/v1/status/buildinfo`; "0" when the endpoint does not exist (old Prometheus). */
   version(signal?: AbortSignal): Promise<string>;
   /**
-   * Lowest timestamp in the TSDB from `/metrics` (`prometheus_tsdb_lowest_timestamp_seconds`, or the ms
-   * gauge), or -Infinity when the TSDB is empty (Prometheus reports MaxInt64 then).
+   * Lowest timestamp in the TSDB from `/metrics` (`prometheus_tsdb_lowest_timestamp` in ms, else the
+   * `_seconds` gauge), or -Infinity when the TSDB is empty (Prometheus reports MaxInt64 then).
    */
   lowestTimestamp(signal?: AbortSignal): Promise<number>;
   /** All flags from `/api/v1/status/flags`, or undefined when the endpoint does not exist. */
@@ -222,7 +222,8 @@ export function parseLowestTimestamp(metricsText: string, source = "/metrics"): 
     if (line.startsWith("prometheus_tsdb_lowest_timestamp_seconds ")) seconds = Number(line.slice(41).trim().split(" ")[0]);
     else if (line.startsWith("prometheus_tsdb_lowest_timestamp ")) millis = Number(line.slice(33).trim().split(" ")[0]);
   }
-  const ms = seconds !== undefined && Number.isFinite(seconds) ? seconds * 1000 : millis;
+  // The ms gauge is exact; the seconds gauge is truncated to whole seconds (still a safe lower bound).
+  const ms = millis !== undefined && !Number.isNaN(millis) ? millis : seconds !== undefined ? seconds * 1000 : undefined;
   if (ms === undefined || Number.isNaN(ms)) {
     throw new Error(`${source}: metric prometheus_tsdb_lowest_timestamp_seconds not found; is this a Prometheus server?`);
   }
