@@ -1,0 +1,58 @@
+/**
+ * `npm run conformance -- DIR`: runs every `.test` file in DIR (Prometheus promqltest scripts)
+ * against Meridian's PromQL engine and prints per-file counts, skipped evals by reason, failures,
+ * and finally `N passed, M failed`. Exits 1 when any eval failed (after printing the summary).
+ * This is a Node entry point (it reads files), the only Node-specific part of the runner.
+ * Options: `--max-failures N`, `--no-at-modifier` (skip promqltest's `@` variants), `--only FILE`.
+ */
+import { readFile, readdir } from "node:fs/promises";
+import { join } from "node:path";
+import { formatReport, totals } from "./report.ts";
+import { runScript, type ConformanceEngine, type EvalOutcome } from "./runner.ts";
+
+/** Loads the engine lazily so the runner builds before the engine exists. */
+async function loadEngine(): Promise<ConformanceEngine> {
+  const url = new URL("../engine.js", import.meta.url).href;
+  const mod = (await import(url)) as { createEngine: (opts?: { lookbackDelta?: number; maxSamples?: number; timeout?: number }) => ConformanceEngine };
+  // promqltest's engine: 5m lookback, 10000 max samples, 100 s timeout.
+  return mod.createEngine({ lookbackDelta: 5 * 60_000, maxSamples: 10_000, timeout: 100_000 });
+}
+
+async function main(argv: string[]): Promise<number> {
+  let dir: string | undefined;
+  let maxFailures = 200;
+  let atVariants = true;
+  const only: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === "--max-failures") maxFailures = Number(argv[++i]);
+    else if (a === "--no-at-modifier") atVariants = false;
+    else if (a === "--only") only.push(argv[++i]!);
+    else if (!dir) dir = a;
+    else throw new Error(`unexpected argument ${a}`);
+  }
+  if (!dir) {
+    console.error("usage: conformance DIR [--only FILE] [--max-failures N] [--no-at-modifier]");
+    return 2;
+  }
+  const engine = await loadEngine();
+  const names = (await readdir(dir)).filter((n) => n.endsWith(".test") && (only.length === 0 || only.includes(n))).sort();
+  const results: { file: string; outcomes: EvalOutcome[] }[] = [];
+  for (const name of names) {
+    const text = await readFile(join(dir, name), "utf8");
+    results.push({ file: name, outcomes: await runScript(text, engine, { file: name, atModifierVariants: atVariants }) });
+  }
+  console.log(formatReport(results, { maxFailures }));
+  return totals(results.flatMap((r) => r.outcomes)).failed > 0 ? 1 : 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err) => {
+    console.error(err);
+    console.log("0 passed, 1 failed");
+    process.exitCode = 1;
+  },
+);
