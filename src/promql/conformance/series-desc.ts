@@ -200,7 +200,8 @@ export function parseValues(rest: string): SeqValue[] {
       out.push({ kind: "float", value: STALE_NAN });
       continue;
     }
-    const em = EXPAND.exec(tok);
+    // The lexer reads `0x…` as a hex number before it can see an `x` repetition.
+    const em = /^[+-]?0[xX][0-9a-fA-F]+$/.test(tok) ? null : EXPAND.exec(tok);
     if (em) {
       const a = parseNum(em[1]!);
       const n = Number(em[4]);
