@@ -2,8 +2,29 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import fc from "fast-check";
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
+import { loadWasm } from "../runtime/node/load-wasm.ts";
+import type { MeridianWasm } from "../wasm/module.ts";
+import { decodeXorChunks } from "../wasm/xor.ts";
 import { createXorEncoder, encodeXorChunk } from "./xor-encoder.ts";
+
+let wasm: MeridianWasm;
+beforeAll(async () => {
+  wasm = await loadWasm();
+});
+
+/** Decodes one chunk with Meridian's WASM kernel; value bits as [hi, lo] pairs. */
+function wasmDecode(bytes: Uint8Array): { t: number[]; hi: number[]; lo: number[] } {
+  const r = decodeXorChunks(wasm, [bytes]);
+  const w = new Uint32Array(r.v.buffer, r.v.byteOffset, r.total * 2);
+  const hi: number[] = [];
+  const lo: number[] = [];
+  for (let i = 0; i < r.total; i++) {
+    hi.push(w[2 * i + 1]!);
+    lo.push(w[2 * i]!);
+  }
+  return { t: [...r.t], hi, lo };
+}
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
@@ -19,7 +40,10 @@ function bitsToFloat(hex: string): { hi: number; lo: number } {
   return { hi: parseInt(hex.slice(0, 8), 16), lo: parseInt(hex.slice(8), 16) };
 }
 
-/** Test-only reference decoder written from the format description (independent of the encoder). */
+/**
+ * Test-only reference decoder written from the format description (independent of the encoder
+ * and of the WASM kernel), used as a second oracle.
+ */
 function referenceDecode(data: Uint8Array): { t: number[]; hi: number[]; lo: number[] } {
   let pos = 16;
   const bit = (): number => {
@@ -166,8 +190,9 @@ describe("XOR encoder", () => {
     w[1] = 0x7ff00000; w[0] = 2; // stale
     w[3] = 0x7ff80000; w[2] = 1; // Go NaN
     v[2] = 5;
-    const d = referenceDecode(encodeXorChunk([1, 2, 3], v));
-    expect([d.hi[0], d.lo[0], d.hi[1], d.lo[1]]).toEqual([0x7ff00000, 2, 0x7ff80000, 1]);
+    for (const d of [wasmDecode(encodeXorChunk([1, 2, 3], v)), referenceDecode(encodeXorChunk([1, 2, 3], v))]) {
+      expect([d.hi[0], d.lo[0], d.hi[1], d.lo[1]]).toEqual([0x7ff00000, 2, 0x7ff80000, 1]);
+    }
   });
 
   it("rejects non-integer timestamps with a clear error", () => {
@@ -217,10 +242,11 @@ describe("XOR encoder", () => {
           });
           const v = new Float64Array(words.buffer);
           const bytes = encodeXorChunk(t, v);
-          const d = referenceDecode(bytes);
-          expect(d.t).toEqual(t);
-          for (let i = 0; i < t.length; i++) {
-            expect([d.hi[i], d.lo[i]]).toEqual([words[2 * i + 1], words[2 * i]]);
+          for (const d of [wasmDecode(bytes), referenceDecode(bytes)]) {
+            expect(d.t).toEqual(t);
+            for (let i = 0; i < t.length; i++) {
+              expect([d.hi[i], d.lo[i]]).toEqual([words[2 * i + 1], words[2 * i]]);
+            }
           }
         },
       ),
@@ -230,7 +256,8 @@ describe("XOR encoder", () => {
 
   it("handles extreme timestamps and deltas (64-bit dod, negative first delta)", () => {
     const t = [2 ** 53 - 1, -(2 ** 53 - 1), 2 ** 53 - 1, 0, 0, 1];
-    const d = referenceDecode(encodeXorChunk(t, [1, 2, 3, 4, 5, 6]));
-    expect(d.t).toEqual(t);
+    const bytes = encodeXorChunk(t, [1, 2, 3, 4, 5, 6]);
+    expect(referenceDecode(bytes).t).toEqual(t);
+    expect(wasmDecode(bytes).t).toEqual(t);
   });
 });
