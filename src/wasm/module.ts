@@ -13,7 +13,7 @@ export interface MeridianExports {
   scratchTop(): number;
   readonly XOR_PADDING: WebAssembly.Global;
   xorDecodeBatch(
-    input: number, inputLen: number, table: number, n: number,
+    input: number, inputLen: number, table: number, n: number, work: number, workCap: number,
     outT: number, outV: number, outCap: number, counts: number,
     filter: number, mint: number, maxt: number, err: number,
   ): number;

@@ -70,14 +70,18 @@ export function decodeXorChunks(wasm: MeridianWasm, chunks: readonly Uint8Array[
   const n = chunks.length;
   let bytes = 0;
   let cap = 0;
+  let longest = 0;
   for (let i = 0; i < n; i++) {
     const c = chunks[i]!;
     bytes += c.length;
     cap += xorChunkSampleCount(c);
+    if (c.length > longest) longest = c.length;
   }
   const padding = (wasm.exports.XOR_PADDING.value as number) >>> 0;
   wasm.reset();
   const input = wasm.alloc(bytes + padding);
+  const workCap = ((longest + 15) & ~15) + padding;
+  const work = wasm.alloc(workCap);
   const table = wasm.alloc(n * 8);
   const counts = wasm.alloc(n * 4);
   const err = wasm.alloc(16);
@@ -97,7 +101,7 @@ export function decodeXorChunks(wasm: MeridianWasm, chunks: readonly Uint8Array[
   mem.fill(0, bytes); // deterministic padding (over-reads are rejected, but keep them stable)
   const filter = opts.mint !== undefined || opts.maxt !== undefined;
   const total = wasm.exports.xorDecodeBatch(
-    input, bytes, table, n, outT, outV, cap, counts,
+    input, bytes, table, n, work, workCap, outT, outV, cap, counts,
     filter ? 1 : 0, opts.mint ?? -Infinity, opts.maxt ?? Infinity, err,
   );
   if (total < 0) {
