@@ -279,3 +279,20 @@ describe("tombstones", () => {
     expect(parseTombstones(readFileSync(join(SCRAPED, "tombstones")), "blk/tombstones").size).toBe(0);
   });
 });
+
+describe("sizes recorded in a Thanos meta.json", () => {
+  it("report a truncated index or segment plainly", async () => {
+    const { writeBlock } = await import("../src/tsdb/block-writer.ts");
+    const t = Float64Array.from({ length: 300 }, (_, i) => 1_700_000_000_000 + i * 15_000);
+    const v = Float64Array.from({ length: 300 }, (_, i) => i);
+    const written = writeBlock([{ labels: [{ name: "__name__", value: "up" }], t, v }], { thanos: { labels: { replica: "a" } } });
+    const files: Files = Object.fromEntries(written.files);
+    expect(written.meta.thanos?.files?.some((f) => f.rel_path === "index" && f.size_bytes === files.index!.length)).toBe(true);
+    const good = await openFiles(files);
+    expect((await readSeries(good, [], -Infinity, Infinity)).length).toBe(1);
+    await expect(openFiles({ ...files, index: files.index!.subarray(0, files.index!.length - 1) })).rejects.toThrow(/blk\/index: corrupt file at offset \d+: file has \d+ bytes, meta.json says \d+ \(truncated\)/);
+    const seg = files["chunks/000001"]!;
+    const b = await openFiles({ ...files, "chunks/000001": seg.subarray(0, seg.length - 3) });
+    await expect(readSeries(b, [], -Infinity, Infinity)).rejects.toThrow(/blk\/chunks\/000001: corrupt segment at offset \d+: file has \d+ bytes, meta.json says \d+ \(truncated\)/);
+  });
+});

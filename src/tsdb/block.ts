@@ -35,7 +35,7 @@ import type { ByteRangeReader } from "./byte-range-reader.ts";
 import { compareLabels, type Labels } from "../model/labels.ts";
 import type { Matcher } from "../model/matcher.ts";
 import { type ChunkReader, type ChunkReaderOptions, openChunkReader, segmentFileName } from "./chunk-reader.ts";
-import { readOrCorrupt } from "./errors.ts";
+import { CorruptionError, readOrCorrupt } from "./errors.ts";
 import type { IndexHeader } from "./index-header.ts";
 import { type IndexReader, type IndexReaderOptions, openIndexReader } from "./index-reader.ts";
 import { type BlockMeta, parseBlockMeta } from "./meta.ts";
@@ -90,6 +90,16 @@ export async function openBlock(open: BlockFileOpener, opts: OpenBlockOptions = 
   const name = opts.name ?? meta.ulid;
   const indexFile = await open("index");
   if (!indexFile) throw new Error(`${name}: index not found`);
+  // Thanos records file sizes in meta.json: use them to report truncated uploads plainly.
+  const sizes = new Map<string, number>();
+  for (const f of meta.thanos?.files ?? []) if (f.size_bytes !== undefined) sizes.set(f.rel_path, f.size_bytes);
+  const indexWant = sizes.get("index");
+  if (indexWant !== undefined && !opts.indexHeader) {
+    const size = await indexFile.size();
+    if (size !== indexWant) {
+      throw new CorruptionError(indexFile.name, "file", Math.min(size, indexWant), `file has ${size} bytes, meta.json says ${indexWant}${size < indexWant ? " (truncated)" : ""}`);
+    }
+  }
   const [index, tombstones] = await Promise.all([
     openIndexReader(indexFile, opts.indexHeader, opts),
     (async (): Promise<Tombstones> => {
@@ -108,7 +118,7 @@ export async function openBlock(open: BlockFileOpener, opts: OpenBlockOptions = 
     const r = await open(path);
     if (!r) throw new Error(`${name}: chunk segment ${path} not found`);
     return r;
-  }, opts);
+  }, { ...opts, expectedSegmentSize: (seq) => sizes.get(`chunks/${segmentFileName(seq)}`) });
   return { name, meta, index, chunks, tombstones };
 }
 

@@ -27,6 +27,11 @@ export interface ChunkReaderOptions {
   maxGap?: number;
   /** Bytes read per chunk before its length is known (default 1024; longer chunks are re-read). */
   chunkSizeEstimate?: number;
+  /**
+   * Expected byte size of segment `seq` when known (Thanos meta.json `files`); a shorter or longer
+   * file is reported as corrupt before any chunk is read from it.
+   */
+  expectedSegmentSize?: (seq: number) => number | undefined;
 }
 
 /** Raw chunk access for one block. */
@@ -82,6 +87,10 @@ export function openChunkReader(segments: (seq: number) => ByteRangeReader | Pro
         const reader = await segments(seq);
         const size = await reader.size();
         const file = reader.name;
+        const want = opts.expectedSegmentSize?.(seq);
+        if (want !== undefined && want !== size) {
+          throw new CorruptionError(file, "segment", Math.min(size, want), `file has ${size} bytes, meta.json says ${want}${size < want ? " (truncated)" : ""}`);
+        }
         if (size < SEGMENT_HEADER_LEN) throw new CorruptionError(file, "segment header", 0, `file too small (${size} bytes)`);
         const head = await readOrCorrupt(file, "segment header", 0, () => reader.read(0, SEGMENT_HEADER_LEN));
         const d = new Decoder(head, file, "segment header", 0);

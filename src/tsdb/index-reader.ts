@@ -90,6 +90,13 @@ export async function openIndexReader(reader: ByteRangeReader, header?: IndexHea
     return union(await readPostings(locs));
   }
 
+  // Every series: the ("", "") list, or (for indexes without it) the union of all lists.
+  async function allPostingsOf(): Promise<Postings> {
+    if (table.nameSample("")) return postings("", [""]);
+    const lists = await Promise.all(table.labelNames().map(async (n) => postings(n, await table.labelValues(n))));
+    return union(lists);
+  }
+
   async function readSeriesRefs(refs: ArrayLike<number>): Promise<SeriesEntryRefs[]> {
     const ranges: ByteRange[] = [];
     for (let i = 0; i < refs.length; i++) {
@@ -153,7 +160,7 @@ export async function openIndexReader(reader: ByteRangeReader, header?: IndexHea
     readPostings,
     postings,
     allPostings() {
-      allCache ??= postings("", [""]).catch((err: unknown) => {
+      allCache ??= allPostingsOf().catch((err: unknown) => {
         allCache = undefined;
         throw err;
       });
