@@ -39,6 +39,8 @@ export interface TestStoreOptions {
   beforeFrame?: (index: number, signal: AbortSignal) => Promise<void> | void;
   /** Warnings sent before the series frames. */
   warnings?: string[];
+  /** Behave like an old store: ignore `without_replica_labels` and advertise no support for it. */
+  ignoreWithoutReplicaLabels?: boolean;
 }
 
 /** Creates the in-memory StoreApi. Its min/max time are taken from the chunks. */
@@ -64,7 +66,7 @@ export function createTestStore(opts: TestStoreOptions): StoreApi {
         labelSets: ext.length > 0 ? [{ labels: labelsToProto(ext) }] : [],
         ComponentType: opts.componentType ?? "store",
         store: {
-          minTime: BigInt(minTime), maxTime: BigInt(maxTime), supportsSharding: false, supportsWithoutReplicaLabels: true,
+          minTime: BigInt(minTime), maxTime: BigInt(maxTime), supportsSharding: false, supportsWithoutReplicaLabels: !opts.ignoreWithoutReplicaLabels,
           tsdbInfos: [{ labels: { labels: labelsToProto(ext) }, minTime: BigInt(minTime), maxTime: BigInt(maxTime) }],
         },
       });
@@ -74,7 +76,7 @@ export function createTestStore(opts: TestStoreOptions): StoreApi {
       if (matchers.some((m) => m.name === "__limit_test__")) throw new ConnectError("exceeded series limit: test", Code.ResourceExhausted);
       let index = 0;
       for (const w of opts.warnings ?? []) yield create(SeriesResponseSchema, { result: { case: "warning", value: w } });
-      for (const s of select(matchers, req.withoutReplicaLabels)) {
+      for (const s of select(matchers, opts.ignoreWithoutReplicaLabels ? [] : req.withoutReplicaLabels)) {
         const chunks = s.chunks.filter((c) => c.maxTime >= Number(req.minTime) && c.minTime <= Number(req.maxTime));
         if (chunks.length === 0) continue;
         await opts.beforeFrame?.(index++, signal);

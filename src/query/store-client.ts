@@ -1,0 +1,151 @@
+/**
+ * A StoreAPI client for one endpoint address. `host:port` means native gRPC over h2c (what Thanos
+ * components serve); `http://` / `https://` URLs mean Connect, which edge runtimes and browsers can
+ * speak. The core only knows fetch-based Connect; the native gRPC transport is injected by the
+ * runtime adapter (`src/runtime/node/store-transport.ts`), so this file stays runtime-neutral.
+ */
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import type { Client, Interceptor, Transport } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-web";
+import { Info } from "../gen/info/infopb/rpc_pb.ts";
+import type { InfoResponse } from "../gen/info/infopb/rpc_pb.ts";
+import { Store } from "../gen/store/storepb/rpc_pb.ts";
+import type {
+  LabelNamesRequest,
+  LabelNamesResponse,
+  LabelValuesRequest,
+  LabelValuesResponse,
+  SeriesRequest,
+  SeriesResponse,
+} from "../gen/store/storepb/rpc_pb.ts";
+import { splitHostPort } from "../server/address.ts";
+import type { StoreApi } from "../server/store-api.ts";
+
+/** How an endpoint address is dialed. */
+export interface EndpointTarget {
+  /** `grpc` for `host:port`, `connect` for http(s) URLs. */
+  readonly protocol: "grpc" | "connect";
+  /** The address as configured (used in warnings and status pages). */
+  readonly address: string;
+  /** Base URL for the transport: `http://host:port` for gRPC, the URL itself for Connect. */
+  readonly baseUrl: string;
+}
+
+/** Parses an endpoint address; throws an Error naming it when it is neither `host:port` nor an http(s) URL. */
+export function parseEndpointAddress(address: string): EndpointTarget {
+  const trimmed = address.trim();
+  if (/^https?:\/\//i.test(trimmed)) {
+    let url: URL;
+    try {
+      url = new URL(trimmed);
+    } catch {
+      throw new Error(`invalid endpoint ${JSON.stringify(address)}: not a valid URL`);
+    }
+    return { protocol: "connect", address: trimmed, baseUrl: url.href.replace(/\/+$/, "") };
+  }
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(trimmed)) {
+    throw new Error(`invalid endpoint ${JSON.stringify(address)}: only host:port (gRPC) and http(s):// URLs (Connect) are supported`);
+  }
+  if (/^dns(srv|srvnoa|dualstack)?\+/i.test(trimmed)) {
+    throw new Error(`invalid endpoint ${JSON.stringify(address)}: DNS discovery prefixes (dns+, dnssrv+) are not supported; list the addresses`);
+  }
+  let hp;
+  try {
+    hp = splitHostPort(trimmed);
+  } catch (err) {
+    throw new Error(`invalid endpoint ${JSON.stringify(address)}: ${(err as Error).message}`);
+  }
+  if (hp.host === "") throw new Error(`invalid endpoint ${JSON.stringify(address)}: missing host`);
+  if (!hp.host.includes(":") && !/^[A-Za-z0-9._-]+$/.test(hp.host)) {
+    throw new Error(`invalid endpoint ${JSON.stringify(address)}: bad host ${JSON.stringify(hp.host)}`);
+  }
+  const host = hp.host.includes(":") ? `[${hp.host}]` : hp.host;
+  return { protocol: "grpc", address: trimmed, baseUrl: `http://${host}:${hp.port}` };
+}
+
+/** A transport plus a way to release its connections. */
+export interface TransportHandle {
+  readonly transport: Transport;
+  close(): void;
+}
+
+/** Creates the transport for a target; runtime adapters provide one that can dial native gRPC. */
+export type StoreTransportFactory = (target: EndpointTarget, interceptors: Interceptor[]) => TransportHandle;
+
+/**
+ * The runtime-neutral transport factory: Connect (binary protobuf) over `fetchFn` for http(s)
+ * endpoints. Native gRPC targets are rejected with a clear error, since fetch cannot read trailers.
+ */
+export function createFetchTransportFactory(fetchFn: typeof fetch = globalThis.fetch.bind(globalThis)): StoreTransportFactory {
+  return (target, interceptors) => {
+    if (target.protocol !== "connect") {
+      throw new Error(`endpoint ${target.address}: native gRPC (host:port) is not available in this runtime; use an http(s):// Connect URL`);
+    }
+    return { transport: createConnectTransport({ baseUrl: target.baseUrl, useBinaryFormat: true, fetch: fetchFn, interceptors }), close() {} };
+  };
+}
+
+/** Options for {@link createStoreClient}. */
+export interface StoreClientOptions {
+  /** Creates the transport (defaults to {@link createFetchTransportFactory}). */
+  transportFactory?: StoreTransportFactory;
+  /** Sent as `Authorization: Bearer <token>` on every call. */
+  bearerToken?: string;
+  /** Extra headers on every call (e.g. `thanos-tenant`). */
+  headers?: Readonly<Record<string, string>>;
+}
+
+/** A StoreAPI client; it is itself a {@link StoreApi}, so a querier can re-serve a remote store. */
+export interface StoreClient extends StoreApi {
+  readonly target: EndpointTarget;
+  /** Info with a deadline (the endpoint probe). */
+  info(signal?: AbortSignal, timeoutMs?: number): Promise<InfoResponse>;
+  /** Releases connections; calls after close fail. */
+  close(): void;
+}
+
+function headerInterceptor(bearerToken: string | undefined, headers: Readonly<Record<string, string>> | undefined): Interceptor {
+  return (next) => (req) => {
+    if (headers) for (const [k, v] of Object.entries(headers)) req.header.set(k, v);
+    if (bearerToken !== undefined) req.header.set("authorization", `Bearer ${bearerToken}`);
+    return next(req);
+  };
+}
+
+/** Creates a StoreAPI client for `address` (see {@link parseEndpointAddress}). */
+export function createStoreClient(address: string, opts: StoreClientOptions = {}): StoreClient {
+  const target = parseEndpointAddress(address);
+  const interceptors: Interceptor[] = [];
+  if (opts.bearerToken !== undefined || opts.headers) interceptors.push(headerInterceptor(opts.bearerToken, opts.headers));
+  const handle = (opts.transportFactory ?? createFetchTransportFactory())(target, interceptors);
+  const store: Client<typeof Store> = createClient(Store, handle.transport);
+  const info: Client<typeof Info> = createClient(Info, handle.transport);
+  let closed = false;
+  const check = (): void => {
+    if (closed) throw new ConnectError(`store client for ${target.address} is closed`, Code.Canceled);
+  };
+  return {
+    target,
+    info(signal, timeoutMs) {
+      check();
+      return info.info({}, { ...(signal ? { signal } : {}), ...(timeoutMs ? { timeoutMs } : {}) });
+    },
+    series(req: SeriesRequest, signal?: AbortSignal): AsyncIterable<SeriesResponse> {
+      check();
+      return store.series(req, signal ? { signal } : {});
+    },
+    labelNames(req: LabelNamesRequest, signal?: AbortSignal): Promise<LabelNamesResponse> {
+      check();
+      return store.labelNames(req, signal ? { signal } : {});
+    },
+    labelValues(req: LabelValuesRequest, signal?: AbortSignal): Promise<LabelValuesResponse> {
+      check();
+      return store.labelValues(req, signal ? { signal } : {});
+    },
+    close() {
+      if (closed) return;
+      closed = true;
+      handle.close();
+    },
+  };
+}

@@ -1,0 +1,19 @@
+/**
+ * Node's StoreAPI transport factory: native gRPC over h2c (connect-node, one HTTP/2 session per
+ * endpoint with Thanos' keepalive: ping every 10 s, 5 s timeout) for `host:port` endpoints, and the
+ * core's fetch-based Connect transport for http(s) URLs.
+ */
+import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
+import { createFetchTransportFactory } from "../../query/store-client.ts";
+import type { StoreTransportFactory } from "../../query/store-client.ts";
+
+/** Creates the Node transport factory; `fetchFn` serves Connect endpoints (default: global fetch). */
+export function createNodeTransportFactory(fetchFn?: typeof fetch): StoreTransportFactory {
+  const connect = createFetchTransportFactory(fetchFn);
+  return (target, interceptors) => {
+    if (target.protocol === "connect") return connect(target, interceptors);
+    const sessionManager = new Http2SessionManager(target.baseUrl, { pingIntervalMs: 10_000, pingTimeoutMs: 5_000 });
+    const transport = createGrpcTransport({ baseUrl: target.baseUrl, sessionManager, interceptors });
+    return { transport, close: () => sessionManager.abort() };
+  };
+}
