@@ -1,0 +1,215 @@
+/**
+ * The PromQL engine: parses a query, evaluates it step-wise over a {@link Queryable} and shapes the
+ * result as Prometheus' query API does (instant: vector/scalar/string/matrix in evaluation order;
+ * range: matrix sorted by labels). Enforces the query limits (timeout, max samples, 11,000 points
+ * per series) with Prometheus' error texts.
+ */
+import { compareLabels } from "../model/labels.ts";
+import type { FloatSeries } from "../model/series.ts";
+import { exprType, type Expr } from "./ast.ts";
+import { Evaluator, type QueryContext } from "./evaluator.ts";
+import { parseExpr } from "./parser.ts";
+import type { Queryable } from "./storage.ts";
+import { dropMetricName, labelsKey, type NodeValue, type RangeSeries, type StepSeries } from "./step-series.ts";
+import { BadDataError, ExecutionError, QueryError, type QueryResult, type Sample, type Value } from "./value.ts";
+
+/** Engine-wide options (Prometheus server flags). */
+export interface EngineOptions {
+  /** `--query.lookback-delta`, ms (default 5m). */
+  readonly lookbackDelta?: number;
+  /** `--query.max-samples` (default 50,000,000). */
+  readonly maxSamples?: number;
+  /** `--query.timeout`, ms (default 2m). */
+  readonly timeout?: number;
+  /** Enable Prometheus' `promql-experimental-functions` (limitk, sort_by_label, mad_over_time, ...). */
+  readonly experimentalFunctions?: boolean;
+  /** Prometheus 3 `promql-delayed-name-removal`: drop `__name__` at the end of evaluation. Default false, as Prometheus. */
+  readonly delayedNameRemoval?: boolean;
+  /** Default subquery step, ms, when a subquery has none (Prometheus: the evaluation interval, 1m). */
+  readonly noStepSubqueryInterval?: number;
+}
+
+/** Per-query options. */
+export interface QueryOptions {
+  /** Overrides the engine's lookback delta for this query (ms). */
+  readonly lookbackDelta?: number;
+  readonly signal?: AbortSignal;
+}
+
+/** Runs PromQL queries. */
+export interface Engine {
+  instantQuery(q: Queryable, expr: string, timeMs: number, opts?: QueryOptions): Promise<QueryResult>;
+  rangeQuery(q: Queryable, expr: string, startMs: number, endMs: number, stepMs: number, opts?: QueryOptions): Promise<QueryResult>;
+}
+
+/** Maximum points per series of a range query (Prometheus' API limit). */
+export const MAX_POINTS_PER_SERIES = 11_000;
+
+/** Creates an engine. */
+export function createEngine(opts: EngineOptions = {}): Engine {
+  const lookbackDefault = opts.lookbackDelta ?? 300_000;
+  const maxSamples = opts.maxSamples ?? 50_000_000;
+  const timeout = opts.timeout ?? 120_000;
+  const delayed = opts.delayedNameRemoval ?? false;
+  const noStep = opts.noStepSubqueryInterval ?? 60_000;
+
+  function context(q: Queryable, start: number, end: number, qo: QueryOptions | undefined, lookback: number): QueryContext {
+    return {
+      querier: q.querier(start - lookback, end),
+      queryStart: start,
+      queryEnd: end,
+      lookbackDelta: lookback,
+      maxSamples,
+      deadline: Date.now() + timeout,
+      signal: qo?.signal,
+      delayedNameRemoval: delayed,
+      noStepSubqueryInterval: noStep,
+      warnings: new Set(),
+      infos: new Set(),
+      samples: 0,
+    };
+  }
+
+  function parse(text: string): Expr {
+    return parseExpr(text, { experimentalFunctions: opts.experimentalFunctions ?? false });
+  }
+
+  function lookbackOf(qo?: QueryOptions): number {
+    const l = qo?.lookbackDelta;
+    return l !== undefined && l > 0 ? l : lookbackDefault;
+  }
+
+  return {
+    async instantQuery(q, text, timeMs, qo) {
+      const expr = parse(text);
+      const lookback = lookbackOf(qo);
+      const ctx = context(q, timeMs, timeMs, qo, lookback);
+      const ev = new Evaluator(ctx, timeMs, timeMs, 1);
+      const val = await run(ev, expr);
+      return { value: instantValue(ctx, val, timeMs), warnings: [...ctx.warnings], infos: [...ctx.infos] };
+    },
+    async rangeQuery(q, text, startMs, endMs, stepMs, qo) {
+      if (!(stepMs > 0)) throw new BadDataError("zero or negative query resolution step widths are not accepted. Try a positive integer");
+      if (endMs < startMs) throw new BadDataError("end timestamp must not be before start time");
+      if ((endMs - startMs) / stepMs > MAX_POINTS_PER_SERIES) {
+        throw new BadDataError("exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)");
+      }
+      const expr = parse(text);
+      const t = exprType(expr);
+      if (t !== "scalar" && t !== "vector") {
+        throw new BadDataError(`invalid expression type "${t === "matrix" ? "range vector" : t}" for range query, must be Scalar or instant Vector`);
+      }
+      const lookback = lookbackOf(qo);
+      const ctx = context(q, startMs, endMs, qo, lookback);
+      const ev = new Evaluator(ctx, startMs, endMs, stepMs);
+      const val = await run(ev, expr);
+      return { value: rangeValue(ctx, ev, val), warnings: [...ctx.warnings], infos: [...ctx.infos] };
+    },
+  };
+}
+
+async function run(ev: Evaluator, expr: Expr): Promise<NodeValue> {
+  try {
+    return await ev.eval(expr);
+  } catch (err) {
+    if (err instanceof QueryError) throw err;
+    if (err instanceof RangeError) throw new ExecutionError(`query processing failed: ${err.message}`);
+    throw err;
+  }
+}
+
+function cleanup(ctx: QueryContext, series: StepSeries[]): StepSeries[] {
+  if (!ctx.delayedNameRemoval) return series;
+  for (const s of series) {
+    if (s.dropName) {
+      s.labels = dropMetricName(s.labels);
+      s.dropName = false;
+    }
+  }
+  return series;
+}
+
+function instantValue(ctx: QueryContext, val: NodeValue, t: number): Value {
+  switch (val.type) {
+    case "scalar":
+      return { type: "scalar", t, v: val.v[0]! };
+    case "string":
+      return { type: "string", t, v: val.s };
+    case "matrix": {
+      const series = cleanupMatrix(ctx, val.series);
+      return { type: "matrix", series: series.map((s) => ({ labels: s.labels, t: s.t, v: s.v })) };
+    }
+    case "vector": {
+      const series = cleanup(ctx, val.series);
+      const samples: Sample[] = [];
+      const seen = new Set<string>();
+      for (const s of series) {
+        if (!s.p[0]) continue;
+        const key = labelsKey(s.labels);
+        if (seen.has(key)) throw new ExecutionError("vector cannot contain metrics with the same labelset");
+        seen.add(key);
+        samples.push({ labels: s.labels, t, v: s.v[0]! });
+      }
+      return { type: "vector", samples };
+    }
+  }
+}
+
+function cleanupMatrix(ctx: QueryContext, series: RangeSeries[]): RangeSeries[] {
+  if (!ctx.delayedNameRemoval) return series;
+  const out = series.map((s) => (s.dropName ? { ...s, labels: dropMetricName(s.labels), dropName: false } : s));
+  const keys = new Set<string>();
+  for (const s of out) {
+    const k = labelsKey(s.labels);
+    if (keys.has(k)) throw new ExecutionError("vector cannot contain metrics with the same labelset");
+    keys.add(k);
+  }
+  return out;
+}
+
+function rangeValue(ctx: QueryContext, ev: Evaluator, val: NodeValue): Value {
+  let series: StepSeries[];
+  if (val.type === "scalar") {
+    series = [{ labels: [], v: val.v, p: new Uint8Array(ev.n).fill(1), dropName: false }];
+  } else if (val.type === "vector") {
+    series = cleanup(ctx, val.series);
+  } else {
+    throw new ExecutionError(`invalid expression type "${val.type}" for range query, must be Scalar or instant Vector`);
+  }
+  // Merge series that became identical after name removal (overlap is an error).
+  const byKey = new Map<string, StepSeries>();
+  const merged: StepSeries[] = [];
+  for (const s of series) {
+    const k = labelsKey(s.labels);
+    const prev = byKey.get(k);
+    if (!prev) {
+      byKey.set(k, s);
+      merged.push(s);
+      continue;
+    }
+    for (let i = 0; i < ev.n; i++) {
+      if (!s.p[i]) continue;
+      if (prev.p[i]) throw new ExecutionError("vector cannot contain metrics with the same labelset");
+      prev.p[i] = 1;
+      prev.v[i] = s.v[i]!;
+    }
+  }
+  const out: FloatSeries[] = [];
+  for (const s of merged) {
+    let k = 0;
+    for (let i = 0; i < ev.n; i++) k += s.p[i]!;
+    if (k === 0) continue;
+    const t = new Float64Array(k);
+    const v = new Float64Array(k);
+    k = 0;
+    for (let i = 0; i < ev.n; i++) {
+      if (!s.p[i]) continue;
+      t[k] = ev.ts(i);
+      v[k] = s.v[i]!;
+      k++;
+    }
+    out.push({ labels: s.labels, t, v });
+  }
+  out.sort((a, b) => compareLabels(a.labels, b.labels));
+  return { type: "matrix", series: out };
+}

@@ -1,0 +1,348 @@
+/**
+ * The step-based evaluator: evaluates one expression node over all steps of a (sub)query at once.
+ * Selectors are fetched from the {@link Querier} when reached, with Prometheus-style hints; range
+ * windows move two indices over each series' typed arrays (left-open `(t - range, t]`), so no
+ * per-sample objects are created. Operators, aggregations and functions live in their own modules
+ * and are called from {@link Evaluator.eval}.
+ */
+import { isStaleMarker, type FloatSeries } from "../model/series.ts";
+import type { Expr, MatrixSelector, SubqueryExpr, VectorSelector } from "./ast.ts";
+import { evalAggregate } from "./eval-aggregate.ts";
+import { evalBinary } from "./eval-binary.ts";
+import { evalCall } from "./functions.ts";
+import type { Querier, SelectHints } from "./storage.ts";
+import { countPoints, dropMetricName, mergeSameLabels, newStepSeries, type NodeValue, type RangeSeries, type StepSeries } from "./step-series.ts";
+import { CanceledError, ExecutionError, TimeoutError } from "./value.ts";
+
+/** State shared by all evaluators of one query. */
+export interface QueryContext {
+  readonly querier: Querier;
+  /** Query start/end in ms, for `@ start()` / `@ end()`. */
+  readonly queryStart: number;
+  readonly queryEnd: number;
+  readonly lookbackDelta: number;
+  readonly maxSamples: number;
+  readonly deadline: number;
+  readonly signal?: AbortSignal;
+  readonly delayedNameRemoval: boolean;
+  /** Default subquery step when none is given (Prometheus: the global evaluation interval, 1m). */
+  readonly noStepSubqueryInterval: number;
+  readonly warnings: Set<string>;
+  readonly infos: Set<string>;
+  /** Samples currently held, for the max-samples limit. */
+  samples: number;
+}
+
+/** A range-vector operand: raw samples plus how windows are placed over them. */
+export interface RangeOperand {
+  readonly series: RangeSeries[];
+  readonly range: number;
+  readonly offset: number;
+  /** Fixed evaluation time from `@`, or null. */
+  readonly at: number | null;
+}
+
+/** Error text Prometheus uses when `--query.max-samples` is exceeded. */
+export const TOO_MANY_SAMPLES = "query processing would load too many samples into memory in query execution";
+
+/** Evaluates nodes over the steps `start, start+interval, ..., <= end`. */
+export class Evaluator {
+  /** Number of steps. */
+  readonly n: number;
+
+  constructor(
+    readonly ctx: QueryContext,
+    readonly start: number,
+    readonly end: number,
+    readonly interval: number,
+  ) {
+    this.n = end < start ? 0 : Math.floor((end - start) / interval) + 1;
+  }
+
+  /** Timestamp of step `i`. */
+  ts(i: number): number {
+    return this.start + i * this.interval;
+  }
+
+  /** Throws when the query timed out or was canceled. Cheap; call once per series or step. */
+  check(): void {
+    if (this.ctx.signal?.aborted) throw new CanceledError();
+    if (Date.now() > this.ctx.deadline) throw new TimeoutError();
+  }
+
+  /** Adds `k` samples to the in-memory count and enforces the limit. */
+  account(k: number): void {
+    this.ctx.samples += k;
+    if (this.ctx.samples > this.ctx.maxSamples) throw new ExecutionError(TOO_MANY_SAMPLES);
+  }
+
+  release(k: number): void {
+    this.ctx.samples -= k;
+  }
+
+  /**
+   * Evaluates `e`; `path` holds its ancestors (for storage hints). As in Prometheus, the samples
+   * held by children are released once a node's own result exists; only that result stays counted.
+   */
+  async eval(e: Expr, path: readonly Expr[] = []): Promise<NodeValue> {
+    this.check();
+    const before = this.ctx.samples;
+    const val = await this.evalNode(e, path);
+    this.ctx.samples = before;
+    if (val.type === "vector") this.account(countPoints(val.series));
+    else if (val.type === "matrix") {
+      let k = 0;
+      for (const s of val.series) k += s.t.length;
+      this.account(k);
+    } else if (val.type === "scalar") this.account(this.n);
+    return val;
+  }
+
+  private async evalNode(e: Expr, path: readonly Expr[]): Promise<NodeValue> {
+    const sub = [...path, e];
+    switch (e.kind) {
+      case "number": {
+        const v = new Float64Array(this.n).fill(e.value);
+        return { type: "scalar", v };
+      }
+      case "string":
+        return { type: "string", s: e.value };
+      case "paren":
+        return this.eval(e.expr, sub);
+      case "unary": {
+        const val = await this.eval(e.expr, sub);
+        if (e.op === "+") return val;
+        if (val.type === "scalar") return { type: "scalar", v: val.v.map((x) => -x) };
+        if (val.type !== "vector") throw new ExecutionError("unary minus on non-vector");
+        for (const s of val.series) {
+          for (let i = 0; i < this.n; i++) s.v[i] = -s.v[i]!;
+        }
+        return { type: "vector", series: this.markDropName(val.series) };
+      }
+      case "vectorSelector":
+        return { type: "vector", series: await this.vectorSelector(e, path) };
+      case "matrixSelector": {
+        const op = await this.matrixSelector(e, path);
+        return { type: "matrix", series: this.windowAt(op, 0) };
+      }
+      case "subquery": {
+        const op = await this.subquery(e, path);
+        return { type: "matrix", series: this.windowAt(op, 0) };
+      }
+      case "binary":
+        return evalBinary(this, e, sub);
+      case "aggregate":
+        return evalAggregate(this, e, sub);
+      case "call":
+        return evalCall(this, e, sub);
+    }
+  }
+
+  /** Evaluates a node that must be a scalar; returns per-step values. */
+  async evalScalar(e: Expr, path: readonly Expr[]): Promise<Float64Array> {
+    const v = await this.eval(e, path);
+    if (v.type !== "scalar") throw new ExecutionError(`expected scalar, got ${v.type}`);
+    return v.v;
+  }
+
+  /** Evaluates a node that must be an instant vector. */
+  async evalVector(e: Expr, path: readonly Expr[]): Promise<StepSeries[]> {
+    const v = await this.eval(e, path);
+    if (v.type !== "vector") throw new ExecutionError(`expected instant vector, got ${v.type}`);
+    return v.series;
+  }
+
+  /**
+   * Marks series as losing `__name__`: with delayed removal only a flag (dropped at the end), else
+   * the label goes now and series that collide are merged (an overlap is an error).
+   */
+  markDropName(series: StepSeries[]): StepSeries[] {
+    if (this.ctx.delayedNameRemoval) {
+      for (const s of series) s.dropName = true;
+      return series;
+    }
+    for (const s of series) {
+      s.labels = dropMetricName(s.labels);
+      s.dropName = false;
+    }
+    return mergeSameLabels(series);
+  }
+
+  /** `@` time of a selector or subquery, resolving start()/end(); null when absent. */
+  atTime(m: { timestamp: number | null; startOrEnd: "start" | "end" | null }): number | null {
+    if (m.timestamp !== null) return m.timestamp;
+    if (m.startOrEnd === "start") return this.ctx.queryStart;
+    if (m.startOrEnd === "end") return this.ctx.queryEnd;
+    return null;
+  }
+
+  /** Fetches series for a selector. `range` is the matrix range (0 for instant selectors). */
+  async select(vs: VectorSelector, path: readonly Expr[], range: number): Promise<readonly FloatSeries[]> {
+    const at = this.atTime(vs);
+    const lo = (at ?? this.start) - vs.offset;
+    const hi = (at ?? this.end) - vs.offset;
+    const back = range > 0 ? range : this.ctx.lookbackDelta;
+    let func = "";
+    for (let i = path.length - 1; i >= 0; i--) {
+      const p = path[i]!;
+      if (p.kind === "call") { func = p.func; break; }
+      if (p.kind === "aggregate") { func = p.op; break; }
+      if (p.kind === "binary") break;
+    }
+    let grouping: readonly string[] | undefined;
+    let by: boolean | undefined;
+    for (let i = path.length - 1; i >= 0; i--) {
+      const p = path[i]!;
+      if (p.kind === "aggregate") { grouping = p.grouping; by = !p.without; break; }
+    }
+    const hints: SelectHints = {
+      start: lo - back,
+      end: hi,
+      step: this.ctx.queryStart === this.ctx.queryEnd ? 0 : this.interval,
+      range,
+      func,
+      ...(grouping ? { grouping, by } : {}),
+    };
+    const res = await this.ctx.querier.select(vs.matchers, hints, this.ctx.signal);
+    for (const w of res.warnings) this.ctx.warnings.add(w);
+    this.check();
+    return res.series;
+  }
+
+  /** Instant vector selector: newest non-stale sample in `(t - lookback, t]` per step. */
+  async vectorSelector(vs: VectorSelector, path: readonly Expr[]): Promise<StepSeries[]> {
+    const raw = await this.select(vs, path, 0);
+    const out: StepSeries[] = [];
+    const at = this.atTime(vs);
+    const lookback = this.ctx.lookbackDelta;
+    for (const s of raw) {
+      this.check();
+      const { t, v } = s;
+      const ss = newStepSeries(s.labels, this.n);
+      let j = -1; // index of the last sample with t <= refT
+      let any = 0;
+      for (let i = 0; i < this.n; i++) {
+        const refT = (at ?? this.ts(i)) - vs.offset;
+        while (j + 1 < t.length && t[j + 1]! <= refT) j++;
+        if (j < 0 || t[j]! <= refT - lookback) continue;
+        const x = v[j]!;
+        if (x !== x && isStaleMarker(x)) continue;
+        ss.v[i] = x;
+        ss.p[i] = 1;
+        any++;
+      }
+      if (any > 0) {
+        this.account(any);
+        out.push(ss);
+      }
+    }
+    return out;
+  }
+
+  /** Like {@link vectorSelector} but each value is the sample's own timestamp in seconds (`timestamp(x)`). */
+  async vectorSelectorTimestamps(vs: VectorSelector, path: readonly Expr[]): Promise<StepSeries[]> {
+    const raw = await this.select(vs, path, 0);
+    const out: StepSeries[] = [];
+    const at = this.atTime(vs);
+    for (const s of raw) {
+      const { t, v } = s;
+      const ss = newStepSeries(s.labels, this.n, true);
+      let j = -1;
+      let any = 0;
+      for (let i = 0; i < this.n; i++) {
+        const refT = (at ?? this.ts(i)) - vs.offset;
+        while (j + 1 < t.length && t[j + 1]! <= refT) j++;
+        if (j < 0 || t[j]! <= refT - this.ctx.lookbackDelta) continue;
+        const x = v[j]!;
+        if (x !== x && isStaleMarker(x)) continue;
+        ss.v[i] = t[j]! / 1000;
+        ss.p[i] = 1;
+        any++;
+      }
+      if (any > 0) {
+        this.account(any);
+        out.push(ss);
+      }
+    }
+    return out;
+  }
+
+  /** A matrix selector as a range operand (raw series, stale markers kept for the kernels to skip). */
+  async matrixSelector(ms: MatrixSelector, path: readonly Expr[]): Promise<RangeOperand> {
+    const vs = ms.vectorSelector;
+    const raw = await this.select(vs, [...path, ms], ms.range);
+    return {
+      series: raw.map((s) => ({ labels: s.labels, t: s.t, v: s.v, dropName: false })),
+      range: ms.range,
+      offset: vs.offset,
+      at: this.atTime(vs),
+    };
+  }
+
+  /** Evaluates a subquery's inner expression on its own step grid (aligned to multiples of the step). */
+  async subquery(sq: SubqueryExpr, path: readonly Expr[]): Promise<RangeOperand> {
+    const at = this.atTime(sq);
+    const step = sq.step > 0 ? sq.step : this.ctx.noStepSubqueryInterval;
+    let parentStart = this.start;
+    let parentEnd = this.end;
+    if (at !== null) {
+      parentStart = at;
+      parentEnd = at;
+    } else if (this.interval > 0 && this.n > 0) {
+      parentEnd = this.start + (this.n - 1) * this.interval;
+    }
+    const end = parentEnd - sq.offset;
+    const first = parentStart - sq.offset - sq.range;
+    let start = step * Math.trunc(first / step);
+    if (start <= first) start += step;
+    const child = new Evaluator(this.ctx, start, end, step);
+    const val = await child.eval(sq.expr, [...path, sq]);
+    if (val.type !== "vector") throw new ExecutionError("subquery is only allowed on instant vector");
+    const series: RangeSeries[] = [];
+    for (const s of val.series) {
+      let k = 0;
+      for (let i = 0; i < child.n; i++) k += s.p[i]!;
+      if (k === 0) continue;
+      const t = new Float64Array(k);
+      const v = new Float64Array(k);
+      k = 0;
+      for (let i = 0; i < child.n; i++) {
+        if (!s.p[i]) continue;
+        t[k] = child.ts(i);
+        v[k] = s.v[i]!;
+        k++;
+      }
+      series.push({ labels: s.labels, t, v, dropName: s.dropName });
+    }
+    return { series, range: sq.range, offset: sq.offset, at };
+  }
+
+  /** The samples of a range operand visible at step `i` (instant query result of `x[5m]`), stale markers removed. */
+  windowAt(op: RangeOperand, i: number): RangeSeries[] {
+    const refT = (op.at ?? this.ts(i)) - op.offset;
+    const out: RangeSeries[] = [];
+    let total = 0;
+    for (const s of op.series) {
+      const ts: number[] = [];
+      const vs: number[] = [];
+      for (let k = 0; k < s.t.length; k++) {
+        const t = s.t[k]!;
+        if (t <= refT - op.range || t > refT) continue;
+        const x = s.v[k]!;
+        if (x !== x && isStaleMarker(x)) continue;
+        ts.push(t);
+        vs.push(x);
+      }
+      if (ts.length === 0) continue;
+      total += ts.length;
+      out.push({ labels: s.labels, t: Float64Array.from(ts), v: Float64Array.from(vs), dropName: s.dropName });
+    }
+    this.account(total);
+    return out;
+  }
+
+  /** Counts the present points of `series` against the sample limit. */
+  accountSeries(series: readonly StepSeries[]): void {
+    this.account(countPoints(series));
+  }
+}

@@ -1,0 +1,370 @@
+/**
+ * Function dispatch of the engine. Range-vector functions slide a left-open window over each
+ * series' typed arrays and call H7's numeric kernels (`kernels/`); instant-vector functions map
+ * values per step. Series-level functions (label_replace, label_join, sort*, absent, scalar,
+ * vector, time, timestamp) are implemented here, with Prometheus 3 `__name__` handling: every
+ * function drops the name except `last_over_time`, `first_over_time`, sort*, label_* and friends.
+ */
+import { getLabel, METRIC_NAME, type Labels } from "../model/labels.ts";
+import { compileAnchoredRegex, MatcherError } from "../model/matcher.ts";
+import type { Call, Expr } from "./ast.ts";
+import type { Evaluator, RangeOperand } from "./evaluator.ts";
+import { evalHistogramFunc } from "./functions-histogram.ts";
+import { absentLabels, evalSortFunc } from "./functions-series.ts";
+import {
+  DATE_KERNELS, RANGE_KERNELS, UNARY_KERNELS, clamp, clampValid, doubleExponentialSmoothing, predictLinear,
+  quantileOverTime, round,
+} from "./kernels/index.ts";
+import { dropMetricName, mergeSameLabels, newStepSeries, setLabel, type NodeValue, type StepSeries } from "./step-series.ts";
+import { ExecutionError } from "./value.ts";
+import { formatGoFloat } from "./format-float.ts";
+
+function unparen(e: Expr): Expr {
+  while (e.kind === "paren") e = e.expr;
+  return e;
+}
+
+/** Evaluates a function call. */
+export async function evalCall(ev: Evaluator, e: Call, path: readonly Expr[]): Promise<NodeValue> {
+  const name = e.func;
+  switch (name) {
+    case "timestamp": {
+      const a = e.args[0]!;
+      if (a.kind === "vectorSelector") return { type: "vector", series: nameDrop(ev, await ev.vectorSelectorTimestamps(a, path)) };
+      const vec = await ev.evalVector(a, path);
+      for (const s of vec) for (let i = 0; i < ev.n; i++) s.v[i] = ev.ts(i) / 1000;
+      return { type: "vector", series: ev.markDropName(vec) };
+    }
+    case "label_replace":
+      return { type: "vector", series: await labelReplace(ev, e, path) };
+    case "label_join":
+      return { type: "vector", series: await labelJoin(ev, e, path) };
+    case "info":
+      throw new ExecutionError("info() is an experimental function and is not supported");
+    case "time": {
+      const v = new Float64Array(ev.n);
+      for (let i = 0; i < ev.n; i++) v[i] = ev.ts(i) / 1000;
+      return { type: "scalar", v };
+    }
+    case "pi":
+      return { type: "scalar", v: new Float64Array(ev.n).fill(Math.PI) };
+  }
+  const mi = e.args.findIndex((a) => {
+    const u = unparen(a);
+    return u.kind === "matrixSelector" || u.kind === "subquery";
+  });
+  if (mi >= 0) return { type: "vector", series: await rangeFunction(ev, e, mi, path) };
+  return instantFunction(ev, e, path);
+}
+
+function nameDrop(ev: Evaluator, s: StepSeries[]): StepSeries[] {
+  return ev.markDropName(s);
+}
+
+async function rangeFunction(ev: Evaluator, e: Call, mi: number, path: readonly Expr[]): Promise<StepSeries[]> {
+  const name = e.func;
+  const params: (Float64Array | null)[] = [];
+  for (let j = 0; j < e.args.length; j++) params.push(j === mi ? null : await ev.evalScalar(e.args[j]!, path));
+  const arg = unparen(e.args[mi]!);
+  const op: RangeOperand =
+    arg.kind === "matrixSelector" ? await ev.matrixSelector(arg, [...path, e]) : await ev.subquery(arg as Extract<Expr, { kind: "subquery" }>, [...path, e]);
+  const keepName = name === "last_over_time" || name === "first_over_time";
+  const n = ev.n;
+  type K = (t: Float64Array, v: Float64Array, lo: number, hi: number, rs: number, re: number, i: number) => number | undefined;
+  let kernel: K;
+  const base = RANGE_KERNELS[name];
+  switch (name) {
+    case "quantile_over_time": {
+      const phi = params[0]!;
+      for (let i = 0; i < n; i++) {
+        const q = phi[i]!;
+        if (q !== q || q < 0 || q > 1) {
+          ev.ctx.warnings.add(`PromQL warning: quantile value should be between 0 and 1, got ${formatGoFloat(q)}`);
+          break;
+        }
+      }
+      kernel = (t, v, lo, hi, _rs, _re, i) => quantileOverTime(t, v, lo, hi, phi[i]!);
+      break;
+    }
+    case "predict_linear": {
+      const secs = params[1]!;
+      kernel = (t, v, lo, hi, _rs, _re, i) => predictLinear(t, v, lo, hi, secs[i]!, op.at !== null ? ev.start : ev.ts(i));
+      break;
+    }
+    case "double_exponential_smoothing": {
+      const sf = params[1]!;
+      const tf = params[2]!;
+      kernel = (t, v, lo, hi, _rs, _re, i) => {
+        const a = sf[i]!;
+        const b = tf[i]!;
+        if (!(a > 0 && a < 1)) throw new ExecutionError(`invalid smoothing factor. Expected: 0 < sf < 1, got: ${formatGoFloat(a)}`);
+        if (!(b > 0 && b < 1)) throw new ExecutionError(`invalid trend factor. Expected: 0 < tf < 1, got: ${formatGoFloat(b)}`);
+        return doubleExponentialSmoothing(t, v, lo, hi, a, b);
+      };
+      break;
+    }
+    case "absent_over_time": {
+      const present = new Uint8Array(n);
+      const count = RANGE_KERNELS["count_over_time"]!;
+      for (const s of op.series) {
+        ev.check();
+        forEachWindow(ev, op, s.t, (i, lo, hi, rs, re) => {
+          if (count(s.t, s.v, lo, hi, rs, re) !== undefined) present[i] = 1;
+        });
+      }
+      if (present.every((x) => x === 1)) return [];
+      const labels = arg.kind === "matrixSelector" ? absentLabels(arg.vectorSelector) : [];
+      const out = newStepSeries(labels, n, true);
+      for (let i = 0; i < n; i++) if (!present[i]) { out.p[i] = 1; out.v[i] = 1; }
+      return [out];
+    }
+    default:
+      if (!base) throw new ExecutionError(`function ${JSON.stringify(name)} over range vectors is not supported`);
+      kernel = base;
+  }
+  const out: StepSeries[] = [];
+  const counterCheck = name === "rate" || name === "increase";
+  for (const s of op.series) {
+    ev.check();
+    let labels: Labels = s.labels;
+    const drop = !keepName || s.dropName;
+    if (drop && !ev.ctx.delayedNameRemoval) labels = dropMetricName(labels);
+    const ss = newStepSeries(labels, n, drop && ev.ctx.delayedNameRemoval);
+    let any = 0;
+    const { t, v } = s;
+    forEachWindow(ev, op, t, (i, lo, hi, rs, re) => {
+      const x = kernel(t, v, lo, hi, rs, re, i);
+      if (x === undefined) return;
+      ss.v[i] = x;
+      ss.p[i] = 1;
+      any++;
+    });
+    if (any === 0) continue;
+    ev.account(any);
+    out.push(ss);
+    if (counterCheck) {
+      const metric = getLabel(s.labels, METRIC_NAME);
+      if (metric !== "" && !/_(total|sum|count|bucket)$/.test(metric)) {
+        ev.ctx.infos.add(`PromQL info: metric might not be a counter, name does not end in _total/_sum/_count/_bucket: ${JSON.stringify(metric)}`);
+      }
+    }
+  }
+  return ev.ctx.delayedNameRemoval || keepName ? out : mergeSameLabels(out);
+}
+
+/** Calls `fn(step, lo, hi, rangeStart, rangeEnd)` for each step whose window `(re - range, re]` is non-empty. */
+function forEachWindow(
+  ev: Evaluator, op: RangeOperand, t: Float64Array, fn: (i: number, lo: number, hi: number, rs: number, re: number) => void,
+): void {
+  let lo = 0;
+  let hi = 0;
+  const len = t.length;
+  for (let i = 0; i < ev.n; i++) {
+    const re = (op.at ?? ev.ts(i)) - op.offset;
+    const rs = re - op.range;
+    while (hi < len && t[hi]! <= re) hi++;
+    while (lo < hi && t[lo]! <= rs) lo++;
+    if (hi > lo) fn(i, lo, hi, rs, re);
+  }
+}
+
+async function instantFunction(ev: Evaluator, e: Call, path: readonly Expr[]): Promise<NodeValue> {
+  const name = e.func;
+  const n = ev.n;
+  const unary = UNARY_KERNELS[name];
+  if (unary) {
+    const vec = await ev.evalVector(e.args[0]!, path);
+    for (const s of vec) for (let i = 0; i < n; i++) if (s.p[i]) s.v[i] = unary(s.v[i]!);
+    return { type: "vector", series: ev.markDropName(vec) };
+  }
+  const date = DATE_KERNELS[name];
+  if (date) {
+    if (e.args.length === 0) {
+      const s = newStepSeries([], n);
+      for (let i = 0; i < n; i++) {
+        s.p[i] = 1;
+        s.v[i] = date(Math.trunc(ev.ts(i) / 1000));
+      }
+      return { type: "vector", series: [s] };
+    }
+    const vec = await ev.evalVector(e.args[0]!, path);
+    for (const s of vec) for (let i = 0; i < n; i++) if (s.p[i]) s.v[i] = date(s.v[i]!);
+    return { type: "vector", series: ev.markDropName(vec) };
+  }
+  switch (name) {
+    case "round": {
+      const vec = await ev.evalVector(e.args[0]!, path);
+      const to = e.args[1] ? await ev.evalScalar(e.args[1], path) : null;
+      for (const s of vec) for (let i = 0; i < n; i++) if (s.p[i]) s.v[i] = round(s.v[i]!, to ? to[i]! : 1);
+      return { type: "vector", series: ev.markDropName(vec) };
+    }
+    case "clamp":
+    case "clamp_min":
+    case "clamp_max": {
+      const vec = await ev.evalVector(e.args[0]!, path);
+      const a = await ev.evalScalar(e.args[1]!, path);
+      const b = name === "clamp" ? await ev.evalScalar(e.args[2]!, path) : null;
+      const out: StepSeries[] = [];
+      for (const s of vec) {
+        let any = false;
+        for (let i = 0; i < n; i++) {
+          if (!s.p[i]) continue;
+          const lo = name === "clamp_max" ? -Infinity : a[i]!;
+          const hi = name === "clamp" ? b![i]! : name === "clamp_max" ? a[i]! : Infinity;
+          if (!clampValid(lo, hi)) {
+            s.p[i] = 0;
+            continue;
+          }
+          s.v[i] = clamp(s.v[i]!, lo, hi);
+          any = true;
+        }
+        if (any) out.push(s);
+      }
+      return { type: "vector", series: ev.markDropName(out) };
+    }
+    case "scalar": {
+      const vec = await ev.evalVector(e.args[0]!, path);
+      const v = new Float64Array(n);
+      for (let i = 0; i < n; i++) {
+        let found = 0;
+        let val = NaN;
+        for (const s of vec) {
+          if (!s.p[i]) continue;
+          found++;
+          val = s.v[i]!;
+          if (found > 1) break;
+        }
+        v[i] = found === 1 ? val : NaN;
+      }
+      return { type: "scalar", v };
+    }
+    case "vector": {
+      const v = await ev.evalScalar(e.args[0]!, path);
+      const s = newStepSeries([], n);
+      s.v.set(v);
+      s.p.fill(1);
+      return { type: "vector", series: [s] };
+    }
+    case "absent": {
+      const vec = await ev.evalVector(e.args[0]!, path);
+      const a = e.args[0]!;
+      const labels = a.kind === "vectorSelector" ? absentLabels(a) : [];
+      const s = newStepSeries(labels, n);
+      for (let i = 0; i < n; i++) {
+        if (vec.some((x) => x.p[i])) continue;
+        s.p[i] = 1;
+        s.v[i] = 1;
+      }
+      return { type: "vector", series: s.p.includes(1) ? [s] : [] };
+    }
+    case "sort":
+    case "sort_desc":
+    case "sort_by_label":
+    case "sort_by_label_desc":
+      return { type: "vector", series: await evalSortFunc(ev, e, path) };
+    case "histogram_quantile":
+    case "histogram_fraction":
+    case "histogram_count":
+    case "histogram_sum":
+    case "histogram_avg":
+    case "histogram_stddev":
+    case "histogram_stdvar":
+      return { type: "vector", series: await evalHistogramFunc(ev, e, path) };
+  }
+  throw new ExecutionError(`function ${JSON.stringify(name)} is not supported`);
+}
+
+function stringArg(e: Expr): string {
+  const u = unparen(e);
+  if (u.kind !== "string") throw new ExecutionError("expected a string literal");
+  return u.value;
+}
+
+/** Prometheus: label names must be non-empty valid UTF-8 (3.x allows any UTF-8). */
+function validLabelName(s: string): boolean {
+  return s !== "" && !s.includes("\ufffd");
+}
+
+async function labelReplace(ev: Evaluator, e: Call, path: readonly Expr[]): Promise<StepSeries[]> {
+  const dst = stringArg(e.args[1]!);
+  const repl = stringArg(e.args[2]!);
+  const src = stringArg(e.args[3]!);
+  const regexStr = stringArg(e.args[4]!);
+  let re: RegExp;
+  try {
+    re = compileAnchoredRegex(regexStr);
+  } catch (err) {
+    if (err instanceof MatcherError) throw new ExecutionError(`invalid regular expression in label_replace(): ${regexStr}`);
+    throw err;
+  }
+  if (!validLabelName(dst)) throw new ExecutionError(`invalid destination label name in label_replace(): ${dst}`);
+  const vec = await ev.evalVector(e.args[0]!, path);
+  for (const s of vec) {
+    const m = re.exec(getLabel(s.labels, src));
+    if (!m) continue;
+    const value = expandTemplate(repl, m);
+    s.labels = setLabel(s.labels, dst, value);
+    if (dst === METRIC_NAME) s.dropName = false;
+  }
+  return mergeSameLabels(vec);
+}
+
+/** Go's `Regexp.ExpandString`: `$1`, `${1}`, `$name`, `${name}`, `$$`. */
+export function expandTemplate(tpl: string, m: RegExpExecArray): string {
+  let out = "";
+  for (let i = 0; i < tpl.length; i++) {
+    const c = tpl[i]!;
+    if (c !== "$" || i + 1 >= tpl.length) {
+      out += c;
+      continue;
+    }
+    const next = tpl[i + 1]!;
+    if (next === "$") {
+      out += "$";
+      i++;
+      continue;
+    }
+    let name: string;
+    let end: number;
+    if (next === "{") {
+      const close = tpl.indexOf("}", i + 2);
+      if (close < 0) {
+        out += c;
+        continue;
+      }
+      name = tpl.slice(i + 2, close);
+      end = close;
+      if (!/^[A-Za-z0-9_]+$/.test(name)) {
+        out += c;
+        continue;
+      }
+    } else {
+      const mm = /^[A-Za-z0-9_]+/.exec(tpl.slice(i + 1));
+      if (!mm) {
+        out += c;
+        continue;
+      }
+      name = mm[0];
+      end = i + name.length;
+    }
+    if (/^[0-9]+$/.test(name)) out += m[Number(name)] ?? "";
+    else out += m.groups?.[name] ?? "";
+    i = end;
+  }
+  return out;
+}
+
+async function labelJoin(ev: Evaluator, e: Call, path: readonly Expr[]): Promise<StepSeries[]> {
+  const dst = stringArg(e.args[1]!);
+  const sep = stringArg(e.args[2]!);
+  const srcs = e.args.slice(3).map(stringArg);
+  for (const s of srcs) if (!validLabelName(s)) throw new ExecutionError(`invalid source label name in label_join(): ${s}`);
+  if (!validLabelName(dst)) throw new ExecutionError(`invalid destination label name in label_join(): ${dst}`);
+  const vec = await ev.evalVector(e.args[0]!, path);
+  for (const s of vec) {
+    const value = srcs.map((l) => getLabel(s.labels, l)).join(sep);
+    s.labels = setLabel(s.labels, dst, value);
+    if (dst === METRIC_NAME) s.dropName = false;
+  }
+  return mergeSameLabels(vec);
+}
