@@ -48,119 +48,173 @@ function ctz32(x: number): number {
 }
 
 /**
- * Creates an empty XOR chunk encoder. The bit writer mirrors Go's `bstream`, including its quirk of
- * leaving an all-zero trailing byte after whole-byte writes that end on a byte boundary (always the
- * case for 1-sample chunks), because byte-identical output is the point.
+ * The encoder state. A class (not closures) so V8 keeps the hot fields in-object; the bit writer
+ * mirrors Go's `bstream`, including its quirk of leaving an all-zero trailing byte after whole-byte
+ * writes that end on a byte boundary (always the case for 1-sample chunks), because byte-identical
+ * output is the point.
  */
-export function createXorEncoder(): XorEncoder {
-  let buf = new Uint8Array(128);
-  let bitLen = 16; // the 2-byte sample count header
-  let trailingEmpty = false; // last write was whole bytes (Go's writeByte leaves an empty byte)
-  let count = 0;
-  let tPrev = 0;
-  let tPrev2 = 0;
-  let vHi = 0;
-  let vLo = 0;
-  let leading = 0xff; // "no window yet" sentinel, as the Go appender of a fresh chunk
-  let trailing = 0;
-  let minTime = NaN;
+class XorChunkEncoder implements XorEncoder {
+  /** `buf` must be all zeros; the one-shot path passes a reused scratch buffer. */
+  constructor(private buf: Uint8Array = new Uint8Array(256)) {}
+  private bitLen = 16; // the 2-byte sample count header
+  private trailingEmpty = false; // last write was whole bytes (Go's writeByte leaves an empty byte)
+  private n = 0;
+  private tPrev = 0;
+  private tPrev2 = 0;
+  private vHi = 0;
+  private vLo = 0;
+  private leading = 0xff; // "no window yet" sentinel, as the Go appender of a fresh chunk
+  private trailing = 0;
+  private first = NaN;
 
-  function ensure(extraBytes: number): void {
-    const need = (bitLen >>> 3) + 1 + extraBytes;
-    if (need <= buf.length) return;
-    let cap = buf.length * 2;
-    while (cap < need) cap *= 2;
-    const next = new Uint8Array(cap);
-    next.set(buf);
-    buf = next;
+  get count(): number {
+    return this.n;
+  }
+  get minTime(): number {
+    return this.first;
+  }
+  get maxTime(): number {
+    return this.n === 0 ? NaN : this.tPrev;
+  }
+  get size(): number {
+    const full = (this.bitLen + 7) >>> 3;
+    return this.trailingEmpty && (this.bitLen & 7) === 0 ? full + 1 : full;
   }
 
-  /** Writes the low `n` (0..32) bits of `u`, MSB first. */
-  function put(u: number, n: number): void {
-    while (n > 0) {
-      const idx = bitLen >>> 3;
-      const free = 8 - (bitLen & 7);
-      const take = free < n ? free : n;
-      const bits = (u >>> (n - take)) & ((1 << take) - 1);
-      buf[idx]! |= bits << (free - take);
-      bitLen += take;
-      n -= take;
+  bytes(): Uint8Array {
+    if (this.n === 0) return new Uint8Array(2); // Go: an empty chunk is just the zero count header
+    return this.buf.slice(0, this.size);
+  }
+
+  /** The chunk bytes, then zeroes the buffer so it can be handed to the next encoder. */
+  takeAndClear(): Uint8Array {
+    const out = this.bytes();
+    this.buf.fill(0, 0, out.length + 1);
+    return out;
+  }
+
+  /** The (possibly grown) buffer, for reuse. */
+  get buffer(): Uint8Array {
+    return this.buf;
+  }
+
+  append(t: number, v: number): void {
+    scratchF64[0] = v;
+    this.appendBits(t, scratchU32[1]!, scratchU32[0]!);
+  }
+
+  appendBits(t: number, hi: number, lo: number): void {
+    if (!Number.isSafeInteger(t)) {
+      throw new RangeError(`xor encoder: timestamp ${t} is not an integer number of milliseconds within ±2^53`);
     }
-  }
-
-  function writeBit(bit: number): void {
-    put(bit, 1);
-    trailingEmpty = false;
-  }
-
-  /** Go `writeBits(u, n)` for n ≤ 32. */
-  function writeBits(u: number, n: number): void {
-    put(u, n);
-    trailingEmpty = n % 8 === 0;
-  }
-
-  /** Go `writeBits(u, n)` for a 64-bit value given as words, n ≤ 64. */
-  function writeBits64(hi: number, lo: number, n: number): void {
-    if (n > 32) {
-      put(hi, n - 32);
-      put(lo, 32);
+    if (this.n >= XOR_MAX_SAMPLES) throw new RangeError(`xor encoder: chunk is full (${XOR_MAX_SAMPLES} samples)`);
+    hi >>>= 0;
+    lo >>>= 0;
+    if ((this.bitLen >>> 3) + 40 > this.buf.length) this.grow();
+    if (this.n === 0) {
+      this.writeVarint(t);
+      this.put(hi, 32);
+      this.put(lo, 32);
+      this.trailingEmpty = true;
+      this.first = t;
+    } else if (this.n === 1) {
+      const d = t - this.tPrev;
+      if (d >= 0 && Number.isSafeInteger(d)) this.writeUvarint(d);
+      else this.writeUvarintBig(BigInt.asUintN(64, BigInt(t) - BigInt(this.tPrev)));
+      this.writeValue(hi, lo);
     } else {
-      put(lo, n);
+      this.writeDod(t);
+      this.writeValue(hi, lo);
     }
-    trailingEmpty = n % 8 === 0;
+    this.tPrev2 = this.tPrev;
+    this.tPrev = t;
+    this.vHi = hi;
+    this.vLo = lo;
+    const n = ++this.n;
+    this.buf[0] = n >>> 8;
+    this.buf[1] = n & 0xff;
+  }
+
+  private grow(): void {
+    const next = new Uint8Array(Math.max(256, this.buf.length * 2));
+    next.set(this.buf);
+    this.buf = next;
+  }
+
+  /** Writes the low `n` (1..32) bits of `u`, MSB first. Bytes past the position are still zero. */
+  private put(u: number, n: number): void {
+    const buf = this.buf;
+    const pos = this.bitLen;
+    let idx = pos >>> 3;
+    const free = 8 - (pos & 7);
+    this.bitLen = pos + n;
+    if (n <= free) {
+      buf[idx]! |= (u & ((1 << n) - 1)) << (free - n);
+      return;
+    }
+    n -= free;
+    buf[idx]! |= (u >>> n) & ((1 << free) - 1);
+    idx++;
+    while (n >= 8) {
+      n -= 8;
+      buf[idx++] = (u >>> n) & 0xff;
+    }
+    if (n > 0) buf[idx] = (u << (8 - n)) & 0xff;
+  }
+
+  /** Go `writeBits(u, n)` for n ≤ 32 (whole-byte writes leave Go's empty trailing byte). */
+  private writeBits(u: number, n: number): void {
+    this.put(u, n);
+    this.trailingEmpty = (n & 7) === 0;
   }
 
   /** Go `binary.PutUvarint` bytes written one by one with `writeByte`. */
-  function writeUvarint(u: number): void {
+  private writeUvarint(u: number): void {
     while (u >= 0x80) {
-      put((u % 0x80) | 0x80, 8);
+      this.put((u % 0x80) | 0x80, 8);
       u = Math.floor(u / 0x80);
     }
-    put(u, 8);
-    trailingEmpty = true;
+    this.put(u, 8);
+    this.trailingEmpty = true;
   }
 
-  function writeUvarintBig(u: bigint): void {
+  private writeUvarintBig(u: bigint): void {
     while (u >= 0x80n) {
-      put(Number(u & 0x7fn) | 0x80, 8);
+      this.put(Number(u & 0x7fn) | 0x80, 8);
       u >>= 7n;
     }
-    put(Number(u), 8);
-    trailingEmpty = true;
+    this.put(Number(u), 8);
+    this.trailingEmpty = true;
   }
 
-  function writeVarint(x: number): void {
-    if (Math.abs(x) < TWO_POW_52) writeUvarint(x >= 0 ? x * 2 : -x * 2 - 1);
+  private writeVarint(x: number): void {
+    if (Math.abs(x) < TWO_POW_52) this.writeUvarint(x >= 0 ? x * 2 : -x * 2 - 1);
     else {
       const b = BigInt(x);
-      writeUvarintBig(BigInt.asUintN(64, (b << 1n) ^ (b >> 63n)));
+      this.writeUvarintBig(BigInt.asUintN(64, (b << 1n) ^ (b >> 63n)));
     }
   }
 
-  function writeValue(hi: number, lo: number): void {
-    const xHi = (hi ^ vHi) >>> 0;
-    const xLo = (lo ^ vLo) >>> 0;
+  private writeValue(hi: number, lo: number): void {
+    const xHi = (hi ^ this.vHi) >>> 0;
+    const xLo = (lo ^ this.vLo) >>> 0;
     if (xHi === 0 && xLo === 0) {
-      writeBit(0);
+      this.put(0, 1);
+      this.trailingEmpty = false;
       return;
     }
     let newLeading = xHi !== 0 ? Math.clz32(xHi) : 32 + Math.clz32(xLo);
     const newTrailing = xLo !== 0 ? ctz32(xLo) : 32 + ctz32(xHi);
     if (newLeading >= 32) newLeading = 31; // must fit in 5 bits
-    let lead: number;
-    let trail: number;
-    if (leading !== 0xff && newLeading >= leading && newTrailing >= trailing) {
-      put(0b10, 2); // control bits: value changed, reuse the previous window
-      lead = leading;
-      trail = trailing;
+    let lead = this.leading;
+    let trail = this.trailing;
+    if (lead !== 0xff && newLeading >= lead && newTrailing >= trail) {
+      this.put(0b10, 2); // control bits: value changed, reuse the previous window
     } else {
-      leading = newLeading;
-      trailing = newTrailing;
-      lead = newLeading;
-      trail = newTrailing;
-      put(0b11, 2);
-      put(newLeading, 5);
-      put((64 - newLeading - newTrailing) & 0x3f, 6); // 64 significant bits are written as 0
+      lead = this.leading = newLeading;
+      trail = this.trailing = newTrailing;
+      // control bits 11, leading in 5 bits, significant bits in 6 (64 is written as 0)
+      this.put((0b11 << 11) | (newLeading << 6) | ((64 - newLeading - newTrailing) & 0x3f), 13);
     }
     const sig = 64 - lead - trail;
     let sHi: number;
@@ -175,96 +229,56 @@ export function createXorEncoder(): XorEncoder {
       sLo = xHi >>> (trail - 32);
       sHi = 0;
     }
-    writeBits64(sHi, sLo, sig);
+    if (sig > 32) {
+      this.put(sHi, sig - 32);
+      this.put(sLo, 32);
+    } else {
+      this.put(sLo, sig);
+    }
+    this.trailingEmpty = (sig & 7) === 0;
   }
 
-  function writeDod(t: number): void {
-    const dod = (t - tPrev) - (tPrev - tPrev2);
-    if (!Number.isSafeInteger(dod) || !Number.isSafeInteger(t - tPrev) || !Number.isSafeInteger(tPrev - tPrev2)) {
-      const big = BigInt.asIntN(64, BigInt(t) - BigInt(tPrev) - (BigInt(tPrev) - BigInt(tPrev2)));
-      writeDodBig(big);
-      return;
-    }
-    if (dod === 0) writeBit(0);
-    else if (dod >= -8191 && dod <= 8192) {
-      put(0b10, 2);
-      writeBits(dod & 0x3fff, 14);
+  private writeDod(t: number): void {
+    const tPrev = this.tPrev;
+    const tPrev2 = this.tPrev2;
+    const delta = t - tPrev;
+    const prevDelta = tPrev - tPrev2;
+    const dod = delta - prevDelta;
+    if (!Number.isSafeInteger(dod) || !Number.isSafeInteger(delta) || !Number.isSafeInteger(prevDelta)) {
+      this.writeDodBig(BigInt.asIntN(64, BigInt(t) - BigInt(tPrev) - (BigInt(tPrev) - BigInt(tPrev2))));
+    } else if (dod === 0) {
+      this.put(0, 1);
+      this.trailingEmpty = false;
+    } else if (dod >= -8191 && dod <= 8192) {
+      this.put(0b10, 2);
+      this.writeBits(dod & 0x3fff, 14);
     } else if (dod >= -65535 && dod <= 65536) {
-      put(0b110, 3);
-      writeBits(dod & 0x1ffff, 17);
+      this.put(0b110, 3);
+      this.writeBits(dod & 0x1ffff, 17);
     } else if (dod >= -524287 && dod <= 524288) {
-      put(0b1110, 4);
-      writeBits(dod & 0xfffff, 20);
+      this.put(0b1110, 4);
+      this.writeBits(dod & 0xfffff, 20);
     } else {
-      writeDodBig(BigInt(dod));
+      this.writeDodBig(BigInt(dod));
     }
   }
 
-  function writeDodBig(dod: bigint): void {
+  private writeDodBig(dod: bigint): void {
     const u = BigInt.asUintN(64, dod);
-    put(0b1111, 4);
-    writeBits64(Number(u >> 32n), Number(u & 0xffffffffn), 64);
+    this.put(0b1111, 4);
+    this.put(Number(u >> 32n), 32);
+    this.put(Number(u & 0xffffffffn), 32);
+    this.trailingEmpty = true;
   }
-
-  function appendBits(t: number, hi: number, lo: number): void {
-    if (!Number.isSafeInteger(t)) {
-      throw new RangeError(`xor encoder: timestamp ${t} is not an integer number of milliseconds within ±2^53`);
-    }
-    if (count >= XOR_MAX_SAMPLES) throw new RangeError(`xor encoder: chunk is full (${XOR_MAX_SAMPLES} samples)`);
-    hi >>>= 0;
-    lo >>>= 0;
-    ensure(40);
-    if (count === 0) {
-      writeVarint(t);
-      writeBits64(hi, lo, 64);
-      minTime = t;
-    } else if (count === 1) {
-      const d = t - tPrev;
-      if (d >= 0 && Number.isSafeInteger(d)) writeUvarint(d);
-      else writeUvarintBig(BigInt.asUintN(64, BigInt(t) - BigInt(tPrev)));
-      writeValue(hi, lo);
-    } else {
-      writeDod(t);
-      writeValue(hi, lo);
-    }
-    tPrev2 = tPrev;
-    tPrev = t;
-    vHi = hi;
-    vLo = lo;
-    count++;
-    buf[0] = count >>> 8;
-    buf[1] = count & 0xff;
-  }
-
-  function size(): number {
-    const full = (bitLen + 7) >>> 3;
-    return trailingEmpty && (bitLen & 7) === 0 ? full + 1 : full;
-  }
-
-  return {
-    append(t: number, v: number): void {
-      scratchF64[0] = v;
-      appendBits(t, scratchU32[1]!, scratchU32[0]!);
-    },
-    appendBits,
-    get count() {
-      return count;
-    },
-    get minTime() {
-      return minTime;
-    },
-    get maxTime() {
-      return count === 0 ? NaN : tPrev;
-    },
-    get size() {
-      return size();
-    },
-    bytes(): Uint8Array {
-      if (count === 0) return new Uint8Array(2); // Go: an empty chunk is just the zero count header
-      return buf.slice(0, size());
-    },
-  };
 }
+
+/** Creates an empty XOR chunk encoder (Prometheus `NewXORChunk` + its appender). */
+export function createXorEncoder(): XorEncoder {
+  return new XorChunkEncoder();
+}
+
+/** Zeroed scratch buffer shared by one-shot encodes (they are synchronous, so never concurrent). */
+let scratch: Uint8Array = new Uint8Array(4096);
 
 /**
  * Encodes samples `[from, to)` of parallel arrays into one XOR chunk. When `v` is a Float64Array the
@@ -277,12 +291,20 @@ export function encodeXorChunk(
   to: number = t.length,
 ): Uint8Array {
   if (v.length < to || t.length < to) throw new RangeError("xor encoder: t and v must cover the requested range");
-  const enc = createXorEncoder();
-  if (v instanceof Float64Array) {
-    const words = new Uint32Array(v.buffer, v.byteOffset, v.length * 2);
-    for (let i = from; i < to; i++) enc.appendBits(t[i]!, words[2 * i + 1]!, words[2 * i]!);
-  } else {
-    for (let i = from; i < to; i++) enc.append(t[i]!, v[i]!);
+  const enc = new XorChunkEncoder(scratch);
+  let ok = false;
+  try {
+    if (v instanceof Float64Array) {
+      const words = new Uint32Array(v.buffer, v.byteOffset, v.length * 2);
+      for (let i = from; i < to; i++) enc.appendBits(t[i]!, words[2 * i + 1]!, words[2 * i]!);
+    } else {
+      for (let i = from; i < to; i++) enc.append(t[i]!, v[i]!);
+    }
+    const out = enc.takeAndClear();
+    ok = true;
+    return out;
+  } finally {
+    // Keep the (possibly grown) buffer when it was cleared; after an error start from a fresh one.
+    scratch = ok ? enc.buffer : new Uint8Array(4096);
   }
-  return enc.bytes();
 }
