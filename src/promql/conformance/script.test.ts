@@ -12,7 +12,7 @@ const script = `
 # comment
 load 5m
   http_requests{job="api", instance="0"} 0+10x3 _ stale -2-1x2 1x1 _x2
-  {__name__="other", a="b\\"c"} NaN Inf -Inf 0x10 1e3
+  {__name__="other", a="b\\"c"} NaN Inf -Inf 0x1 1e3
 
 eval instant at 10m http_requests
   http_requests{job="api", instance="0"} 20
@@ -59,7 +59,7 @@ describe("test script parser", () => {
       { name: "__name__", value: "other" },
       { name: "a", value: 'b"c' },
     ]);
-    expect(o.values.map((x) => (x.kind === "float" ? x.value : NaN))).toEqual([NaN, Infinity, -Infinity, 16, 1000]);
+    expect(o.values.map((x) => (x.kind === "float" ? x.value : NaN))).toEqual([NaN, Infinity, -Infinity, 0, 0, 1000]);
     expect(parseSeriesDesc('m {{schema:0 count:1}}x2 {{count:3}}+{{count:1}}x1').values.map((x) => x.kind)).toEqual(["histogram", "histogram", "histogram", "histogram", "histogram"]);
   });
   it("parses eval commands and expectations", () => {

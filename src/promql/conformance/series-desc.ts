@@ -140,7 +140,7 @@ export function parseMetric(line: string): { labels: Labels; rest: string } {
   return { labels: normalizeLabels(pairs), rest: line.slice(pos) };
 }
 
-const NUM = "[+-]?(?:Inf|NaN|0[xX][0-9a-fA-F]+|[0-9]*\\.?[0-9]+(?:[eE][+-]?[0-9]+)?)";
+const NUM = "[+-]?(?:Inf|NaN|[0-9]*\\.?[0-9]+(?:[eE][+-]?[0-9]+)?)";
 const EXPAND = new RegExp(`^(${NUM})(?:([+-])(${NUM.replace("[+-]?", "")}))?x([0-9]+)$`);
 
 function parseNum(s: string): number {
@@ -200,8 +200,8 @@ export function parseValues(rest: string): SeqValue[] {
       out.push({ kind: "float", value: STALE_NAN });
       continue;
     }
-    // The lexer reads `0x…` as a hex number before it can see an `x` repetition.
-    const em = /^[+-]?0[xX][0-9a-fA-F]+$/.test(tok) ? null : EXPAND.exec(tok);
+    // In series descriptions the lexer has no hex numbers: `0x10` is 0 repeated 11 times.
+    const em = EXPAND.exec(tok);
     if (em) {
       const a = parseNum(em[1]!);
       const n = Number(em[4]);

@@ -84,9 +84,9 @@ function hasDurationExpr(code: string): boolean {
     for (const part of m[1]!.split(":")) if (!PLAIN_DURATION.test(part)) return true;
   }
   if (/\boffset\s*-?\s*\(/.test(code)) return true;
-  if (/(^|[^a-zA-Z0-9_:])(step|range)\s*\(\s*\)/.test(code)) return true;
+  if (/(^|[^a-zA-Z0-9_:])(step|range)\s*\(\s*\)/i.test(code)) return true;
   // start()/end() as values (not as `@ start()` / `@ end()` modifiers).
-  if (/(?<!@\s*)\b(start|end)\s*\(\s*\)/.test(code)) return true;
+  if (/(?<!@\s*)\b(start|end)\s*\(\s*\)/i.test(code)) return true;
   return false;
 }
 
