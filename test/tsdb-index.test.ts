@@ -213,3 +213,27 @@ describe("index-header", () => {
     expect(err).toBeInstanceOf(CorruptionError);
   });
 });
+
+describe("range merging limits", () => {
+  it("never grows a merged read beyond the cap, but keeps a large single range whole", () => {
+    const ranges = Array.from({ length: 10 }, (_, i) => ({ offset: i * 100, length: 100 }));
+    const m = mergeRanges(ranges, 1000, 350);
+    expect(m.map((r) => [r.offset, r.length])).toEqual([[0, 300], [300, 300], [600, 300], [900, 100]]);
+    expect(mergeRanges([{ offset: 0, length: 5000 }], 10, 100)).toEqual([{ offset: 0, length: 5000, members: [0] }]);
+    // Every input range is covered by the merged read that lists it.
+    fc.assert(
+      fc.property(fc.array(fc.record({ offset: fc.nat(10_000), length: fc.nat(500) }), { maxLength: 40 }), fc.nat(300), fc.integer({ min: 1, max: 2000 }), (rs, gap, cap) => {
+        const merged = mergeRanges(rs, gap, cap);
+        const seen = new Set<number>();
+        for (const mr of merged) {
+          for (const i of mr.members) {
+            seen.add(i);
+            expect(rs[i]!.offset).toBeGreaterThanOrEqual(mr.offset);
+            expect(rs[i]!.offset + rs[i]!.length).toBeLessThanOrEqual(mr.offset + mr.length);
+          }
+        }
+        expect(seen.size).toBe(rs.length);
+      }),
+    );
+  });
+});

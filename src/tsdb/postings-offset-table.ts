@@ -9,11 +9,15 @@ import { compareStrings } from "../model/labels.ts";
 import { Decoder } from "./decoder.ts";
 import { CorruptionError, readOrCorrupt } from "./errors.ts";
 import { SectionStream } from "./section-stream.ts";
+import { readRanges } from "./ranges.ts";
 
 /** Thanos' default `--store.index-header-posting-offsets-in-mem-sampling`. */
 export const DEFAULT_POSTINGS_SAMPLING = 32;
 
 const SECTION = "postings offset table";
+
+/** Gap up to which reads of neighbouring sampled blocks are merged into one request. */
+const TABLE_READ_GAP = 64 * 1024;
 
 /** The resident sample for one label name. Offsets of entries are relative to the first entry. */
 export interface PostingsNameSample {
@@ -150,13 +154,17 @@ export function createPostingsOffsetTable(sample: PostingsTableSample, source: B
   const names = sample.names.map((n) => n.name).filter((n) => n !== "");
   const file = source.name;
 
-  async function readEntries(relStart: number, relEnd: number): Promise<{ entries: Entry[]; }> {
-    const abs = entriesOffset + relStart;
-    const bytes = await readOrCorrupt(file, SECTION, abs, () => source.read(abs, relEnd - relStart));
+  function parseEntries(bytes: Uint8Array, abs: number): Entry[] {
     const d = new Decoder(bytes, file, SECTION, abs);
     const entries: Entry[] = [];
     while (d.remaining > 0) entries.push(parseEntry(d));
-    return { entries };
+    return entries;
+  }
+
+  async function readEntries(relStart: number, relEnd: number): Promise<Entry[]> {
+    const abs = entriesOffset + relStart;
+    const bytes = await readOrCorrupt(file, SECTION, abs, () => source.read(abs, relEnd - relStart));
+    return parseEntries(bytes, abs);
   }
 
   return {
@@ -167,7 +175,7 @@ export function createPostingsOffsetTable(sample: PostingsTableSample, source: B
       const n = byName.get(name);
       if (!n) return [];
       if (n.values.length === n.count) return [...n.values];
-      const { entries } = await readEntries(n.start, n.end);
+      const entries = await readEntries(n.start, n.end);
       if (entries.length !== n.count) {
         throw new CorruptionError(file, SECTION, entriesOffset + n.start, `label ${JSON.stringify(name)} has ${entries.length} values, index-header says ${n.count}`);
       }
@@ -197,24 +205,27 @@ export function createPostingsOffsetTable(sample: PostingsTableSample, source: B
         else runs.push([b, b]);
       }
       const out: PostingsLocation[] = [];
-      await Promise.all(
-        runs.map(async ([b0, b1]) => {
-          const relStart = n.entryOffsets[b0]!;
-          const relEnd = b1 + 1 < n.entryOffsets.length ? n.entryOffsets[b1 + 1]! : n.end;
-          const nextAfter = b1 + 1 < n.postingsOffsets.length ? n.postingsOffsets[b1 + 1]! : n.nextPostingsOffset;
-          const { entries } = await readEntries(relStart, relEnd);
-          const want = new Set<string>();
-          for (let b = b0; b <= b1; b++) for (const v of blocks.get(b)!) want.add(v);
-          for (let i = 0; i < entries.length; i++) {
-            const e = entries[i]!;
-            if (e.name !== name) throw new CorruptionError(file, SECTION, entriesOffset + relStart, `expected entries of label ${JSON.stringify(name)}, found ${JSON.stringify(e.name)}`);
-            if (!want.has(e.value)) continue;
-            const next = i + 1 < entries.length ? entries[i + 1]!.postings : nextAfter;
-            if (next <= e.postings) throw new CorruptionError(file, SECTION, entriesOffset + relStart, `postings offsets not increasing at ${JSON.stringify(name)}=${JSON.stringify(e.value)}`);
-            out.push({ name, value: e.value, offset: e.postings, length: next - e.postings });
-          }
-        }),
-      );
+      const ranges = runs.map(([b0, b1]) => {
+        const relStart = n.entryOffsets[b0]!;
+        const relEnd = b1 + 1 < n.entryOffsets.length ? n.entryOffsets[b1 + 1]! : n.end;
+        return { offset: entriesOffset + relStart, length: relEnd - relStart };
+      });
+      const views = await readRanges(source, ranges, SECTION, TABLE_READ_GAP);
+      runs.forEach(([b0, b1], r) => {
+        const at = ranges[r]!.offset;
+        const nextAfter = b1 + 1 < n.postingsOffsets.length ? n.postingsOffsets[b1 + 1]! : n.nextPostingsOffset;
+        const entries = parseEntries(views[r]!, at);
+        const want = new Set<string>();
+        for (let b = b0; b <= b1; b++) for (const v of blocks.get(b)!) want.add(v);
+        for (let i = 0; i < entries.length; i++) {
+          const e = entries[i]!;
+          if (e.name !== name) throw new CorruptionError(file, SECTION, at, `expected entries of label ${JSON.stringify(name)}, found ${JSON.stringify(e.name)}`);
+          if (!want.has(e.value)) continue;
+          const next = i + 1 < entries.length ? entries[i + 1]!.postings : nextAfter;
+          if (next <= e.postings) throw new CorruptionError(file, SECTION, at, `postings offsets not increasing at ${JSON.stringify(name)}=${JSON.stringify(e.value)}`);
+          out.push({ name, value: e.value, offset: e.postings, length: next - e.postings });
+        }
+      });
       out.sort((a, b) => a.offset - b.offset);
       return out;
     },

@@ -20,14 +20,20 @@ export interface MergedRange extends ByteRange {
   readonly members: number[];
 }
 
-/** Merges ranges whose gap is at most `maxGap` bytes. Output sorted by offset. */
-export function mergeRanges(ranges: readonly ByteRange[], maxGap = DEFAULT_MAX_GAP): MergedRange[] {
+/** Merged reads stop growing at this size, so one request never buffers a whole large file. */
+export const DEFAULT_MAX_MERGED = 16 * 1024 * 1024;
+
+/**
+ * Merges ranges whose gap is at most `maxGap` bytes, without letting a merged read grow beyond
+ * `maxMerged` bytes (a single larger range is kept whole). Output sorted by offset.
+ */
+export function mergeRanges(ranges: readonly ByteRange[], maxGap = DEFAULT_MAX_GAP, maxMerged = DEFAULT_MAX_MERGED): MergedRange[] {
   const order = ranges.map((_, i) => i).sort((a, b) => ranges[a]!.offset - ranges[b]!.offset);
   const out: { offset: number; end: number; members: number[] }[] = [];
   for (const i of order) {
     const r = ranges[i]!;
     const last = out[out.length - 1];
-    if (last && r.offset <= last.end + maxGap) {
+    if (last && r.offset <= last.end + maxGap && Math.max(last.end, r.offset + r.length) - last.offset <= maxMerged) {
       last.end = Math.max(last.end, r.offset + r.length);
       last.members.push(i);
     } else {

@@ -7,10 +7,14 @@ import type { ByteRangeReader } from "./byte-range-reader.ts";
 import { compareStrings } from "../model/labels.ts";
 import { Decoder } from "./decoder.ts";
 import { CorruptionError, readOrCorrupt } from "./errors.ts";
+import { readRanges } from "./ranges.ts";
 import { SectionStream } from "./section-stream.ts";
 
 /** Symbols per sampled block (Prometheus' `symbolFactor`). */
 export const SYMBOL_FACTOR = 32;
+
+/** Gap up to which reads of neighbouring symbol blocks are merged into one request. */
+const SYMBOL_READ_GAP = 64 * 1024;
 
 /** Tables with at most this many symbols are kept fully decoded by default. */
 export const DEFAULT_RESIDENT_SYMBOLS = 1 << 16;
@@ -94,25 +98,46 @@ export function createSymbolTable(sample: SymbolSample, source: ByteRangeReader,
 
   const blockEnd = (b: number): number => (b + 1 < offsets.length ? offsets[b + 1]! : sample.dataLength);
 
-  async function loadBlock(b: number): Promise<string[]> {
-    const hit = cache.get(b);
-    if (hit) {
-      cache.delete(b);
-      cache.set(b, hit);
-      return hit;
-    }
-    const start = offsets[b]!;
-    const len = blockEnd(b) - start;
-    const abs = dataOffset + start;
-    const bytes = await readOrCorrupt(file, "symbols", abs, () => source.read(abs, len));
+  function decodeBlock(b: number, bytes: Uint8Array, abs: number): string[] {
     const d = new Decoder(bytes, file, "symbols", abs);
     const n = Math.min(SYMBOL_FACTOR, count - b * SYMBOL_FACTOR);
     const out: string[] = new Array(n);
     for (let i = 0; i < n; i++) out[i] = d.string();
     if (out[0] !== firsts[b]) throw d.corrupt(`symbol block ${b} starts with ${JSON.stringify(out[0])}, expected ${JSON.stringify(firsts[b])}`, 0);
-    cache.set(b, out);
-    if (cache.size > cacheBlocks) cache.delete(cache.keys().next().value!);
     return out;
+  }
+
+  function remember(b: number, strings: string[]): void {
+    cache.set(b, strings);
+    if (cache.size > cacheBlocks) cache.delete(cache.keys().next().value!);
+  }
+
+  /** Decoded blocks for `ids`, reading all missing ones with merged range reads. */
+  async function loadBlocks(ids: Iterable<number>): Promise<Map<number, string[]>> {
+    const out = new Map<number, string[]>();
+    const missing: number[] = [];
+    for (const b of ids) {
+      const hit = cache.get(b);
+      if (hit) {
+        cache.delete(b);
+        cache.set(b, hit);
+        out.set(b, hit);
+      } else missing.push(b);
+    }
+    if (missing.length > 0) {
+      const ranges = missing.map((b) => ({ offset: dataOffset + offsets[b]!, length: blockEnd(b) - offsets[b]! }));
+      const views = await readRanges(source, ranges, "symbols", SYMBOL_READ_GAP);
+      missing.forEach((b, i) => {
+        const strings = decodeBlock(b, views[i]!, ranges[i]!.offset);
+        remember(b, strings);
+        out.set(b, strings);
+      });
+    }
+    return out;
+  }
+
+  async function loadBlock(b: number): Promise<string[]> {
+    return (await loadBlocks([b])).get(b)!;
   }
 
   function checkRef(ref: number): void {
@@ -149,8 +174,7 @@ export function createSymbolTable(sample: SymbolSample, source: ByteRangeReader,
         checkRef(refs[i]!);
         need.add(Math.floor(refs[i]! / SYMBOL_FACTOR));
       }
-      const blocks = new Map<number, string[]>();
-      await Promise.all([...need].map(async (b) => blocks.set(b, await loadBlock(b))));
+      const blocks = await loadBlocks(need);
       for (let i = 0; i < refs.length; i++) out[i] = blocks.get(Math.floor(refs[i]! / SYMBOL_FACTOR))![refs[i]! % SYMBOL_FACTOR]!;
       return out;
     },
@@ -171,7 +195,11 @@ export function createSymbolTable(sample: SymbolSample, source: ByteRangeReader,
     async all() {
       if (resident) return [...resident];
       const out: string[] = [];
-      for (let b = 0; b < offsets.length; b++) out.push(...(await loadBlock(b)));
+      for (let b = 0; b < offsets.length; b += 256) {
+        const ids = Array.from({ length: Math.min(256, offsets.length - b) }, (_, i) => b + i);
+        const got = await loadBlocks(ids);
+        for (const id of ids) out.push(...got.get(id)!);
+      }
       return out;
     },
   };
