@@ -85,6 +85,7 @@ export function openStoreReader(store: FanoutStore, req: SeriesRequest, opts: St
   void (async () => {
     const buffered: Series[] = [];
     let it: AsyncIterator<SeriesResponse> | undefined;
+    let finished = false;
     try {
       it = store.series(req, ac.signal)[Symbol.asyncIterator]();
       for (;;) {
@@ -107,14 +108,16 @@ export function openStoreReader(store: FanoutStore, req: SeriesRequest, opts: St
         buffered.sort((a, b) => compareLabels(a.labels, b.labels));
         for (const s of buffered) queue.push({ series: s });
       }
+      finished = !ac.signal.aborted;
     } catch (err) {
       if (!ac.signal.aborted || err instanceof StoreFailure) {
         const message = err instanceof StoreFailure ? err.message : `receive series from ${store.name}: ${err instanceof Error ? err.message : String(err)}`;
         failure = new StoreFailure(message, { cause: err });
       }
       ac.abort(failure);
-      void it?.return?.().catch(() => undefined);
     } finally {
+      // Release the stream when we stopped early (cancel, failure, timeout).
+      if (!finished) void it?.return?.().catch(() => undefined);
       done = true;
       opts.signal?.removeEventListener("abort", onParentAbort);
       notify();

@@ -1,6 +1,7 @@
 /**
  * Node's StoreAPI transport factory: native gRPC over h2c (connect-node, one HTTP/2 session per
- * endpoint with Thanos' keepalive: ping every 10 s, 5 s timeout) for `host:port` endpoints, and the
+ * endpoint with keepalive pings every 15 s and a 5 s timeout; Thanos servers reject pings more
+ * often than every 10 s) for `host:port` endpoints, and the
  * core's fetch-based Connect transport for http(s) URLs.
  */
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
@@ -12,7 +13,7 @@ export function createNodeTransportFactory(fetchFn?: typeof fetch): StoreTranspo
   const connect = createFetchTransportFactory(fetchFn);
   return (target, interceptors) => {
     if (target.protocol === "connect") return connect(target, interceptors);
-    const sessionManager = new Http2SessionManager(target.baseUrl, { pingIntervalMs: 10_000, pingTimeoutMs: 5_000 });
+    const sessionManager = new Http2SessionManager(target.baseUrl, { pingIntervalMs: 15_000, pingTimeoutMs: 5_000 });
     const transport = createGrpcTransport({ baseUrl: target.baseUrl, sessionManager, interceptors });
     return { transport, close: () => sessionManager.abort() };
   };
