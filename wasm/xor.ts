@@ -8,10 +8,10 @@
 // Batch design: JS copies many chunks into one input region (followed by XOR_PADDING spare bytes),
 // writes a table of (offset, length) pairs and calls xorDecodeBatch once. Timestamps are written
 // as f64 (ms, exact below 2^53), values as their raw 64 bits so NaN payloads such as the stale
-// marker 0x7ff0000000000002 survive. Each chunk is first byte-swapped into a small work region
+// marker 0x7ff0000000000002 survive. Each chunk is first byte-reversed into a small work region
 // (see peek); the reader may look up to ~40 bytes past a chunk's end before the end-of-chunk check
-// of each sample rejects that sample. The zeroed padding after the work copy keeps those reads in
-// memory the caller reserved, so corrupt input never reads out of bounds and never traps.
+// of each sample rejects that sample. Those reads land in a zeroed margin of the work region, so
+// corrupt input never reads out of bounds, never depends on neighbouring chunks and never traps.
 
 /** Spare bytes JS must reserve after the last chunk of the input region. */
 export const XOR_PADDING: u32 = 64;
@@ -30,24 +30,34 @@ let errCode: u32 = 0;
 let errOffset: u32 = 0;
 let errSample: u32 = 0;
 
-// Decoding works on a byte-swapped copy of the chunk ("work" region): every 8 bytes are reversed
-// so that a little-endian u64 load yields the next 64 stream bits MSB-first. Reading 64 bits at any
-// bit position is then two plain loads and shifts (wasm has no bswap instruction; swapping once per
-// 16 bytes with one SIMD shuffle is far cheaper than swapping on every read).
+// Decoding works on a byte-reversed copy of the chunk (the "work" region): byte i of the chunk is
+// stored at rev + len - 1 - i. A little-endian u64 load at rev + len - 8 - (pos >>> 3) then yields
+// the stream bytes from pos >>> 3 on, most significant first, i.e. exactly a big-endian read — so
+// the hot loop does one plain load and one shift per read (wasm has no bswap instruction, and
+// reversing costs one SIMD shuffle per 16 bytes, once per chunk).
 
 // @ts-ignore: decorator
-@inline function peek(w: usize, pos: u32): u64 {
-  // The 64 stream bits starting at bit `pos`, MSB-aligned (all 64 valid).
-  const p = w + (<usize>(pos >>> 6) << 3);
-  const s = <u64>(pos & 63);
-  return (load<u64>(p) << s) | ((load<u64>(p, 8) >>> 1) >>> (63 - s));
+@inline function peek(end: usize, pos: u32): u64 {
+  // Stream bits from `pos` on, MSB-aligned; at least 57 of them are valid.
+  return load<u64>(end - <usize>(pos >>> 3)) << <u64>(pos & 7);
 }
 
-function swapInto(work: usize, src: usize, len: u32): void {
+// @ts-ignore: decorator
+@inline function peek64(end: usize, pos: u32): u64 {
+  return (peek(end, pos) & 0xffffffff00000000) | (peek(end, pos + 32) >>> 32);
+}
+
+/** Bytes of zeroed margin below the reversed copy: reads past a chunk's end land there. */
+const MARGIN: u32 = 64;
+
+// Reverses `len` bytes from `src` into rev[0, len); rev must have MARGIN bytes below it.
+function reverseInto(rev: usize, src: usize, len: u32): void {
   for (let i: u32 = 0; i < len; i += 16) {
     const x = v128.load(src + <usize>i);
-    v128.store(work + <usize>i, i8x16.shuffle(x, x, 7, 6, 5, 4, 3, 2, 1, 0, 15, 14, 13, 12, 11, 10, 9, 8));
+    v128.store(rev + <usize>len - 16 - <usize>i, i8x16.shuffle(x, x, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0));
   }
+  // The last block spilled up to 15 foreign bytes into the margin: zero it all.
+  for (let p: u32 = 0; p < MARGIN; p += 16) v128.store(rev - <usize>MARGIN + <usize>p, i64x2.splat(0));
 }
 
 function fail(code: u32, pos: u32, sample: u32): i32 {
@@ -79,12 +89,12 @@ function readUvarint(w: usize, pos: u32): u64 {
 }
 
 /**
- * Decodes one chunk (already byte-swapped into `w`, `len` bytes) into outT/outV. Returns the
- * number of samples kept (those inside [mint, maxt] when `filter`), or -1 with
+ * Decodes one chunk (already byte-reversed, `w` = its reversed copy + len - 8, see peek) into outT/outV. Returns the
+ * number of samples kept (those inside [mint, maxt]), or -1 with
  * errCode/errOffset/errSample set. Decoding stops at the first sample after maxt, as Prometheus'
  * bounded iterators do.
  */
-function decodeChunk(w: usize, len: u32, outT: usize, outV: usize, filter: bool, mint: f64, maxt: f64): i32 {
+function decodeChunk(w: usize /* rev + len - 8 */, len: u32, outT: usize, outV: usize, mint: f64, maxt: f64): i32 {
   if (len < 2) return fail(XOR_ERR_SHORT, 0, 0);
   const n = <u32>(peek(w, 0) >>> 48);
   const endBits: u32 = len << 3;
@@ -98,54 +108,34 @@ function decodeChunk(w: usize, len: u32, outT: usize, outV: usize, filter: bool,
   if (varintPos == 0xffffffff) return fail(XOR_ERR_VARINT, 16, 0);
   let pos = varintPos;
   let t: i64 = <i64>(z >>> 1) ^ -<i64>(z & 1);
-  let v: u64 = peek(w, pos);
+  let v: u64 = peek64(w, pos);
   pos += 64;
   if (pos > endBits) return fail(XOR_ERR_TRUNCATED, 16, 0);
-  let k: u32 = 0;
   let tf = <f64>t;
-  if (filter && tf > maxt) return 0;
-  if (!filter || tf >= mint) {
-    store<f64>(outT, tf);
-    store<u64>(outV, v);
-    k = 1;
+  if (tf > maxt) return 0;
+  store<f64>(outT, tf);
+  store<u64>(outV, v);
+  let k = <u32>(tf >= mint);
+
+  if (n == 1) {
+    if (len > ((pos + 7) >>> 3) + 1) return fail(XOR_ERR_TRAILING, pos, n);
+    return <i32>k;
   }
 
+  // Sample 1: t1 - t0 as uvarint of the wrapping uint64 delta (bytes may straddle byte
+  // boundaries), then the value as below.
   let lead: u64 = 0;
   let trail: u64 = 0;
-  let delta: i64 = 0;
-  for (let i: u32 = 1; i < n; i++) {
-    const start = pos;
-    if (i == 1) {
-      // t1 - t0 as uvarint of the wrapping uint64 delta; bytes may straddle byte boundaries.
-      delta = <i64>readUvarint(w, pos);
-      if (varintPos == 0xffffffff) return fail(XOR_ERR_VARINT, start, i);
-      pos = varintPos;
-    } else {
-      // Delta of delta: prefix 0, 10, 110, 1110 or 1111 selects 0, 14, 17, 20 or 64 payload bits.
-      const wt = peek(w, pos);
-      if ((wt >>> 63) == 0) {
-        pos += 1;
-      } else if ((wt >>> 62) == 2) {
-        const b = <i64>((wt >>> 48) & 0x3fff);
-        delta += b > 0x2000 ? b - 0x4000 : b;
-        pos += 16;
-      } else if ((wt >>> 61) == 6) {
-        const b = <i64>((wt >>> 44) & 0x1ffff);
-        delta += b > 0x10000 ? b - 0x20000 : b;
-        pos += 20;
-      } else if ((wt >>> 60) == 14) {
-        const b = <i64>((wt >>> 40) & 0xfffff);
-        delta += b > 0x80000 ? b - 0x100000 : b;
-        pos += 24;
-      } else {
-        delta += <i64>peek(w, pos + 4);
-        pos += 68;
-      }
-    }
-    t += delta;
-
+  let delta: i64 = <i64>readUvarint(w, pos);
+  if (varintPos == 0xffffffff) return fail(XOR_ERR_VARINT, pos, 1);
+  let start = pos;
+  pos = varintPos;
+  t += delta;
+  let wv = peek(w, pos);
+  let i: u32 = 1;
+  for (;;) {
     // Value: 0 = unchanged, 10 = reuse window, 11 = new window (5-bit leading, 6-bit sigbits).
-    const wv = peek(w, pos);
+    // `wv` holds at least 33 valid bits at `pos`, enough for the 13 header bits.
     if ((wv >>> 63) != 0) {
       let hdr: u32 = 2;
       if ((wv >>> 62) == 3) {
@@ -157,22 +147,51 @@ function decodeChunk(w: usize, len: u32, outT: usize, outV: usize, filter: bool,
         hdr = 13;
       }
       const sig = 64 - lead - trail;
-      v ^= (peek(w, pos + hdr) >>> (64 - sig)) << trail; // 1 <= sig <= 64
+      const bits = sig <= 57 ? peek(w, pos + hdr) : peek64(w, pos + hdr);
+      v ^= (bits >>> (64 - sig)) << trail; // 1 <= sig <= 64
       pos += hdr + <u32>sig;
     } else {
       pos += 1;
     }
     if (pos > endBits) return fail(XOR_ERR_TRUNCATED, start, i);
 
+    // Without a filter mint/maxt are -Inf/+Inf. A sample before mint is stored and then
+    // overwritten by the next one (k does not advance), which avoids a branch.
     tf = <f64>t;
-    if (filter) {
-      if (tf > maxt) return <i32>k;
-      if (tf < mint) continue;
-    }
+    if (tf > maxt) return <i32>k;
     const o = <usize>k << 3;
     store<f64>(outT + o, tf);
     store<u64>(outV + o, v);
-    k++;
+    k += <u32>(tf >= mint);
+
+    if (++i >= n) break;
+    // Delta of delta: prefix 0, 10, 110, 1110 or 1111 selects 0, 14, 17, 20 or 64 payload bits.
+    start = pos;
+    const wt = peek(w, pos);
+    if ((wt >>> 63) == 0) {
+      pos += 1;
+      wv = wt << 1;
+    } else if ((wt >>> 62) == 2) {
+      const b = <i64>((wt >>> 48) & 0x3fff);
+      delta += b > 0x2000 ? b - 0x4000 : b;
+      pos += 16;
+      wv = wt << 16;
+    } else if ((wt >>> 61) == 6) {
+      const b = <i64>((wt >>> 44) & 0x1ffff);
+      delta += b > 0x10000 ? b - 0x20000 : b;
+      pos += 20;
+      wv = wt << 20;
+    } else if ((wt >>> 60) == 14) {
+      const b = <i64>((wt >>> 40) & 0xfffff);
+      delta += b > 0x80000 ? b - 0x100000 : b;
+      pos += 24;
+      wv = wt << 24;
+    } else {
+      delta += <i64>peek64(w, pos + 4);
+      pos += 68;
+      wv = peek(w, pos);
+    }
+    t += delta;
   }
   // A Go bit stream may end with one all-zero byte (see prometheus-formats.md §5.5); more than
   // that means the header's sample count does not match the stream.
@@ -185,8 +204,8 @@ function decodeChunk(w: usize, len: u32, outT: usize, outV: usize, filter: bool,
  *
  * - `input`/`inputLen`: the region holding all chunk bytes (plus XOR_PADDING spare bytes after it).
  * - `table`: n pairs of u32 (offset from `input`, length) — one per chunk.
- * - `work`/`workCap`: scratch for one byte-swapped chunk: at least the longest chunk's length
- *   rounded up to 16, plus XOR_PADDING bytes.
+ * - `work`/`workCap`: scratch for one byte-reversed chunk: at least the longest chunk's length
+ *   rounded up to 16, plus XOR_PADDING bytes (the zeroed margin below the copy).
  * - `outT` (f64) / `outV` (u64 bits): output arrays with room for `outCap` samples; chunk i's
  *   samples follow chunk i-1's.
  * - `counts`: n u32, the samples kept per chunk.
@@ -211,10 +230,9 @@ export function xorDecodeBatch(
     } else if (len >= 2 && total + ((<u32>load<u8>(input + off) << 8) | <u32>load<u8>(input + off, 1)) > outCap) {
       r = fail(XOR_ERR_OUTPUT, 0, 0);
     } else {
-      swapInto(work, input + off, len);
-      // Zero what follows the chunk, so over-reads (rejected anyway) never depend on other chunks.
-      for (let p: u32 = rounded; p < rounded + XOR_PADDING; p += 16) v128.store(work + <usize>p, i64x2.splat(0));
-      r = decodeChunk(work, len, outT + (<usize>total << 3), outV + (<usize>total << 3), filter != 0, mint, maxt);
+      const rev = work + <usize>MARGIN;
+      reverseInto(rev, input + off, len);
+      r = decodeChunk(rev + <usize>len - 8, len, outT + (<usize>total << 3), outV + (<usize>total << 3), filter != 0 ? mint : -Infinity, filter != 0 ? maxt : Infinity);
     }
     if (r < 0) {
       store<u32>(err, errCode);
