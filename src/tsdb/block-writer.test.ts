@@ -159,3 +159,35 @@ describe("block writer", () => {
     expect(generateUlid(0, (b) => b.fill(0xff))).toBe("0000000000ZZZZZZZZZZZZZZZZ");
   });
 });
+
+describe("block writer with encoded chunks", () => {
+  it("stores pre-encoded chunks byte for byte and counts their samples", async () => {
+    const { encodeXorChunk } = await import("./xor-encoder.ts");
+    const { createBlockWriter, chunkSampleCount } = await import("./block-writer.ts");
+    const c1 = encodeXorChunk([1000, 2000, 3000], [1, 2, 3]);
+    const c2 = encodeXorChunk([4000], [4]);
+    const w = createBlockWriter({ ulid: "01M892ZX20YVJRGPQ42N93BMS6" });
+    w.addSeriesChunks(labelsFromRecord({ __name__: "a" }), [
+      { mint: 1000, maxt: 3000, encoding: 1, data: c1 },
+      { mint: 4000, maxt: 4000, encoding: 1, data: c2 },
+    ]);
+    w.addSeries({ labels: labelsFromRecord({ __name__: "b" }), t: Float64Array.from([1000, 2000, 3000, 4000]), v: Float64Array.from([1, 2, 3, 4]) });
+    const b = w.finish();
+    expect(b.meta.stats).toEqual({ numSamples: 8, numSeries: 2, numChunks: 3 });
+    expect(b.meta.minTime).toBe(1000);
+    expect(b.meta.maxTime).toBe(4001);
+    const seg = b.files.get("chunks/000001")!;
+    expect(hex(seg.subarray(8 + 2, 8 + 2 + c1.length))).toBe(hex(c1));
+    // Thanos aggregate chunk: count aggregate (XOR, 2 samples) first.
+    const count = encodeXorChunk([1, 2], [5, 6]);
+    const aggr = new Uint8Array([count.length, 1, ...count, 0, 0, 0, 0]);
+    expect(chunkSampleCount(0xff, aggr)).toBe(2);
+    expect(chunkSampleCount(0xff, new Uint8Array([0, 0]))).toBe(0);
+    expect(() =>
+      createBlockWriter().addSeriesChunks(labelsFromRecord({ __name__: "x" }), [
+        { mint: 10, maxt: 20, encoding: 1, data: c1 },
+        { mint: 20, maxt: 30, encoding: 1, data: c2 },
+      ]),
+    ).toThrow(/overlaps/);
+  });
+});

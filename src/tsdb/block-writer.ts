@@ -49,10 +49,27 @@ export interface WrittenBlock {
   readonly files: Map<string, Uint8Array>;
 }
 
+/** An already encoded chunk, written byte for byte (compaction, downsampling, re-uploads). */
+export interface EncodedChunk {
+  /** First and last sample timestamp (inclusive, ms). */
+  readonly mint: number;
+  readonly maxt: number;
+  /** Chunk encoding byte (1 XOR, 2/3 histograms, 0xff Thanos aggregate). */
+  readonly encoding: number;
+  readonly data: Uint8Array;
+  /** Samples in the chunk for meta stats; default: read from the chunk (see {@link chunkSampleCount}). */
+  readonly numSamples?: number;
+}
+
 /** Incremental block writer: add series in label order, then finish. */
 export interface BlockWriter {
   /** Adds one series (labels sorted by name, timestamps strictly ascending). Empty series are skipped. */
   addSeries(series: FloatSeries): void;
+  /**
+   * Adds one series from encoded chunks (ordered by time, not overlapping). Series without chunks
+   * are skipped, like Prometheus' compactor does.
+   */
+  addSeriesChunks(labels: Labels, chunks: readonly EncodedChunk[]): void;
   /** Writes index and meta; the writer cannot be used afterwards. */
   finish(): WrittenBlock;
 }
@@ -106,6 +123,39 @@ export function createBlockWriter(opts: BlockWriterOptions = {}): BlockWriter {
     if (lastT > maxT) maxT = lastT;
   }
 
+  function addSeriesChunks(labels: Labels, list: readonly EncodedChunk[]): void {
+    if (done) throw new Error("block writer: already finished");
+    if (last !== undefined && compareLabels(last, labels) >= 0) {
+      throw new Error(`block writer: series must be added in label order without duplicates: ${formatLabels(labels)} after ${formatLabels(last)}`);
+    }
+    if (list.length === 0) return;
+    let samples = 0;
+    list.forEach((c, i) => {
+      if (!Number.isSafeInteger(c.mint) || !Number.isSafeInteger(c.maxt) || c.maxt < c.mint) {
+        throw new Error(`block writer: ${formatLabels(labels)}: chunk ${i} has invalid range [${c.mint}, ${c.maxt}]`);
+      }
+      if (i > 0 && c.mint <= list[i - 1]!.maxt) {
+        throw new Error(`block writer: ${formatLabels(labels)}: chunk ${i} overlaps or precedes chunk ${i - 1}`);
+      }
+      samples += c.numSamples ?? chunkSampleCount(c.encoding, c.data);
+    });
+    const first = list[0]!.mint;
+    const lastT = list[list.length - 1]!.maxt;
+    if (opts.minTime !== undefined && first < opts.minTime) {
+      throw new Error(`block writer: ${formatLabels(labels)}: chunk starts at ${first}, before block minTime ${opts.minTime}`);
+    }
+    if (opts.maxTime !== undefined && lastT >= opts.maxTime) {
+      throw new Error(`block writer: ${formatLabels(labels)}: chunk ends at ${lastT}, not before block maxTime ${opts.maxTime} (exclusive)`);
+    }
+    const refs = chunks.writeChunks(list);
+    index.addSeries(labels, list.map((c, i) => ({ mint: c.mint, maxt: c.maxt, ref: refs[i]! })));
+    last = labels;
+    numSamples += samples;
+    numChunks += list.length;
+    if (first < minT) minT = first;
+    if (lastT > maxT) maxT = lastT;
+  }
+
   function finish(): WrittenBlock {
     if (done) throw new Error("block writer: already finished");
     done = true;
@@ -146,7 +196,27 @@ export function createBlockWriter(opts: BlockWriterOptions = {}): BlockWriter {
     return { ulid, meta, files };
   }
 
-  return { addSeries, finish };
+  return { addSeries, addSeriesChunks, finish };
+}
+
+/**
+ * Samples in an encoded chunk as Prometheus/Thanos count them for meta stats: the 2-byte header of
+ * XOR and histogram chunks; for Thanos aggregate chunks (0xff) the count of the first (count)
+ * aggregate, as Thanos' `AggrChunk.NumSamples` does.
+ */
+export function chunkSampleCount(encoding: number, data: Uint8Array): number {
+  if (encoding === 0xff) {
+    let len = 0;
+    let pos = 0;
+    for (let shift = 0; pos < data.length; shift += 7) {
+      const b = data[pos++]!;
+      len += (b & 0x7f) * 2 ** shift;
+      if (b < 0x80) break;
+    }
+    if (len === 0) return 0; // count aggregate absent
+    return pos + 2 < data.length ? (data[pos + 1]! << 8) | data[pos + 2]! : 0; // skip its encoding byte
+  }
+  return data.length >= 2 ? (data[0]! << 8) | data[1]! : 0;
 }
 
 /**
