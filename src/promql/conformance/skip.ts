@@ -5,6 +5,10 @@
  * modifiers, `anchored`/`smoothed`, duration expressions, type-and-unit labels, start timestamps).
  * Detection works on the script text so it does not depend on the engine under test.
  */
+import type { Labels } from "../../model/labels.ts";
+import { getLabel } from "../../model/labels.ts";
+import { walkExpr } from "../ast.ts";
+import { parseExpr } from "../parser.ts";
 import type { EvalCmd, LoadCmd } from "./script.ts";
 
 /** Skip categories, printed as headings by the CLI. */
@@ -43,6 +47,8 @@ export const NATIVE_HISTOGRAM_FUNCTIONS = ["histogram_count", "histogram_sum", "
 export interface DataState {
   /** Metric names that have native-histogram samples (incl. NHCB names from `load_with_nhcb`). */
   histogramNames: Set<string>;
+  /** Label sets of series with native-histogram samples (NHCB series without `le`). */
+  histogramSeries: Labels[];
   /** Loaded data carries `__type__`/`__unit__` labels. */
   typeAndUnit: boolean;
   /** Loaded data has `@st` start timestamps. */
@@ -51,7 +57,7 @@ export interface DataState {
 
 /** An empty state (after `clear`). */
 export function createDataState(): DataState {
-  return { histogramNames: new Set(), typeAndUnit: false, startTimestamps: false };
+  return { histogramNames: new Set(), histogramSeries: [], typeAndUnit: false, startTimestamps: false };
 }
 
 /** Records what a `load` block brings in. */
@@ -60,8 +66,15 @@ export function noteLoad(state: DataState, load: LoadCmd): void {
   for (const s of load.series) {
     const name = s.labels.find((l) => l.name === "__name__")?.value ?? "";
     if (s.labels.some((l) => l.name === "__type__" || l.name === "__unit__")) state.typeAndUnit = true;
-    if (s.values.some((v) => v.kind === "histogram")) state.histogramNames.add(name);
-    if (load.withNhcb && name.endsWith("_bucket")) state.histogramNames.add(name.slice(0, -"_bucket".length));
+    if (s.values.some((v) => v.kind === "histogram")) {
+      state.histogramNames.add(name);
+      state.histogramSeries.push(s.labels);
+    }
+    if (load.withNhcb && name.endsWith("_bucket")) {
+      const base = name.slice(0, -"_bucket".length);
+      state.histogramNames.add(base);
+      state.histogramSeries.push(s.labels.filter((l) => l.name !== "le").map((l) => (l.name === "__name__" ? { name: l.name, value: base } : l)));
+    }
   }
 }
 
@@ -90,18 +103,47 @@ function hasDurationExpr(code: string): boolean {
   return false;
 }
 
+/**
+ * Whether a selector of `expr` matches a loaded native-histogram series: the metric name of the
+ * first such series, "" when none, undefined when the expression does not parse (then the caller
+ * falls back to name matching on the text).
+ */
+function selectsHistograms(expr: string, state: DataState): string | undefined {
+  if (state.histogramSeries.length === 0) return "";
+  let root;
+  try {
+    root = parseExpr(expr, { experimentalFunctions: true });
+  } catch {
+    return undefined;
+  }
+  let hit = "";
+  walkExpr(root, (n) => {
+    if (hit !== "" || n.kind !== "vectorSelector") return;
+    for (const ls of state.histogramSeries) {
+      if (n.matchers.every((m) => m.matches(getLabel(ls, m.name)))) {
+        hit = getLabel(ls, "__name__") || "{}";
+        return;
+      }
+    }
+  });
+  return hit;
+}
+
 /** Returns why `ev` must be skipped under `state`, or undefined to run it. */
 export function skipReason(ev: EvalCmd, state: DataState): Skip | undefined {
   const code = stripStrings(ev.expr);
   const native = callsAny(code, NATIVE_HISTOGRAM_FUNCTIONS);
   if (native) return { reason: "native histograms", detail: `${native}()` };
   if (ev.blockText.includes("{{")) return { reason: "native histograms", detail: "histogram literal in expected result" };
-  for (const name of state.histogramNames) {
+  const precise = selectsHistograms(ev.expr, state);
+  if (precise !== undefined) {
+    if (precise) return { reason: "native histograms", detail: `selects histogram series ${precise}` };
+  } else for (const name of state.histogramNames) {
     if (name === "") continue;
     const re = new RegExp(`(^|[^a-zA-Z0-9_:])${name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}($|[^a-zA-Z0-9_:])`);
     if (re.test(code) || ev.expr.includes(`"${name}"`)) return { reason: "native histograms", detail: `selects histogram series ${name}` };
   }
-  if (state.histogramNames.size > 0 && /__name__\s*(=~|!~|!=)|\{\s*[a-zA-Z_]/.test(code) && /(^|[^a-zA-Z0-9_:])\{/.test(code)) {
+  if (precise === undefined && state.histogramNames.size > 0 && /__name__\s*(=~|!~|!=)|\{\s*[a-zA-Z_]/.test(code) && /(^|[^a-zA-Z0-9_:])\{/.test(code)) {
     return { reason: "native histograms", detail: "selector without metric name over data with native histograms" };
   }
   const fn = callsAny(code, EXPERIMENTAL_FUNCTIONS);
