@@ -94,7 +94,7 @@ function readUvarint(w: usize, pos: u32): u64 {
  * errCode/errOffset/errSample set. Decoding stops at the first sample after maxt, as Prometheus'
  * bounded iterators do.
  */
-function decodeChunk(w: usize /* rev + len - 8 */, len: u32, outT: usize, outV: usize, mint: f64, maxt: f64): i32 {
+function decodeChunk<Filtered>(w: usize /* rev + len - 8 */, len: u32, outT: usize, outV: usize, mint: f64, maxt: f64): i32 {
   if (len < 2) return fail(XOR_ERR_SHORT, 0, 0);
   const n = <u32>(peek(w, 0) >>> 48);
   const endBits: u32 = len << 3;
@@ -158,11 +158,18 @@ function decodeChunk(w: usize /* rev + len - 8 */, len: u32, outT: usize, outV: 
     // Without a filter mint/maxt are -Inf/+Inf. A sample before mint is stored and then
     // overwritten by the next one (k does not advance), which avoids a branch.
     tf = <f64>t;
-    if (tf > maxt) return <i32>k;
+    if (isInteger<Filtered>()) {
+      // Compile-time branch: only the filtering instance pays for the comparisons.
+      if (tf > maxt) return <i32>k;
+    }
     const o = <usize>k << 3;
     store<f64>(outT + o, tf);
     store<u64>(outV + o, v);
-    k += <u32>(tf >= mint);
+    if (isInteger<Filtered>()) {
+      k += <u32>(tf >= mint);
+    } else {
+      k++;
+    }
 
     if (++i >= n) break;
     // Delta of delta: prefix 0, 10, 110, 1110 or 1111 selects 0, 14, 17, 20 or 64 payload bits.
@@ -232,7 +239,11 @@ export function xorDecodeBatch(
     } else {
       const rev = work + <usize>MARGIN;
       reverseInto(rev, input + off, len);
-      r = decodeChunk(rev + <usize>len - 8, len, outT + (<usize>total << 3), outV + (<usize>total << 3), filter != 0 ? mint : -Infinity, filter != 0 ? maxt : Infinity);
+      const w = rev + <usize>len - 8;
+      const oT = outT + (<usize>total << 3);
+      const oV = outV + (<usize>total << 3);
+      // Type argument i32 selects the filtering instance, f64 the unfiltered one.
+      r = filter != 0 ? decodeChunk<i32>(w, len, oT, oV, mint, maxt) : decodeChunk<f64>(w, len, oT, oV, -Infinity, Infinity);
     }
     if (r < 0) {
       store<u32>(err, errCode);
