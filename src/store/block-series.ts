@@ -1,0 +1,193 @@
+/**
+ * The Series path for one block: matchers → postings (cached) → series entries (cached, batched,
+ * merged range reads) → chunk metas filtered to the request's time range → final labels (block
+ * external labels win, replica labels stripped, shard filter) → chunk bytes. Yields batches sorted
+ * by final labels, so blocks can be k-way merged.
+ *
+ * Order: when neither adding the external labels nor stripping replica labels can reorder the
+ * block's series (their names do not occur among the block's series label names), index order is
+ * already output order and the block is streamed batch by batch with bounded memory. Otherwise the
+ * block's series metadata is collected and sorted first ("eager re-sort", as Thanos does).
+ */
+import { compareLabels, mergeLabels, withoutLabels, type Labels } from "../model/labels.ts";
+import type { Matcher } from "../model/matcher.ts";
+import { ChunkEncoding } from "../tsdb/errors.ts";
+import type { ChunkMeta } from "../tsdb/series.ts";
+import { applyTombstones, isFullyDeleted, type Interval } from "../tsdb/tombstones.ts";
+import { encodeXorChunk } from "../tsdb/xor-encoder.ts";
+import { getDefaultWasm, type MeridianWasm } from "../wasm/module.ts";
+import { decodeXorChunksToSeries } from "../wasm/xor.ts";
+import type { BucketBlock } from "./bucket-block.ts";
+import type { RequestLimiter } from "./limiter.ts";
+import { xxhash64 } from "./xxhash64.ts";
+
+/** A chunk as sent: on-disk encoding byte (1 = XOR), raw data, time range, xxhash64. */
+export interface StoreChunk {
+  readonly mint: number;
+  readonly maxt: number;
+  readonly encoding: number;
+  readonly data: Uint8Array;
+  readonly hash: bigint;
+}
+
+/** A series as sent: final labels and its chunks (empty with skip_chunks). */
+export interface StoreSeries {
+  readonly labels: Labels;
+  readonly chunks: StoreChunk[];
+}
+
+/** Request-level sharding (`ShardInfo`). */
+export interface ShardSelector {
+  readonly index: number;
+  readonly total: number;
+  readonly by: boolean;
+  readonly labels: readonly string[];
+}
+
+/** One block's part of a Series request. */
+export interface BlockSeriesQuery {
+  /** Matchers left after external-label matchers were applied to the block as a whole. */
+  readonly matchers: readonly Matcher[];
+  /** Inclusive ms range. */
+  readonly mint: number;
+  readonly maxt: number;
+  readonly skipChunks: boolean;
+  /** `without_replica_labels`. */
+  readonly without: ReadonlySet<string>;
+  readonly shard?: ShardSelector;
+  /** Series per batch (index reads, chunk reads, yields). */
+  readonly batchSize: number;
+  readonly limiter: RequestLimiter;
+  readonly signal?: AbortSignal;
+  /** Decoder for re-encoding partially deleted (tombstoned) chunks; default: the registered one. */
+  readonly wasm?: MeridianWasm;
+}
+
+interface PendingSeries {
+  labels: Labels;
+  ref: number;
+  chunks: ChunkMeta[];
+}
+
+const enc = new TextEncoder();
+
+/** Thanos' shard hash: xxhash64 over `name 0xff value 0xff` of the selected labels. */
+export function shardHash(labels: Labels, shard: ShardSelector): bigint {
+  const set = new Set(shard.labels);
+  const parts: Uint8Array[] = [];
+  let n = 0;
+  for (const l of labels) {
+    if (set.has(l.name) !== shard.by) continue;
+    for (const s of [l.name, l.value]) {
+      const b = enc.encode(s);
+      parts.push(b, SEP);
+      n += b.length + 1;
+    }
+  }
+  const buf = new Uint8Array(n);
+  let p = 0;
+  for (const part of parts) {
+    buf.set(part, p);
+    p += part.length;
+  }
+  return xxhash64(buf);
+}
+const SEP = new Uint8Array([0xff]);
+
+/** Number of samples in a chunk from its header (XOR: 2-byte big-endian count). */
+export function chunkSampleCount(encoding: number, data: Uint8Array): number {
+  if (data.length < 2) return 0;
+  // XOR and both histogram encodings start with a 2-byte big-endian sample count.
+  return (data[0]! << 8) | data[1]!;
+}
+
+/** True when the block's series could come out of order after labels are rewritten. */
+export function needsResort(block: BucketBlock, without: ReadonlySet<string>): boolean {
+  for (const l of block.extLabels) if (block.labelNames.has(l.name)) return true;
+  for (const n of without) if (block.labelNames.has(n)) return true;
+  return false;
+}
+
+/** Streams the block's matching series, sorted by final labels, in batches. */
+export async function* blockSeries(block: BucketBlock, q: BlockSeriesQuery): AsyncGenerator<StoreSeries[]> {
+  const refs = await block.postings(q.matchers);
+  if (refs.length === 0) return;
+  const resort = needsResort(block, q.without);
+  const pending: PendingSeries[] = [];
+  for (let i = 0; i < refs.length; i += q.batchSize) {
+    q.signal?.throwIfAborted();
+    const selected = await selectSeries(block, refs.subarray(i, i + q.batchSize), q);
+    if (!resort) {
+      if (selected.length > 0) yield await loadChunks(block, selected, q);
+    } else {
+      for (const s of selected) pending.push(s);
+    }
+  }
+  if (!resort) return;
+  pending.sort((a, b) => compareLabels(a.labels, b.labels));
+  for (let i = 0; i < pending.length; i += q.batchSize) {
+    q.signal?.throwIfAborted();
+    yield await loadChunks(block, pending.slice(i, i + q.batchSize), q);
+  }
+}
+
+/** Reads series entries, keeps those with chunks in range, builds final labels, counts limits. */
+async function selectSeries(block: BucketBlock, refs: Uint32Array, q: BlockSeriesQuery): Promise<PendingSeries[]> {
+  const entries = await block.series(refs);
+  const out: PendingSeries[] = [];
+  for (const e of entries) {
+    const deleted = block.deleted(e.ref);
+    const chunks = e.chunks.filter((c) => c.maxt >= q.mint && c.mint <= q.maxt && !isFullyDeleted(c.mint, c.maxt, deleted));
+    if (chunks.length === 0) continue;
+    const labels = withoutLabels(mergeLabels(e.labels, block.extLabels), q.without);
+    if (q.shard && q.shard.total > 1 && shardHash(labels, q.shard) % BigInt(q.shard.total) !== BigInt(q.shard.index)) continue;
+    out.push({ labels, ref: e.ref, chunks });
+  }
+  q.limiter.addSeries(out.length);
+  return out;
+}
+
+/** Fetches the chunk bytes of a batch (one merged read plan per segment) and hashes them. */
+async function loadChunks(block: BucketBlock, batch: PendingSeries[], q: BlockSeriesQuery): Promise<StoreSeries[]> {
+  if (q.skipChunks) return batch.map((s) => ({ labels: s.labels, chunks: [] }));
+  const refs: number[] = [];
+  for (const s of batch) for (const c of s.chunks) refs.push(c.ref);
+  const raw = await block.chunks(refs);
+  let k = 0;
+  let samples = 0;
+  const out: StoreSeries[] = new Array(batch.length);
+  for (let i = 0; i < batch.length; i++) {
+    const s = batch[i]!;
+    const deleted = block.deleted(s.ref);
+    const chunks: StoreChunk[] = [];
+    for (const meta of s.chunks) {
+      const r = raw[k++]!;
+      let chunk: StoreChunk | undefined = { mint: meta.mint, maxt: meta.maxt, encoding: r.encoding, data: r.data, hash: 0n };
+      if (deleted && overlaps(meta, deleted)) chunk = rewriteDeleted(block.id, chunk, deleted, q.wasm);
+      if (!chunk) continue;
+      samples += chunkSampleCount(chunk.encoding, chunk.data);
+      chunks.push({ ...chunk, data: chunk.data.slice(), hash: xxhash64(chunk.data) });
+    }
+    out[i] = { labels: s.labels, chunks };
+  }
+  q.limiter.addSamples(samples);
+  return out;
+}
+
+function overlaps(c: ChunkMeta, intervals: readonly Interval[]): boolean {
+  return intervals.some((iv) => iv.mint <= c.maxt && iv.maxt >= c.mint);
+}
+
+/**
+ * Applies tombstones to a partially deleted XOR chunk by decoding, dropping deleted samples and
+ * re-encoding (raw chunks cannot be cut otherwise). Undefined when nothing is left.
+ */
+function rewriteDeleted(blockId: string, c: StoreChunk, deleted: readonly Interval[], wasm?: MeridianWasm): StoreChunk | undefined {
+  if (c.encoding !== ChunkEncoding.XOR) {
+    throw new Error(`block ${blockId}: cannot apply tombstones to a chunk with encoding ${c.encoding}`);
+  }
+  const decoded = decodeXorChunksToSeries(wasm ?? getDefaultWasm(), [c.data]);
+  const kept = applyTombstones(decoded.t, decoded.v, deleted);
+  if (kept.t.length === 0) return undefined;
+  return { mint: kept.t[0]!, maxt: kept.t[kept.t.length - 1]!, encoding: ChunkEncoding.XOR, data: encodeXorChunk(kept.t, kept.v), hash: 0n };
+}

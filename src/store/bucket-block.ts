@@ -1,0 +1,177 @@
+/**
+ * One block of the bucket as the store gateway holds it: meta.json, external labels, and an index
+ * reader whose only resident part is the index-header (cached on local disk, as Thanos'
+ * binary index-header). Postings and series entries go through the shared {@link IndexCache};
+ * everything else is read by range from the bucket, and every byte read is accounted.
+ */
+import { isObjectNotFound, type Bucket } from "../objstore/bucket.ts";
+import { bucketReader } from "../objstore/bucket-reader.ts";
+import type { Labels } from "../model/labels.ts";
+import type { Matcher } from "../model/matcher.ts";
+import { openBlock, type Block } from "../tsdb/block.ts";
+import type { ByteRangeReader } from "../tsdb/byte-range-reader.ts";
+import type { RawChunk } from "../tsdb/chunk-reader.ts";
+import { buildIndexHeader, indexHeaderChunks, loadIndexHeader, type IndexHeader } from "../tsdb/index-header.ts";
+import { blockExternalLabels, type BlockMeta } from "../tsdb/meta.ts";
+import { postingsForMatchers, union, type Postings, type PostingsSource } from "../tsdb/postings.ts";
+import type { SeriesEntry } from "../tsdb/index-reader.ts";
+import type { SeriesEntryRefs } from "../tsdb/series.ts";
+import type { Interval } from "../tsdb/tombstones.ts";
+import type { IndexCache } from "./index-cache.ts";
+
+/** What bytes were fetched for: index-header build, postings/series (index) or chunks. */
+export type FetchKind = "index-header" | "index" | "chunks";
+
+/** Options for {@link loadBucketBlock}. */
+export interface LoadBlockOptions {
+  readonly bucket: Bucket;
+  readonly meta: BlockMeta;
+  readonly cache: IndexCache;
+  /**
+   * Local storage for index-headers (`<ULID>/index-header`), e.g. a filesystem bucket over
+   * `--data-dir`. Without it the header is rebuilt on every load and its unsampled parts are
+   * read from the bucket.
+   */
+  readonly headerCache?: Bucket;
+  /** Called with every range read from the bucket. */
+  readonly onFetch?: (kind: FetchKind, bytes: number) => void;
+  /** Merge gap for range reads of postings, series and chunks. */
+  readonly maxGap?: number;
+  /** Called when a cached index-header was unusable and got rebuilt. */
+  readonly onWarning?: (msg: string) => void;
+}
+
+/** A block ready for queries. */
+export interface BucketBlock {
+  readonly id: string;
+  readonly meta: BlockMeta;
+  /** `meta.thanos.labels` as a sorted label set. */
+  readonly extLabels: Labels;
+  /** Label names present in the block's series (from the index-header). */
+  readonly labelNames: ReadonlySet<string>;
+  /** Series refs matching `matchers` (Prometheus semantics), through the postings cache. */
+  postings(matchers: readonly Matcher[]): Promise<Postings>;
+  /** Series entries (labels as stored, chunk metas) in the order of `refs`, through the series cache. */
+  series(refs: ArrayLike<number>): Promise<SeriesEntry[]>;
+  /** Deleted intervals of a series (tombstones), if any. */
+  deleted(ref: number): readonly Interval[] | undefined;
+  /** Raw chunks by ref (merged range reads per segment), in the order of `refs`. */
+  chunks(refs: ArrayLike<number>): Promise<RawChunk[]>;
+  /** Values of label `name` in the index. */
+  labelValues(name: string): Promise<string[]>;
+  /** Bytes of the index-header kept in memory (approximation for metrics). */
+  readonly indexHeaderSize: number;
+}
+
+const HEADER_FILE = "index-header";
+
+function toStream(chunks: AsyncGenerator<Uint8Array>): ReadableStream<Uint8Array> {
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const r = await chunks.next();
+      if (r.done) controller.close();
+      else controller.enqueue(r.value);
+    },
+    async cancel() {
+      await chunks.return(undefined);
+    },
+  });
+}
+
+/** Loads the index-header from the local cache, or builds it from the bucket and caches it. */
+async function indexHeaderFor(opts: LoadBlockOptions, index: ByteRangeReader): Promise<IndexHeader> {
+  const id = opts.meta.ulid;
+  const path = `${id}/${HEADER_FILE}`;
+  const local = opts.headerCache;
+  if (local) {
+    try {
+      return await loadIndexHeader(bucketReader(local, path));
+    } catch (err) {
+      if (!isObjectNotFound(err)) {
+        opts.onWarning?.(`block ${id}: cached index-header unusable, rebuilding: ${(err as Error).message}`);
+        await local.delete(path).catch(() => undefined);
+      }
+    }
+  }
+  const built = await buildIndexHeader(index);
+  if (!local) return built;
+  await local.upload(path, toStream(indexHeaderChunks(built)));
+  // Reload from disk so unsampled lookups read the local file, not the bucket.
+  return loadIndexHeader(bucketReader(local, path));
+}
+
+/** Opens a block from the bucket for serving. Errors name the block. */
+export async function loadBucketBlock(opts: LoadBlockOptions): Promise<BucketBlock> {
+  const { bucket, meta, cache } = opts;
+  const id = meta.ulid;
+  const sizes = new Map<string, number>();
+  for (const f of meta.thanos?.files ?? []) if (typeof f.size_bytes === "number") sizes.set(f.rel_path, f.size_bytes);
+  let building = true;
+  const open = (rel: string): ByteRangeReader => {
+    const kind: FetchKind = rel.startsWith("chunks/") ? "chunks" : "index";
+    const size = sizes.get(rel);
+    return bucketReader(bucket, `${id}/${rel}`, {
+      ...(size !== undefined ? { size } : {}),
+      onRead: (n) => opts.onFetch?.(kind === "index" && building ? "index-header" : kind, n),
+    });
+  };
+  let block: Block;
+  try {
+    const header = await indexHeaderFor(opts, open("index"));
+    building = false;
+    block = await openBlock(open, { meta, indexHeader: header, name: id, ...(opts.maxGap !== undefined ? { maxGap: opts.maxGap } : {}) });
+  } catch (err) {
+    throw new Error(`block ${id}: ${(err as Error).message}`, { cause: err });
+  }
+  const index = block.index;
+  const headerSrc = index.header.sources;
+  const labelNames = new Set(index.header.postingsTable.labelNames().filter((n) => n !== ""));
+
+  async function cachedPostings(name: string, values: readonly string[]): Promise<Postings> {
+    if (values.length === 0) return new Uint32Array(0);
+    const found = cache.getPostings(id, name, values);
+    const missing = values.filter((v) => !found.has(v));
+    if (missing.length > 0) {
+      const locs = await index.locatePostings(name, missing);
+      const lists = await index.readPostings(locs);
+      locs.forEach((l, i) => {
+        cache.setPostings(id, name, l.value, lists[i]!);
+        found.set(l.value, lists[i]!);
+      });
+    }
+    return union([...found.values()]);
+  }
+
+  const source: PostingsSource = {
+    labelValues: (name) => index.labelValues(name),
+    postings: cachedPostings,
+    allPostings: () => cachedPostings("", [""]),
+  };
+
+  return {
+    id,
+    meta,
+    extLabels: blockExternalLabels(meta),
+    labelNames,
+    indexHeaderSize: headerSrc.symbols.length + headerSrc.postingsTable.length,
+    postings: (matchers) => postingsForMatchers(source, matchers),
+    async series(refs) {
+      const found = cache.getSeries(id, refs);
+      const missing: number[] = [];
+      for (let i = 0; i < refs.length; i++) if (!found.has(refs[i]!)) missing.push(refs[i]!);
+      if (missing.length > 0) {
+        for (const e of await index.readSeriesRefs(missing)) {
+          cache.setSeries(id, e);
+          found.set(e.ref, e);
+        }
+      }
+      const entries: SeriesEntryRefs[] = new Array(refs.length);
+      for (let i = 0; i < refs.length; i++) entries[i] = found.get(refs[i]!)!;
+      const labels = await index.resolveLabels(entries);
+      return entries.map((e, i) => ({ ref: e.ref, labels: labels[i]!, chunks: e.chunks }));
+    },
+    deleted: (ref) => block.tombstones.get(ref),
+    chunks: (refs) => block.chunks.chunks(refs),
+    labelValues: (name) => index.labelValues(name),
+  };
+}

@@ -1,0 +1,88 @@
+/**
+ * The store gateway's index cache (Thanos `--index-cache-size`, in-memory LRU): decoded postings
+ * lists and decoded series entries, bounded by bytes, shared by all blocks. Keys carry the block
+ * ULID so entries of a dropped block simply age out.
+ */
+import { LRUCache } from "lru-cache";
+import type { Postings } from "../tsdb/postings.ts";
+import type { SeriesEntryRefs } from "../tsdb/series.ts";
+
+/** Item types, as Thanos labels its cache metrics. */
+export type CacheItemType = "Postings" | "Series";
+
+/** Hit/miss accounting hook (the store wires it to `/metrics`). */
+export interface IndexCacheStats {
+  onRequest(type: CacheItemType, n: number): void;
+  onHit(type: CacheItemType, n: number): void;
+}
+
+/** A bytes-bounded cache of postings and series entries. */
+export interface IndexCache {
+  /** Cached postings for `name`=`value` of `block`, by value; misses are absent from the map. */
+  getPostings(block: string, name: string, values: readonly string[]): Map<string, Postings>;
+  setPostings(block: string, name: string, value: string, postings: Postings): void;
+  /** Cached series entries by ref; misses are absent. */
+  getSeries(block: string, refs: ArrayLike<number>): Map<number, SeriesEntryRefs>;
+  setSeries(block: string, entry: SeriesEntryRefs): void;
+  /** Bytes currently held. */
+  readonly size: number;
+  /** Number of items. */
+  readonly items: number;
+}
+
+type Item = Postings | SeriesEntryRefs;
+
+/** Rough per-item overhead (key string, map node, object headers) so tiny items are not free. */
+const ITEM_OVERHEAD = 96;
+
+function itemSize(key: string, v: Item): number {
+  if (v instanceof Uint32Array) return v.byteLength + key.length * 2 + ITEM_OVERHEAD;
+  return v.labelRefs.byteLength + v.chunks.length * 48 + key.length * 2 + ITEM_OVERHEAD;
+}
+
+/**
+ * Creates the cache. `maxBytes` 0 disables it (every lookup misses); items larger than
+ * `maxItemBytes` (default half the size, as Thanos' max item size) are not cached.
+ */
+export function createIndexCache(maxBytes: number, stats?: IndexCacheStats, maxItemBytes = Math.floor(maxBytes / 2)): IndexCache {
+  const lru = maxBytes > 0 ? new LRUCache<string, Item>({ maxSize: maxBytes, maxEntrySize: Math.max(1, maxItemBytes), sizeCalculation: (v, k) => itemSize(k, v) }) : undefined;
+  // "\x00" cannot occur in label names; it separates key parts unambiguously.
+  const pKey = (block: string, name: string, value: string) => `P:${block}:${name}\x00${value}`;
+  const sKey = (block: string, ref: number) => `S:${block}:${ref}`;
+  return {
+    getPostings(block, name, values) {
+      const out = new Map<string, Postings>();
+      stats?.onRequest("Postings", values.length);
+      if (!lru) return out;
+      for (const v of values) {
+        const hit = lru.get(pKey(block, name, v));
+        if (hit) out.set(v, hit as Postings);
+      }
+      stats?.onHit("Postings", out.size);
+      return out;
+    },
+    setPostings(block, name, value, postings) {
+      lru?.set(pKey(block, name, value), postings);
+    },
+    getSeries(block, refs) {
+      const out = new Map<number, SeriesEntryRefs>();
+      stats?.onRequest("Series", refs.length);
+      if (!lru) return out;
+      for (let i = 0; i < refs.length; i++) {
+        const hit = lru.get(sKey(block, refs[i]!));
+        if (hit) out.set(refs[i]!, hit as SeriesEntryRefs);
+      }
+      stats?.onHit("Series", out.size);
+      return out;
+    },
+    setSeries(block, entry) {
+      lru?.set(sKey(block, entry.ref), entry);
+    },
+    get size() {
+      return lru?.calculatedSize ?? 0;
+    },
+    get items() {
+      return lru?.size ?? 0;
+    },
+  };
+}

@@ -1,0 +1,116 @@
+/**
+ * K-way merge of per-block series streams (each sorted by labels) into one sorted stream, merging
+ * series with equal labels (the same series in overlapping blocks, or series that became equal
+ * after replica labels were stripped) and dropping chunks sent twice (same range and hash), as
+ * Thanos' responseDeduplicator does. Each input is prefetched one batch ahead so block reads
+ * overlap.
+ */
+import { compareLabels, labelsEqual } from "../model/labels.ts";
+import type { StoreChunk, StoreSeries } from "./block-series.ts";
+
+/** A sorted input: batches of series in label order. */
+export type SeriesBatches = AsyncIterator<StoreSeries[]>;
+
+interface Cursor {
+  readonly it: SeriesBatches;
+  batch: StoreSeries[];
+  pos: number;
+  next: Promise<IteratorResult<StoreSeries[]>> | undefined;
+  readonly order: number;
+}
+
+/** Pulls the next non-empty batch; false when the input is exhausted. Starts the following fetch. */
+async function advance(c: Cursor): Promise<boolean> {
+  for (;;) {
+    const r = await (c.next ?? c.it.next());
+    c.next = undefined;
+    if (r.done) return false;
+    c.next = c.it.next();
+    // Do not leave a rejected prefetch unobserved; the error surfaces when it is awaited.
+    c.next.catch(() => undefined);
+    if (r.value.length > 0) {
+      c.batch = r.value;
+      c.pos = 0;
+      return true;
+    }
+  }
+}
+
+function head(c: Cursor): StoreSeries {
+  return c.batch[c.pos]!;
+}
+
+function less(a: Cursor, b: Cursor): boolean {
+  const d = compareLabels(head(a).labels, head(b).labels);
+  return d < 0 || (d === 0 && a.order < b.order);
+}
+
+/** Min-heap helpers over cursors. */
+function siftDown(h: Cursor[], i: number): void {
+  for (;;) {
+    const l = 2 * i + 1;
+    const r = l + 1;
+    let m = i;
+    if (l < h.length && less(h[l]!, h[m]!)) m = l;
+    if (r < h.length && less(h[r]!, h[m]!)) m = r;
+    if (m === i) return;
+    [h[i], h[m]] = [h[m]!, h[i]!];
+    i = m;
+  }
+}
+
+/** Sorts chunks by time and drops exact duplicates (same min/max time and hash). */
+export function mergeChunks(chunks: StoreChunk[]): StoreChunk[] {
+  chunks.sort((a, b) => a.mint - b.mint || a.maxt - b.maxt || (a.hash < b.hash ? -1 : a.hash > b.hash ? 1 : 0));
+  const out: StoreChunk[] = [];
+  for (const c of chunks) {
+    const last = out[out.length - 1];
+    if (last && last.mint === c.mint && last.maxt === c.maxt && last.hash === c.hash && last.data.length === c.data.length) continue;
+    out.push(c);
+  }
+  return out;
+}
+
+/**
+ * Merges sorted inputs. Yields each distinct label set once, with the chunks of every input that
+ * had it. Closing the returned generator early closes all inputs.
+ */
+export async function* mergeSeries(inputs: readonly SeriesBatches[]): AsyncGenerator<StoreSeries> {
+  const cursors: Cursor[] = inputs.map((it, order) => ({ it, batch: [], pos: 0, next: undefined, order }));
+  try {
+    const alive = await Promise.all(cursors.map(advance));
+    const heap = cursors.filter((_, i) => alive[i]);
+    for (let i = (heap.length >> 1) - 1; i >= 0; i--) siftDown(heap, i);
+    let current: StoreSeries | undefined;
+    let merged = false;
+    while (heap.length > 0) {
+      const top = heap[0]!;
+      const s = head(top);
+      top.pos++;
+      if (top.pos >= top.batch.length && !(await advance(top))) {
+        const last = heap.pop()!;
+        if (heap.length > 0 && last !== top) {
+          heap[0] = last;
+          siftDown(heap, 0);
+        }
+      } else {
+        siftDown(heap, 0);
+      }
+      if (current && labelsEqual(current.labels, s.labels)) {
+        if (!merged) current = { labels: current.labels, chunks: [...current.chunks] };
+        merged = true;
+        for (const c of s.chunks) current.chunks.push(c);
+        continue;
+      }
+      if (current) yield merged ? { labels: current.labels, chunks: mergeChunks(current.chunks) } : current;
+      current = s;
+      merged = false;
+    }
+    if (current) yield merged ? { labels: current.labels, chunks: mergeChunks(current.chunks) } : current;
+  } finally {
+    await Promise.all(cursors.map(async (c) => {
+      await c.next?.catch(() => undefined);
+      await c.it.return?.();
+    }));
+  }
+}
