@@ -62,7 +62,7 @@ function reduce(
     for (let i = 0; i < n; i++) {
       const q = param[i]!;
       if (q !== q || q < 0 || q > 1) {
-        ev.ctx.warnings.add(`PromQL warning: quantile value should be between 0 and 1, got ${formatGoFloat(q)}`);
+        ev.warn(`quantile value should be between 0 and 1, got ${formatGoFloat(q)}`, e.param!.pos);
         break;
       }
     }
@@ -147,8 +147,8 @@ function selectK(ev: Evaluator, e: AggregateExpr, input: StepSeries[], groupOf: 
   if (e.op === "limit_ratio") {
     if (max === 0 && min === 0 && !anyNaN) return [];
     if (anyNaN) throw new ExecutionError("Ratio value is NaN");
-    if (max > 1) ev.ctx.warnings.add(`PromQL warning: ratio value should be between -1 and 1, got ${formatGoFloat(max)}, capping to 1`);
-    if (min < -1) ev.ctx.warnings.add(`PromQL warning: ratio value should be between -1 and 1, got ${formatGoFloat(min)}, capping to -1`);
+    if (max > 1) ev.warn(`ratio value should be between -1 and 1, got ${formatGoFloat(max)}, capping to 1`, e.param!.pos);
+    if (min < -1) ev.warn(`ratio value should be between -1 and 1, got ${formatGoFloat(min)}, capping to -1`, e.param!.pos);
   } else {
     if (!anyNaN && max < 1) return [];
     if (anyNaN && max < 1 && min === Infinity) {

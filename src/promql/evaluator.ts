@@ -6,7 +6,7 @@
  * and are called from {@link Evaluator.eval}.
  */
 import { isStaleMarker, type FloatSeries } from "../model/series.ts";
-import type { Expr, MatrixSelector, SubqueryExpr, VectorSelector } from "./ast.ts";
+import type { Expr, MatrixSelector, PosRange, SubqueryExpr, VectorSelector } from "./ast.ts";
 import { evalAggregate } from "./eval-aggregate.ts";
 import { evalBinary } from "./eval-binary.ts";
 import { evalCall } from "./functions.ts";
@@ -17,6 +17,8 @@ import { CanceledError, ExecutionError, TimeoutError } from "./value.ts";
 /** State shared by all evaluators of one query. */
 export interface QueryContext {
   readonly querier: Querier;
+  /** The query text (annotations carry `line:col` positions into it). */
+  readonly query: string;
   /** Query start/end in ms, for `@ start()` / `@ end()`. */
   readonly queryStart: number;
   readonly queryEnd: number;
@@ -68,6 +70,28 @@ export class Evaluator {
   check(): void {
     if (this.ctx.signal?.aborted) throw new CanceledError();
     if (Date.now() > this.ctx.deadline) throw new TimeoutError();
+  }
+
+  /** Adds a Prometheus-style warning annotation: `PromQL warning: ... (line:col)`. */
+  warn(msg: string, pos: PosRange): void {
+    this.ctx.warnings.add(`PromQL warning: ${msg} (${this.position(pos)})`);
+  }
+
+  /** Adds an info annotation: `PromQL info: ... (line:col)`. */
+  info(msg: string, pos: PosRange): void {
+    this.ctx.infos.add(`PromQL info: ${msg} (${this.position(pos)})`);
+  }
+
+  private position(pos: PosRange): string {
+    let line = 1;
+    let col = 1;
+    for (let i = 0; i < pos.start && i < this.ctx.query.length; i++) {
+      if (this.ctx.query.charCodeAt(i) === 10) {
+        line++;
+        col = 1;
+      } else col++;
+    }
+    return `${line}:${col}`;
   }
 
   /** Adds `k` samples to the in-memory count and enforces the limit. */

@@ -12,7 +12,7 @@ function digits(v: number): { d: string; dp: number } {
 
 /**
  * Formats like Go: `fixed` → `FormatFloat(v, 'f', -1, 64)` (never an exponent), otherwise
- * `fmt`'s `%v` (exponent form when the exponent is < -4 or >= 21).
+ * `%g`/`%v` (shortest digits; exponent form when the exponent is < -4 or >= 6).
  */
 export function formatGoFloat(v: number, fixed = false): string {
   if (v !== v) return "NaN";
@@ -22,7 +22,7 @@ export function formatGoFloat(v: number, fixed = false): string {
   const sign = v < 0 ? "-" : "";
   const { d, dp } = digits(v);
   const exp = dp - 1;
-  if (!fixed && (exp < -4 || exp >= 21)) {
+  if (!fixed && (exp < -4 || exp >= 6)) {
     const m = d.length > 1 ? `${d[0]}.${d.slice(1)}` : d;
     const es = Math.abs(exp) < 10 ? `0${Math.abs(exp)}` : String(Math.abs(exp));
     return `${sign}${m}e${exp < 0 ? "-" : "+"}${es}`;

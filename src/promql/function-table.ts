@@ -52,7 +52,7 @@ const table: [string, ValueType[], number, ValueType, boolean?][] = [
   ["deriv", [M], 0, V],
   ["double_exponential_smoothing", [M, S, S], 0, V, true],
   ["exp", [V], 0, V],
-  ["first_over_time", [M], 0, V, true],
+  ["first_over_time", [M], 0, V],
   ["floor", [V], 0, V],
   ["histogram_avg", [V], 0, V],
   ["histogram_count", [V], 0, V],

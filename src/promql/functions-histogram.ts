@@ -42,7 +42,12 @@ export async function evalHistogramFunc(ev: Evaluator, e: Call, path: readonly E
     const le = getLabel(s.labels, "le");
     const ub = parseLe(le);
     if (ub === null) {
-      ev.ctx.warnings.add(`PromQL warning: bucket label "le" is missing or has a malformed value of ${JSON.stringify(le)}`);
+      const metric = getLabel(s.labels, "__name__");
+      ev.warn(
+        `bucket label "le" is missing or has a malformed value of ${JSON.stringify(le)}` +
+          (metric !== "" && ev.ctx.delayedNameRemoval ? ` for metric name ${JSON.stringify(metric)}` : ""),
+        e.args[nScalars]!.pos,
+      );
       return;
     }
     const gl = removeLabels(s.labels, LE);
@@ -62,7 +67,7 @@ export async function evalHistogramFunc(ev: Evaluator, e: Call, path: readonly E
     for (let i = 0; i < ev.n; i++) {
       const q = phi[i]!;
       if (q !== q || q < 0 || q > 1) {
-        ev.ctx.warnings.add(`PromQL warning: quantile value should be between 0 and 1, got ${formatGoFloat(q)}`);
+        ev.warn(`quantile value should be between 0 and 1, got ${formatGoFloat(q)}`, e.args[0]!.pos);
         break;
       }
     }
@@ -87,7 +92,13 @@ export async function evalHistogramFunc(ev: Evaluator, e: Call, path: readonly E
         const r = bucketQuantile(scalars[0]![i]!, b);
         v = r.value;
         if (r.forcedMonotonicity) {
-          ev.ctx.infos.add("PromQL info: input to histogram_quantile needed to be fixed for monotonicity (see https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile)");
+          const metric = getLabel(groupLabels[g]!, "__name__");
+          ev.info(
+            "input to histogram_quantile needed to be fixed for monotonicity (see https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile)" +
+              (metric !== "" ? ` for metric name ${JSON.stringify(metric)}` : "") +
+              `, from buckets ${formatGoFloat(r.minBucket)} to ${formatGoFloat(r.maxBucket)}, with a max diff of ${r.maxDiff.toPrecision(2)}`,
+            e.args[1]!.pos,
+          );
         }
       } else v = bucketFraction(scalars[0]![i]!, scalars[1]![i]!, b);
       if (outIdx[g]! < 0) outIdx[g] = out.index(ev.ctx.delayedNameRemoval ? groupLabels[g]! : removeLabels(groupLabels[g]!, new Set(["__name__"])), groupDrop[g]! && ev.ctx.delayedNameRemoval);

@@ -62,7 +62,7 @@ function chunk(s: string): string[] {
 export async function evalSortFunc(ev: Evaluator, e: Call, path: readonly Expr[]): Promise<StepSeries[]> {
   const vec = await ev.evalVector(e.args[0]!, path);
   if (ev.n !== 1) {
-    ev.ctx.warnings.add(`PromQL warning: ${e.func} is ineffective for range queries`);
+    ev.warn("sort is ineffective for range queries since results are always ordered by labels", e.pos);
     return vec;
   }
   switch (e.func) {

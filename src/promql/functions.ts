@@ -79,7 +79,7 @@ async function rangeFunction(ev: Evaluator, e: Call, mi: number, path: readonly 
       for (let i = 0; i < n; i++) {
         const q = phi[i]!;
         if (q !== q || q < 0 || q > 1) {
-          ev.ctx.warnings.add(`PromQL warning: quantile value should be between 0 and 1, got ${formatGoFloat(q)}`);
+          ev.warn(`quantile value should be between 0 and 1, got ${formatGoFloat(q)}`, e.args[0]!.pos);
           break;
         }
       }
@@ -145,7 +145,7 @@ async function rangeFunction(ev: Evaluator, e: Call, mi: number, path: readonly 
     if (counterCheck) {
       const metric = getLabel(s.labels, METRIC_NAME);
       if (metric !== "" && !/_(total|sum|count|bucket)$/.test(metric)) {
-        ev.ctx.infos.add(`PromQL info: metric might not be a counter, name does not end in _total/_sum/_count/_bucket: ${JSON.stringify(metric)}`);
+        ev.info(`metric might not be a counter, name does not end in _total/_sum/_count/_bucket: ${JSON.stringify(metric)}`, e.args[mi]!.pos);
       }
     }
   }

@@ -99,7 +99,7 @@ export function checkAst(e: Expr, _q: string, opts: { experimentalFunctions?: bo
       }
       const m = e.matching;
       if (m && isSetOp(e.op) && m.card === "one-to-one") (m as { card: string }).card = "many-to-many";
-      if (m) {
+      if (m && m.on) {
         for (const l of m.matchingLabels) {
           if (m.include.includes(l)) throw mkErr(`label ${JSON.stringify(l)} must not occur in ON and GROUP clause at once`, e.pos);
         }
