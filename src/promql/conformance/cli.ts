@@ -13,9 +13,11 @@ import { runScript, type ConformanceEngine, type EvalOutcome } from "./runner.ts
 /** Loads the engine lazily so the runner builds before the engine exists. */
 async function loadEngine(): Promise<ConformanceEngine> {
   const url = new URL("../engine.js", import.meta.url).href;
-  const mod = (await import(url)) as { createEngine: (opts?: { lookbackDelta?: number; maxSamples?: number; timeout?: number }) => ConformanceEngine };
-  // promqltest's engine: 5m lookback, 10000 max samples, 100 s timeout.
-  return mod.createEngine({ lookbackDelta: 5 * 60_000, maxSamples: 10_000, timeout: 100_000 });
+  type Opts = { lookbackDelta?: number; maxSamples?: number; timeout?: number; experimentalFunctions?: boolean; delayedNameRemoval?: boolean; noStepSubqueryInterval?: number };
+  const mod = (await import(url)) as { createEngine: (opts?: Opts) => ConformanceEngine };
+  // promqltest's engine (test.go NewTestEngine): 5m lookback, 10000 max samples, 100 s timeout,
+  // delayed __name__ removal, experimental functions on, 1m default subquery step.
+  return mod.createEngine({ lookbackDelta: 5 * 60_000, maxSamples: 10_000, timeout: 100_000, experimentalFunctions: true, delayedNameRemoval: true, noStepSubqueryInterval: 60_000 });
 }
 
 async function main(argv: string[]): Promise<number> {
