@@ -237,3 +237,16 @@ describe("range merging limits", () => {
     );
   });
 });
+
+describe("size estimates", () => {
+  it("reads the same series and chunks when entries are longer than the estimates", async () => {
+    const { openBlock, readSeries } = await import("../src/tsdb/block.ts");
+    const dir = join(FIXTURES, "prometheus-2.42-scraped", "01M89368HXR87AQGZF70G716T6");
+    const open = (rel: string) => (existsSync(join(dir, rel)) ? createMemoryReader(rel, new Uint8Array(readFileSync(join(dir, rel)))) : null);
+    const normal = await readSeries(await openBlock(open), [], -Infinity, Infinity);
+    for (const est of [1, 3, 6, 17]) {
+      const tiny = await readSeries(await openBlock(open, { seriesSizeEstimate: est, chunkSizeEstimate: est, maxGap: 0 }), [], -Infinity, Infinity);
+      expect(tiny).toEqual(normal);
+    }
+  });
+});

@@ -119,14 +119,16 @@ export function openChunkReader(segments: (seq: number) => ByteRangeReader | Pro
     await Promise.all(
       items.map(async (it, k) => {
         let r = parseChunkRecord(views[k]!, 0, file, it.offset, it.ref);
-        if ("need" in r) {
+        // Longer than the estimate: re-read with the length learnt (twice at most: the first
+        // re-read may only complete the length varint).
+        for (let attempt = 0; "need" in r; attempt++) {
           const len = r.need;
           if (it.offset + len > size) {
             throw new CorruptionError(file, "chunk", it.offset, `chunk ref ${it.ref}: record of ${len} bytes runs past the end of the segment (${size} bytes)`);
           }
+          if (attempt === 2) throw new CorruptionError(file, "chunk", it.offset, `chunk ref ${it.ref}: record length inconsistent`);
           const bytes = await readOrCorrupt(file, "chunk", it.offset, () => reader.read(it.offset, len));
           r = parseChunkRecord(bytes, 0, file, it.offset, it.ref);
-          if ("need" in r) throw new CorruptionError(file, "chunk", it.offset, `chunk ref ${it.ref}: record length inconsistent`);
         }
         out[it.index] = r;
       }),

@@ -113,10 +113,13 @@ export async function openIndexReader(reader: ByteRangeReader, header?: IndexHea
         const ref = refs[i]!;
         const off = ref * 16;
         let bytes = view;
-        const need = seriesEntryLength(bytes, 0);
-        if (need === undefined || need > bytes.length) {
-          // Longer than the estimate: read exactly (or up to the section end to report truncation).
-          const len = Math.min(need === undefined || need === Number.POSITIVE_INFINITY ? 5 : need, seriesEnd - off);
+        // Longer than the estimate: re-read (twice at most: the first may only complete the varint).
+        for (let attempt = 0; attempt < 2; attempt++) {
+          const need = seriesEntryLength(bytes, 0);
+          if (need !== undefined && need <= bytes.length) break;
+          const want = need === undefined ? Math.max(bytes.length * 2, 16) : need === Number.POSITIVE_INFINITY ? 5 : need;
+          const len = Math.min(want, seriesEnd - off);
+          if (len <= bytes.length) break; // cannot get more: let the decoder report the truncation
           bytes = await readOrCorrupt(file, "series", off, () => reader.read(off, len));
         }
         return decodeSeriesEntry(bytes, 0, file, off, ref);
