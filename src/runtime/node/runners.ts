@@ -10,3 +10,4 @@ export type Runner = (flags: FlagValues) => Promise<number>;
 /** Component name to lazy runner. Components register here as they land. */
 export const runners: Record<string, (() => Promise<Runner>) | undefined> = {};
 runners.sidecar = async () => (await import("./sidecar.ts")).runSidecar;
+runners.store = async () => (await import("./store.ts")).runStore;

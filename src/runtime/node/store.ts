@@ -1,0 +1,137 @@
+/**
+ * `meridian store` on Node: the store gateway over the bucket from `--objstore.config-file` /
+ * `--objstore.config`, with index-headers cached under `--data-dir`, the StoreAPI on native gRPC
+ * (`--grpc-address`) and Connect/gRPC-Web plus probes and `/metrics` (`--http-address`). Ready after
+ * the first successful sync (retried until it succeeds); re-syncs every `--sync-block-duration`.
+ */
+import { readFile } from "node:fs/promises";
+import { resolve } from "node:path";
+import process from "node:process";
+import type { MeridianWasm } from "../../wasm/module.ts";
+import { createComponentApp } from "../../server/app.ts";
+import { createMetricsRegistry } from "../../server/metrics.ts";
+import { createBucketStore } from "../../store/bucket-store.ts";
+import type { FlagValues } from "../flags.ts";
+import { createFilesystemBucket } from "./filesystem-bucket.ts";
+import { loadWasm } from "./load-wasm.ts";
+import { openBucketFromFlags } from "./objstore.ts";
+import { startGrpcServer, startHttpServer } from "./serve.ts";
+
+type Level = "debug" | "info" | "warn" | "error";
+const LEVELS: Record<Level, number> = { debug: 0, info: 1, warn: 2, error: 3 };
+
+function createLog(level: string): (lvl: Level, msg: string) => void {
+  const min = LEVELS[level as Level] ?? 1;
+  return (lvl, msg) => {
+    if (LEVELS[lvl] >= min) console.error(`ts=${new Date().toISOString()} level=${lvl} component=store msg=${JSON.stringify(msg)}`);
+  };
+}
+
+function num(v: FlagValues[string] | undefined, fallback: number): number {
+  return typeof v === "number" ? v : fallback;
+}
+
+/** Runs the store gateway until SIGINT/SIGTERM; resolves with the exit code. */
+export async function runStore(flags: FlagValues): Promise<number> {
+  const log = createLog(String(flags["log.level"] ?? "info"));
+  const metrics = createMetricsRegistry();
+  const bucket = await openBucketFromFlags(flags, (m) => log("warn", m));
+  const dataDir = resolve(String(flags["data-dir"] ?? "./data"));
+  const headerCache = createFilesystemBucket(dataDir);
+  let wasm: MeridianWasm | undefined;
+  try {
+    wasm = await loadWasm();
+  } catch (err) {
+    log("warn", `WASM decoder unavailable, chunks with tombstones cannot be served: ${(err as Error).message}`);
+  }
+  const bearerFile = flags["http.bearer-token-file"];
+  const bearerToken = typeof bearerFile === "string" && bearerFile !== "" ? (await readFile(bearerFile, "utf8")).trim() : undefined;
+  const corsOrigin = flags["web.cors-origin"];
+
+  const store = createBucketStore({
+    bucket,
+    headerCache,
+    metrics,
+    indexCacheBytes: num(flags["index-cache-size"], 250 * 1024 * 1024),
+    seriesLimit: num(flags["store.limits.request-series"], 0),
+    samplesLimit: num(flags["store.limits.request-samples"], 0),
+    seriesConcurrency: num(flags["store.grpc.series-max-concurrency"], 20),
+    ...(wasm ? { wasm } : {}),
+    log,
+  });
+  metrics.onCollect(() => {
+    const mem = process.memoryUsage();
+    metrics.gauge("process_resident_memory_bytes", "Resident memory size in bytes.").set(mem.rss);
+    metrics.gauge("nodejs_heap_size_used_bytes", "Process heap size used from Node.js in bytes.").set(mem.heapUsed);
+  });
+
+  const shutdown = new AbortController();
+  const app = createComponentApp({
+    storeApi: store.storeApi,
+    ready: store.ready,
+    metrics,
+    ...(typeof corsOrigin === "string" && corsOrigin !== "" ? { cors: [corsOrigin] } : {}),
+    ...(bearerToken !== undefined ? { bearerToken } : {}),
+    shutdownSignal: shutdown.signal,
+  });
+  const http = await startHttpServer({ address: String(flags["http-address"]), fetch: app.fetch });
+  const grpc = await startGrpcServer({
+    address: String(flags["grpc-address"]),
+    storeApi: store.storeApi,
+    ready: store.ready,
+    metrics,
+    ...(bearerToken !== undefined ? { bearerToken } : {}),
+  });
+  log("info", `listening: http port ${http.port}, grpc port ${grpc.port}, bucket ${bucket.name}, data dir ${dataDir}`);
+
+  let stopping = false;
+  const runSync = async (): Promise<boolean> => {
+    try {
+      const r = await store.sync();
+      // Index-headers of dropped blocks are no longer needed on disk.
+      for (const id of r.dropped) await headerCache.delete(`${id}/index-header`).catch(() => undefined);
+      log("info", `synced blocks: ${r.total} served, ${r.loaded.length} new, ${r.dropped.length} dropped, ${r.failed.length} failed, ${r.partial} partial, ${r.markedForDeletion} marked for deletion`);
+      return true;
+    } catch (err) {
+      log("error", `block sync failed: ${(err as Error).message}`);
+      return false;
+    }
+  };
+
+  // Initial sync: retry until it succeeds (Thanos' InitialSync), then sync periodically.
+  const interval = num(flags["sync-block-duration"], 15 * 60_000);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const schedule = (ms: number) => {
+    if (!stopping) timer = setTimeout(loop, ms);
+  };
+  let attempt = 0;
+  const loop = async () => {
+    const ok = await runSync();
+    if (!store.ready() && !ok) {
+      attempt++;
+      schedule(Math.min(30_000, 500 * 2 ** Math.min(attempt, 6)));
+      return;
+    }
+    schedule(interval);
+  };
+  void loop();
+
+  await new Promise<void>((done) => {
+    const stop = () => {
+      process.off("SIGINT", stop);
+      process.off("SIGTERM", stop);
+      done();
+    };
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
+  });
+  log("info", "shutting down");
+  stopping = true;
+  if (timer) clearTimeout(timer);
+  shutdown.abort();
+  await Promise.all([http.close(5000), grpc.close(5000)]);
+  await bucket.close();
+  return 0;
+}
+
+export default runStore;
