@@ -251,6 +251,26 @@ describe.skipIf(!havePromtool || !havePrometheus)("Meridian-written block → pr
   });
 });
 
+describe.skipIf(!havePromtool)("Meridian block with many chunk segments and a Thanos section → promtool", () => {
+  it("promtool dump reads every segment and ignores the thanos meta section", async () => {
+    const dir = join(work, "multi-segment");
+    await mkdir(join(dir, "wal"), { recursive: true });
+    const input = makeTestSeries(1_650_000_000_000, 2, 5, true);
+    const block = writeBlock(input, { segmentSize: 4096, thanos: { labels: { cluster: "eu", replica: "a" }, source: "test" } });
+    const segments = [...block.files.keys()].filter((k) => k.startsWith("chunks/"));
+    expect(segments.length).toBeGreaterThan(3);
+    await writeBlockDir(dir, block);
+    const { stdout } = await runPromtool(["tsdb", "dump", dir]);
+    const dumped = parsePromtoolDump(stdout);
+    for (const s of input) {
+      const d = dumped.get(formatLabels(s.labels));
+      expect(d, formatLabels(s.labels)).toBeDefined();
+      expect(d!.t).toEqual([...s.t]);
+      d!.v.forEach((printed, i) => expect(printedValueMatches(printed, s.v[i]!), `${formatLabels(s.labels)} #${i}`).toBe(true));
+    }
+  });
+});
+
 /** Prometheus 2.x instant-selector semantics per step: newest sample in [ts-5m, ts]; stale → none. */
 function expectedSteps(s: FloatSeries, start: number, end: number, step: number): [number, string][] {
   const out: [number, string][] = [];
