@@ -96,12 +96,24 @@ export function createPrometheusApi(opts: PrometheusApiOptions): Hono {
     }
   };
 
-  const queryOptions = (p: ApiParams, signal: AbortSignal): ApiQueryOptions => {
+  /** Engine options of one request; the `timeout` parameter (capped by the flag) becomes an abort signal. */
+  const queryOptions = (p: ApiParams, signal: AbortSignal): { options: ApiQueryOptions; timedOut: () => boolean } => {
     let timeout = opts.queryTimeout;
     const t = p.get("timeout");
     if (t !== undefined && t !== "") timeout = Math.min(timeout, parseApiDuration(t, "timeout"));
+    const timer = AbortSignal.timeout(Math.max(1, timeout));
     const lb = p.get("lookback_delta");
-    return { timeout, signal, ...(lb ? { lookbackDelta: parseApiDuration(lb, "lookback_delta") } : {}) };
+    const options: ApiQueryOptions = { timeout, signal: AbortSignal.any([signal, timer]), ...(lb ? { lookbackDelta: parseApiDuration(lb, "lookback_delta") } : {}) };
+    return { options, timedOut: () => timer.aborted };
+  };
+
+  const runQuery = async <T>(q: { options: ApiQueryOptions; timedOut: () => boolean }, fn: (o: ApiQueryOptions) => Promise<T>): Promise<T> => {
+    try {
+      return await fn(q.options);
+    } catch (err) {
+      if (q.timedOut()) throw new ApiError("timeout", "query timed out in query execution");
+      throw err;
+    }
   };
 
   const classify = (err: unknown): ApiError => {
@@ -127,8 +139,8 @@ export function createPrometheusApi(opts: PrometheusApiOptions): Hono {
   const query = handle(async (p, c) => {
     const expr = p.get("query") ?? "";
     const time = optionalTime(p, "time", now());
-    const qopts = queryOptions(p, c.req.raw.signal);
-    const res = await opts.engine.instantQuery(opts.queryable(requestOptions(p)), expr, time, qopts).catch((err: unknown) => {
+    const q = queryOptions(p, c.req.raw.signal);
+    const res = await runQuery(q, (o) => opts.engine.instantQuery(opts.queryable(requestOptions(p)), expr, time, o)).catch((err: unknown) => {
       const e = classify(err);
       // Prometheus prefixes parse errors of instant queries with the parameter name.
       if (e.type === "bad_data" && !e.message.startsWith("invalid parameter")) throw new ApiError("bad_data", `invalid parameter "query": ${e.message}`);
@@ -146,7 +158,8 @@ export function createPrometheusApi(opts: PrometheusApiOptions): Hono {
     if ((end - start) / step > MAX_POINTS_PER_SERIES) {
       throw new ApiError("bad_data", "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)");
     }
-    const res = await opts.engine.rangeQuery(opts.queryable(requestOptions(p)), p.get("query") ?? "", start, end, step, queryOptions(p, c.req.raw.signal));
+    const q = queryOptions(p, c.req.raw.signal);
+    const res = await runQuery(q, (o) => opts.engine.rangeQuery(opts.queryable(requestOptions(p)), p.get("query") ?? "", start, end, step, o));
     return json(encodeSuccess(encodeQueryData(res.value), res.warnings, res.infos));
   });
 
