@@ -39,6 +39,8 @@ export interface RunOptions {
   readonly file?: string;
   /** Run promqltest's `@`-modifier variants of instant evals (default true). */
   readonly atModifierVariants?: boolean;
+  /** Run evals using experimental functions/aggregators instead of skipping them (default false). */
+  readonly runExperimentalFunctions?: boolean;
 }
 
 interface Store {
@@ -191,7 +193,7 @@ export async function runScript(text: string, engine: ConformanceEngine, opts: R
       noteLoad(state, cmd);
       continue;
     }
-    const skip = skipReason(cmd, state);
+    const skip = skipReason(cmd, state, opts.runExperimentalFunctions ?? false);
     if (skip) {
       out.push({ file, line: cmd.line, expr: cmd.expr, status: "skip", skip });
       continue;

@@ -129,8 +129,12 @@ function selectsHistograms(expr: string, state: DataState): string | undefined {
   return hit;
 }
 
-/** Returns why `ev` must be skipped under `state`, or undefined to run it. */
-export function skipReason(ev: EvalCmd, state: DataState): Skip | undefined {
+/**
+ * Returns why `ev` must be skipped under `state`, or undefined to run it. With
+ * `runExperimentalFunctions`, evals whose only experimental part is a function or aggregator
+ * behind `promql-experimental-functions` are run (for engines that implement them).
+ */
+export function skipReason(ev: EvalCmd, state: DataState, runExperimentalFunctions = false): Skip | undefined {
   const code = stripStrings(ev.expr);
   const native = callsAny(code, NATIVE_HISTOGRAM_FUNCTIONS);
   if (native) return { reason: "native histograms", detail: `${native}()` };
@@ -146,9 +150,9 @@ export function skipReason(ev: EvalCmd, state: DataState): Skip | undefined {
   if (precise === undefined && state.histogramNames.size > 0 && /__name__\s*(=~|!~|!=)|\{\s*[a-zA-Z_]/.test(code) && /(^|[^a-zA-Z0-9_:])\{/.test(code)) {
     return { reason: "native histograms", detail: "selector without metric name over data with native histograms" };
   }
-  const fn = callsAny(code, EXPERIMENTAL_FUNCTIONS);
+  const fn = runExperimentalFunctions ? callsAny(code, ["info", "start_timestamp"]) : callsAny(code, EXPERIMENTAL_FUNCTIONS);
   if (fn) return { reason: "experimental feature", detail: `${fn}() (promql-experimental-functions)` };
-  const agg = callsAny(code, EXPERIMENTAL_AGGREGATORS) ?? (/(^|[^a-zA-Z0-9_:])(limitk|limit_ratio)\s+(by|without)\b/.test(code) ? "limitk/limit_ratio" : undefined);
+  const agg = runExperimentalFunctions ? undefined : callsAny(code, EXPERIMENTAL_AGGREGATORS) ?? (/(^|[^a-zA-Z0-9_:])(limitk|limit_ratio)\s+(by|without)\b/.test(code) ? "limitk/limit_ratio" : undefined);
   if (agg) return { reason: "experimental feature", detail: `${agg} (promql-experimental-functions)` };
   if (/(^|[^a-zA-Z0-9_:])fill(_left|_right)?\s*\(/.test(code)) return { reason: "experimental feature", detail: "fill modifiers (promql-binop-fill-modifiers)" };
   if (/(^|[^a-zA-Z0-9_:])(anchored|smoothed)($|[^a-zA-Z0-9_:])/.test(code)) return { reason: "experimental feature", detail: "anchored/smoothed (promql-extended-range-selectors)" };
