@@ -54,8 +54,7 @@ function ctz32(x: number): number {
  * output is the point.
  */
 class XorChunkEncoder implements XorEncoder {
-  /** `buf` must be all zeros; the one-shot path passes a reused scratch buffer. */
-  constructor(private buf: Uint8Array = new Uint8Array(256)) {}
+  private buf: Uint8Array;
   private bitLen = 16; // the 2-byte sample count header
   private trailingEmpty = false; // last write was whole bytes (Go's writeByte leaves an empty byte)
   private n = 0;
@@ -66,6 +65,11 @@ class XorChunkEncoder implements XorEncoder {
   private leading = 0xff; // "no window yet" sentinel, as the Go appender of a fresh chunk
   private trailing = 0;
   private first = NaN;
+
+  /** `buf` must be all zeros; the one-shot path passes a reused scratch buffer. */
+  constructor(buf: Uint8Array = new Uint8Array(256)) {
+    this.buf = buf;
+  }
 
   get count(): number {
     return this.n;
