@@ -6,7 +6,8 @@
  * function drops the name except `last_over_time`, `first_over_time`, sort*, label_* and friends.
  */
 import { getLabel, METRIC_NAME, type Labels } from "../model/labels.ts";
-import { compileAnchoredRegex, MatcherError } from "../model/matcher.ts";
+import { MatcherError } from "../model/matcher.ts";
+import { compilePromRegex } from "./regex.ts";
 import type { Call, Expr } from "./ast.ts";
 import type { Evaluator, RangeOperand } from "./evaluator.ts";
 import { evalHistogramFunc } from "./functions-histogram.ts";
@@ -88,7 +89,7 @@ async function rangeFunction(ev: Evaluator, e: Call, mi: number, path: readonly 
     }
     case "predict_linear": {
       const secs = params[1]!;
-      kernel = (t, v, lo, hi, _rs, _re, i) => predictLinear(t, v, lo, hi, secs[i]!, op.at !== null ? ev.start : ev.ts(i));
+      kernel = (t, v, lo, hi, _rs, _re, i) => predictLinear(t, v, lo, hi, secs[i]!, ev.ts(i));
       break;
     }
     case "double_exponential_smoothing": {
@@ -292,7 +293,7 @@ async function labelReplace(ev: Evaluator, e: Call, path: readonly Expr[]): Prom
   const regexStr = stringArg(e.args[4]!);
   let re: RegExp;
   try {
-    re = compileAnchoredRegex(regexStr);
+    re = compilePromRegex(regexStr);
   } catch (err) {
     if (err instanceof MatcherError) throw new ExecutionError(`invalid regular expression in label_replace(): ${regexStr}`);
     throw err;

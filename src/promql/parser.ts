@@ -15,6 +15,7 @@ import type {
 } from "./ast.ts";
 import { parseDurationExpr } from "./parser-duration.ts";
 import { checkAst } from "./parser-check.ts";
+import { createRegexMatcher } from "./regex.ts";
 import { QueryError } from "./value.ts";
 
 /** A syntax or type error in a query; `pos` points into the query text. */
@@ -109,7 +110,7 @@ class Converter {
 
   run(): Expr {
     if (this.q.trim() === "") throw this.err("no expression found in input", 0, 0);
-    const tree = lezer.parse(this.q);
+    const tree = lezer.parse(maskTrailingDots(this.q));
     const top = tree.topNode;
     this.findSyntaxError(top);
     const first = top.firstChild;
@@ -389,6 +390,7 @@ class Converter {
 
   matcher(type: MatchType, name: string, value: string, n: SyntaxNode): Matcher {
     try {
+      if (type === "=~" || type === "!~") return createRegexMatcher(type, name, value);
       return createMatcher(type, name, value);
     } catch (e) {
       if (e instanceof MatcherError) throw this.err(e.message, n.from, n.to);
@@ -536,6 +538,40 @@ class ItemParser {
       pos: { start: lhs.pos.start, end: rhs.pos.end },
     };
   }
+}
+
+/**
+ * Prometheus accepts number literals with a trailing dot (`2.`, `1./6.`) which the lezer grammar
+ * does not; such dots are replaced by a space (same length, so positions stay valid). Strings and
+ * comments are left alone.
+ */
+export function maskTrailingDots(q: string): string {
+  let out: string[] | null = null;
+  for (let i = 0; i < q.length; i++) {
+    const c = q[i]!;
+    if (c === '"' || c === "'" || c === "`") {
+      for (i++; i < q.length && q[i] !== c; i++) if (q[i] === "\\" && c !== "`") i++;
+      continue;
+    }
+    if (c === "#") {
+      while (i < q.length && q[i] !== "\n") i++;
+      continue;
+    }
+    if (/[A-Za-z_:]/.test(c)) {
+      while (i + 1 < q.length && /[A-Za-z0-9_:]/.test(q[i + 1]!)) i++;
+      continue;
+    }
+    if (c >= "0" && c <= "9") {
+      let j = i;
+      while (j + 1 < q.length && /[0-9_]/.test(q[j + 1]!)) j++;
+      if (q[j + 1] === "." && !/[0-9]/.test(q[j + 2] ?? "")) {
+        out ??= [...q];
+        out[j + 1] = " ";
+      }
+      i = j;
+    }
+  }
+  return out ? out.join("") : q;
 }
 
 /** Unquotes a PromQL string literal with Go's rules ("..." and '...' with escapes, `raw`). */
