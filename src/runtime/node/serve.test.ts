@@ -235,3 +235,45 @@ describe("graceful close", () => {
     await closing;
   });
 });
+
+describe("client cancellation", () => {
+  it.each(["grpc", "connect"] as const)("aborts the server-side handler signal when a %s client goes away", async (proto) => {
+    let observedAbort!: () => void;
+    const aborted = new Promise<void>((r) => { observedAbort = r; });
+    let sentFirst!: () => void;
+    const firstSent = new Promise<void>((r) => { sentFirst = r; });
+    const hanging = createTestStore({
+      series: [
+        { labels: { job: "a" }, chunks: [{ minTime: 0, maxTime: 1, data: enc.encode("x") }] },
+        { labels: { job: "b" }, chunks: [{ minTime: 0, maxTime: 1, data: enc.encode("y") }] },
+      ],
+      beforeFrame: (i, signal) => {
+        if (i === 0) return;
+        sentFirst();
+        return new Promise<void>((resolve) => signal.addEventListener("abort", () => { observedAbort(); resolve(); }, { once: true }));
+      },
+    });
+    const server = proto === "grpc"
+      ? await startGrpcServer({ address: "127.0.0.1:0", storeApi: hanging })
+      : await startHttpServer({ address: "127.0.0.1:0", fetch: createComponentApp({ storeApi: hanging, ready: () => true, metrics: createMetricsRegistry() }).fetch });
+    try {
+      const transport = proto === "grpc"
+        ? createGrpcTransport({ baseUrl: `http://127.0.0.1:${server.port}` })
+        : createConnectTransport({ baseUrl: `http://127.0.0.1:${server.port}`, httpVersion: "1.1" });
+      const ac = new AbortController();
+      const client = createClient(Store, transport);
+      const req = create(SeriesRequestSchema, { minTime: 0n, maxTime: 10n, matchers: [{ type: LabelMatcher_Type.RE, name: "job", value: ".+" }] });
+      const got: string[] = [];
+      const done = (async () => {
+        for await (const f of client.series(req, { signal: ac.signal })) got.push(f.result.case ?? "");
+      })().catch((e: unknown) => ConnectError.from(e).code);
+      await firstSent;
+      ac.abort();
+      expect(await done).toBe(Code.Canceled);
+      await aborted; // resolves only if the server saw the cancellation
+      expect(got.length).toBeLessThanOrEqual(1);
+    } finally {
+      await server.close(1000);
+    }
+  });
+});
