@@ -37,9 +37,9 @@ const SECTION = "index-header";
 export interface IndexHeaderOptions {
   /** Keep every n-th postings offset table value per label name (default 32, as Thanos). */
   postingsSampling?: number;
-  /** Symbol tables with at most this many symbols are kept decoded (default 65536). */
+  /** Symbol tables with at most this many symbols are kept decoded (default 2048). */
   residentSymbols?: number;
-  /** Max decoded 32-symbol blocks cached for larger tables (default 4096). */
+  /** Max decoded 32-symbol blocks cached for larger tables (default 512). */
   symbolCacheBlocks?: number;
 }
 

@@ -108,23 +108,36 @@ export async function openIndexReader(reader: ByteRangeReader, header?: IndexHea
       ranges.push({ offset: off, length: Math.min(estimate, seriesEnd - off) });
     }
     const views = await readRanges(reader, ranges, "series", maxGap);
-    return Promise.all(
-      views.map(async (view, i) => {
-        const ref = refs[i]!;
-        const off = ref * 16;
-        let bytes = view;
-        // Longer than the estimate: re-read (twice at most: the first may only complete the varint).
-        for (let attempt = 0; attempt < 2; attempt++) {
-          const need = seriesEntryLength(bytes, 0);
-          if (need !== undefined && need <= bytes.length) break;
-          const want = need === undefined ? Math.max(bytes.length * 2, 16) : need === Number.POSITIVE_INFINITY ? 5 : need;
-          const len = Math.min(want, seriesEnd - off);
-          if (len <= bytes.length) break; // cannot get more: let the decoder report the truncation
-          bytes = await readOrCorrupt(file, "series", off, () => reader.read(off, len));
-        }
-        return decodeSeriesEntry(bytes, 0, file, off, ref);
-      }),
-    );
+    const out: SeriesEntryRefs[] = new Array(refs.length);
+    const slow: Promise<void>[] = [];
+    for (let i = 0; i < views.length; i++) {
+      const view = views[i]!;
+      const ref = refs[i]!;
+      const off = ref * 16;
+      const need = seriesEntryLength(view, 0);
+      // Common case: the estimate covered the entry; decode without awaiting.
+      if (need !== undefined && need <= view.length) {
+        out[i] = decodeSeriesEntry(view, 0, file, off, ref);
+        continue;
+      }
+      slow.push(
+        (async () => {
+          let bytes = view;
+          // Longer than the estimate: re-read (twice at most: the first may only complete the varint).
+          for (let attempt = 0; attempt < 2; attempt++) {
+            const n = seriesEntryLength(bytes, 0);
+            if (n !== undefined && n <= bytes.length) break;
+            const want = n === undefined ? Math.max(bytes.length * 2, 16) : n === Number.POSITIVE_INFINITY ? 5 : n;
+            const len = Math.min(want, seriesEnd - off);
+            if (len <= bytes.length) break; // cannot get more: let the decoder report the truncation
+            bytes = await readOrCorrupt(file, "series", off, () => reader.read(off, len));
+          }
+          out[i] = decodeSeriesEntry(bytes, 0, file, off, ref);
+        })(),
+      );
+    }
+    await Promise.all(slow);
+    return out;
   }
 
   async function resolveLabels(entries: readonly SeriesEntryRefs[]): Promise<Labels[]> {

@@ -5,7 +5,7 @@
  */
 import type { ByteRangeReader } from "./byte-range-reader.ts";
 import { compareStrings } from "../model/labels.ts";
-import { Decoder } from "./decoder.ts";
+import { Decoder, decodeUtf8 } from "./decoder.ts";
 import { CorruptionError, readOrCorrupt } from "./errors.ts";
 import { readRanges } from "./ranges.ts";
 import { SectionStream } from "./section-stream.ts";
@@ -16,8 +16,17 @@ export const SYMBOL_FACTOR = 32;
 /** Gap up to which reads of neighbouring symbol blocks are merged into one request. */
 const SYMBOL_READ_GAP = 64 * 1024;
 
-/** Tables with at most this many symbols are kept fully decoded by default. */
-export const DEFAULT_RESIDENT_SYMBOLS = 1 << 16;
+/**
+ * Decoded 32-symbol blocks cached per table by default. Small on purpose: a store holds one table
+ * per block, and `lookupMany` keeps what one batch needs even when the cache evicts it.
+ */
+export const DEFAULT_SYMBOL_CACHE_BLOCKS = 512;
+
+/**
+ * Tables with at most this many symbols are kept fully decoded by default. Larger ones keep 1 in
+ * 32 (resident memory must stay a small fraction of the index size in the store gateway).
+ */
+export const DEFAULT_RESIDENT_SYMBOLS = 2048;
 
 /** Lookup of symbol strings by ordinal and of ordinals by string. */
 export interface SymbolTable {
@@ -88,33 +97,52 @@ export async function scanSymbols(reader: ByteRangeReader, sectionOffset: number
 /**
  * A {@link SymbolTable} over a sample; non-resident strings are read from `source` where the first
  * string is at absolute offset `dataOffset` (the index itself, or a cached index-header file).
- * `cacheBlocks` bounds the decoded 32-symbol blocks kept (LRU).
+ * `cacheBlocks` bounds the 32-symbol blocks kept (LRU); strings are decoded on first use.
  */
-export function createSymbolTable(sample: SymbolSample, source: ByteRangeReader, dataOffset: number, cacheBlocks = 4096): SymbolTable {
+export function createSymbolTable(sample: SymbolSample, source: ByteRangeReader, dataOffset: number, cacheBlocks = DEFAULT_SYMBOL_CACHE_BLOCKS): SymbolTable {
   const { count, offsets, firsts } = sample;
   const resident = sample.resident;
-  const cache = new Map<number, string[]>();
+  const cache = new Map<number, SymBlock>();
   const file = source.name;
 
   const blockEnd = (b: number): number => (b + 1 < offsets.length ? offsets[b + 1]! : sample.dataLength);
 
-  function decodeBlock(b: number, bytes: Uint8Array, abs: number): string[] {
+  /** Finds the string boundaries of a block (no string allocation) and checks its first symbol. */
+  function indexBlock(b: number, view: Uint8Array, abs: number): SymBlock {
+    const bytes = view.slice(); // own copy: do not pin a large merged read in the cache
     const d = new Decoder(bytes, file, "symbols", abs);
     const n = Math.min(SYMBOL_FACTOR, count - b * SYMBOL_FACTOR);
-    const out: string[] = new Array(n);
-    for (let i = 0; i < n; i++) out[i] = d.string();
-    if (out[0] !== firsts[b]) throw d.corrupt(`symbol block ${b} starts with ${JSON.stringify(out[0])}, expected ${JSON.stringify(firsts[b])}`, 0);
-    return out;
+    const starts = new Uint32Array(n);
+    const ends = new Uint32Array(n);
+    for (let i = 0; i < n; i++) {
+      const len = d.uvarint32();
+      starts[i] = d.pos;
+      d.skip(len);
+      ends[i] = d.pos;
+    }
+    const blk: SymBlock = { bytes, abs, starts, ends, strings: new Array(n) };
+    const first = symbolAt(blk, 0);
+    if (first !== firsts[b]) throw d.corrupt(`symbol block ${b} starts with ${JSON.stringify(first)}, expected ${JSON.stringify(firsts[b])}`, 0);
+    return blk;
   }
 
-  function remember(b: number, strings: string[]): void {
-    cache.set(b, strings);
+  function symbolAt(blk: SymBlock, i: number): string {
+    let s = blk.strings[i];
+    if (s === undefined) {
+      const d = new Decoder(blk.bytes, file, "symbols", blk.abs);
+      s = blk.strings[i] = decodeUtf8(blk.bytes.subarray(blk.starts[i]!, blk.ends[i]!), d, blk.starts[i]!);
+    }
+    return s;
+  }
+
+  function remember(b: number, blk: SymBlock): void {
+    cache.set(b, blk);
     if (cache.size > cacheBlocks) cache.delete(cache.keys().next().value!);
   }
 
-  /** Decoded blocks for `ids`, reading all missing ones with merged range reads. */
-  async function loadBlocks(ids: Iterable<number>): Promise<Map<number, string[]>> {
-    const out = new Map<number, string[]>();
+  /** Blocks `ids`, reading all missing ones with merged range reads. */
+  async function loadBlocks(ids: Iterable<number>): Promise<Map<number, SymBlock>> {
+    const out = new Map<number, SymBlock>();
     const missing: number[] = [];
     for (const b of ids) {
       const hit = cache.get(b);
@@ -128,15 +156,15 @@ export function createSymbolTable(sample: SymbolSample, source: ByteRangeReader,
       const ranges = missing.map((b) => ({ offset: dataOffset + offsets[b]!, length: blockEnd(b) - offsets[b]! }));
       const views = await readRanges(source, ranges, "symbols", SYMBOL_READ_GAP);
       missing.forEach((b, i) => {
-        const strings = decodeBlock(b, views[i]!, ranges[i]!.offset);
-        remember(b, strings);
-        out.set(b, strings);
+        const blk = indexBlock(b, views[i]!, ranges[i]!.offset);
+        remember(b, blk);
+        out.set(b, blk);
       });
     }
     return out;
   }
 
-  async function loadBlock(b: number): Promise<string[]> {
+  async function loadBlock(b: number): Promise<SymBlock> {
     return (await loadBlocks([b])).get(b)!;
   }
 
@@ -151,13 +179,13 @@ export function createSymbolTable(sample: SymbolSample, source: ByteRangeReader,
     lookupResident(ref) {
       if (resident) return resident[ref];
       const blk = cache.get(Math.floor(ref / SYMBOL_FACTOR));
-      return blk?.[ref % SYMBOL_FACTOR];
+      return blk ? symbolAt(blk, ref % SYMBOL_FACTOR) : undefined;
     },
     async lookup(ref) {
       checkRef(ref);
       if (resident) return resident[ref]!;
       const blk = await loadBlock(Math.floor(ref / SYMBOL_FACTOR));
-      return blk[ref % SYMBOL_FACTOR]!;
+      return symbolAt(blk, ref % SYMBOL_FACTOR);
     },
     async lookupMany(refs) {
       const out: string[] = new Array(refs.length);
@@ -169,13 +197,22 @@ export function createSymbolTable(sample: SymbolSample, source: ByteRangeReader,
         }
         return out;
       }
-      const need = new Set<number>();
+      // Distinct blocks in first-use order (a bitmap instead of a Set: batches are large).
+      const seen = new Uint8Array(offsets.length);
+      const need: number[] = [];
       for (let i = 0; i < refs.length; i++) {
-        checkRef(refs[i]!);
-        need.add(Math.floor(refs[i]! / SYMBOL_FACTOR));
+        const r = refs[i]!;
+        checkRef(r);
+        const b = (r / SYMBOL_FACTOR) | 0;
+        if (!seen[b]) { seen[b] = 1; need.push(b); }
       }
       const blocks = await loadBlocks(need);
-      for (let i = 0; i < refs.length; i++) out[i] = blocks.get(Math.floor(refs[i]! / SYMBOL_FACTOR))![refs[i]! % SYMBOL_FACTOR]!;
+      const byBlock: (SymBlock | undefined)[] = new Array(offsets.length);
+      for (const [b, blk] of blocks) byBlock[b] = blk;
+      for (let i = 0; i < refs.length; i++) {
+        const r = refs[i]!;
+        out[i] = symbolAt(byBlock[(r / SYMBOL_FACTOR) | 0]!, r % SYMBOL_FACTOR);
+      }
       return out;
     },
     async find(value) {
@@ -189,7 +226,8 @@ export function createSymbolTable(sample: SymbolSample, source: ByteRangeReader,
         if (compareStrings(firsts[mid]!, value) <= 0) { b = mid; lo = mid + 1; } else hi = mid - 1;
       }
       if (b < 0) return -1;
-      const i = binarySearch(await loadBlock(b), value);
+      const blk = await loadBlock(b);
+      const i = binarySearch(Array.from(blk.starts, (_, k) => symbolAt(blk, k)), value);
       return i < 0 ? -1 : b * SYMBOL_FACTOR + i;
     },
     async all() {
@@ -198,12 +236,25 @@ export function createSymbolTable(sample: SymbolSample, source: ByteRangeReader,
       for (let b = 0; b < offsets.length; b += 256) {
         const ids = Array.from({ length: Math.min(256, offsets.length - b) }, (_, i) => b + i);
         const got = await loadBlocks(ids);
-        for (const id of ids) out.push(...got.get(id)!);
+        for (const id of ids) {
+          const blk = got.get(id)!;
+          for (let k = 0; k < blk.starts.length; k++) out.push(symbolAt(blk, k));
+        }
       }
       return out;
     },
   };
   return table;
+}
+
+/** A block of up to 32 symbols: its bytes, string boundaries, and strings decoded on demand. */
+interface SymBlock {
+  readonly bytes: Uint8Array;
+  /** Absolute offset of `bytes[0]` in the source. */
+  readonly abs: number;
+  readonly starts: Uint32Array;
+  readonly ends: Uint32Array;
+  readonly strings: (string | undefined)[];
 }
 
 function binarySearch(arr: readonly string[], value: string): number {
