@@ -100,6 +100,10 @@ export interface StoreClient extends StoreApi {
   readonly target: EndpointTarget;
   /** Info with a deadline (the endpoint probe). */
   info(signal?: AbortSignal, timeoutMs?: number): Promise<InfoResponse>;
+  /** `thanos.Store/Series`; `signal` cancels the stream. */
+  series(req: SeriesRequest, signal?: AbortSignal): AsyncIterable<SeriesResponse>;
+  labelNames(req: LabelNamesRequest, signal?: AbortSignal): Promise<LabelNamesResponse>;
+  labelValues(req: LabelValuesRequest, signal?: AbortSignal): Promise<LabelValuesResponse>;
   /** Releases connections; calls after close fail. */
   close(): void;
 }
