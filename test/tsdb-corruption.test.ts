@@ -296,3 +296,19 @@ describe("sizes recorded in a Thanos meta.json", () => {
     await expect(readSeries(b, [], -Infinity, Infinity)).rejects.toThrow(/blk\/chunks\/000001: corrupt segment at offset \d+: file has \d+ bytes, meta.json says \d+ \(truncated\)/);
   });
 });
+
+describe("index versions", () => {
+  it("rejects index v1 and unknown versions plainly, accepts v3 (same layout as v2)", async () => {
+    const index = new Uint8Array(readFileSync(join(SMALL, "index")));
+    for (const [version, message] of [[1, "index format v1 (Prometheus 2.0) is not supported"], [7, "unknown index version 7"]] as const) {
+      const bad = index.slice();
+      bad[4] = version;
+      await expect(openIndexReader(createMemoryReader("blk/index", bad))).rejects.toThrow(`blk/index: corrupt header at offset 4: ${message}`);
+    }
+    const v3 = index.slice();
+    v3[4] = 3;
+    const r = await openIndexReader(createMemoryReader("blk/index", v3));
+    expect(r.version).toBe(3);
+    expect((await r.seriesMany(await r.allPostings())).length).toBe(4);
+  });
+});

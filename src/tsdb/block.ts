@@ -29,7 +29,17 @@
  * - `errors.ts`: `CorruptionError { file, section, offset }`, `UnsupportedEncodingError`,
  *   `ChunkEncoding` (XOR = 1, HISTOGRAM = 2, FLOAT_HISTOGRAM = 3 — the on-disk byte, not the
  *   StoreAPI enum), `assertXorEncoding`.
- * - `ranges.ts`: `mergeRanges(ranges, maxGap)`, `readRanges(reader, ranges, section, maxGap)`.
+ * - `decode.ts`: `decodeBlockSeries(wasm, blockName, series, mint?, maxt?) → FloatSeries[]` (one
+ *   WASM batch; histogram chunks → `UnsupportedEncodingError`; broken XOR → `CorruptionError`
+ *   naming `<block>/chunks/NNNNNN` and the offset; tombstones applied).
+ * - `ranges.ts`: `mergeRanges(ranges, maxGap, maxMerged)`, `readRanges(reader, ranges, section, maxGap)`.
+ * - `symbols.ts`: `SymbolTable { count, lookup, lookupMany, find, all }` (tables > 2048 symbols
+ *   keep 1 in 32 resident and read the rest by range); `postings-offset-table.ts`:
+ *   `PostingsOffsetTable { labelNames, labelValues, locate }` (1 in 32 values per name resident).
+ *
+ * Every read goes through `ByteRangeReader` (`read(offset, length)`), never the whole index;
+ * `TruncatedError`s from readers become `CorruptionError`s naming file, section and offset.
+ * Chunk refs and series refs are plain Numbers (exact below 2^53; segment index < 2^21).
  */
 import type { ByteRangeReader } from "./byte-range-reader.ts";
 import { compareLabels, type Labels } from "../model/labels.ts";
