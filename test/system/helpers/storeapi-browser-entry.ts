@@ -5,7 +5,7 @@
 import { create } from "@bufbuild/protobuf";
 import { ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcWebTransport } from "@connectrpc/connect-web";
-import { SeriesRequestSchema, Store } from "../../../src/gen/store/storepb/rpc_pb.ts";
+import { LabelNamesRequestSchema, SeriesRequestSchema, Store } from "../../../src/gen/store/storepb/rpc_pb.ts";
 import { LabelMatcher_Type } from "../../../src/gen/store/storepb/types_pb.ts";
 import { createStoreClient } from "../../../src/query/store-client.ts";
 
@@ -28,7 +28,7 @@ async function run(baseUrl: string): Promise<BrowserResult> {
     for await (const f of client.series(req)) {
       if (f.result.case === "series") series.push(f.result.value.labels.map((l) => `${l.name}=${l.value}`).join(","));
     }
-    const labelNames = (await client.labelNames({ start: 0n, end: 1000n })).names;
+    const labelNames = (await client.labelNames(create(LabelNamesRequestSchema, { start: 0n, end: 1000n }))).names;
 
     const web = createClient(Store, createGrpcWebTransport({ baseUrl }));
     const grpcWebSeries: string[] = [];
