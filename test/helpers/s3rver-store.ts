@@ -7,10 +7,14 @@ import { create } from "@bufbuild/protobuf";
 import { anyUnpack } from "@bufbuild/protobuf/wkt";
 import { readFileSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { expect } from "vitest";
 import { SeriesResponseHintsSchema } from "../../src/gen/store/hintspb/hints_pb.ts";
 import { SeriesRequestSchema, type SeriesRequest, type SeriesResponse } from "../../src/gen/store/storepb/rpc_pb.ts";
-import type { Labels } from "../../src/model/labels.ts";
-import type { MatchType } from "../../src/model/matcher.ts";
+import { compareLabels, labelsFromRecord, type Labels } from "../../src/model/labels.ts";
+import { createMatcher, type MatchType } from "../../src/model/matcher.ts";
+import { xxhash64 } from "../../src/store/xxhash64.ts";
+import type { MeridianWasm } from "../../src/wasm/module.ts";
+import { decodeXorChunksToSeries } from "../../src/wasm/xor.ts";
 import type { Bucket } from "../../src/objstore/bucket.ts";
 import { labelsFromProto, matchersToProto } from "../../src/server/store-api-convert.ts";
 import type { WrittenBlock } from "../../src/tsdb/block-writer.ts";
@@ -124,3 +128,63 @@ export async function collectSeries(stream: AsyncIterable<SeriesResponse>): Prom
 export function fmt(labels: Labels): string {
   return `{${labels.map((l) => `${l.name}="${l.value}"`).join(", ")}}`;
 }
+
+/** An expected chunk from expected.json. */
+export interface ExpChunk { mint: number; maxt: number; samples: [number, string][] }
+/** An expected series (chunks of all blocks). */
+export interface ExpSeries { labels: Labels; chunks: ExpChunk[] }
+
+/** Expected series of a fixture group, merged across its blocks, sorted by labels. */
+export function loadExpected(group: string): ExpSeries[] {
+  const json = JSON.parse(readFileSync(join(FIXTURE_BLOCKS, group, "expected.json"), "utf8")) as {
+    blocks: { series: { labels: Record<string, string>; chunks: ExpChunk[] }[] }[];
+  };
+  const by = new Map<string, ExpSeries>();
+  for (const b of json.blocks) {
+    for (const s of b.series) {
+      const labels = labelsFromRecord(s.labels);
+      const key = fmt(labels);
+      let e = by.get(key);
+      if (!e) by.set(key, (e = { labels, chunks: [] }));
+      for (const c of s.chunks) e.chunks.push({ mint: c.mint, maxt: c.maxt, samples: c.samples });
+    }
+  }
+  const out = [...by.values()].sort((a, b) => compareLabels(a.labels, b.labels));
+  for (const s of out) s.chunks.sort((a, b) => a.mint - b.mint);
+  return out;
+}
+
+/** float64 bits as 16 hex digits. */
+export function bitsHex(v: number): string {
+  const dv = new DataView(new ArrayBuffer(8));
+  dv.setFloat64(0, v);
+  return dv.getBigUint64(0).toString(16).padStart(16, "0");
+}
+
+/** What a correct store returns for matchers and [mint, maxt]: series with chunks overlapping the range. */
+export function expectedFor(all: ExpSeries[], matchers: M[], mint: number, maxt: number): ExpSeries[] {
+  const ms = matchers.map(([t, n, v]) => createMatcher(t, n, v));
+  return all
+    .filter((s) => ms.every((m) => m.matches(s.labels.find((l) => l.name === m.name)?.value ?? "")))
+    .map((s) => ({ labels: s.labels, chunks: s.chunks.filter((c) => c.maxt >= mint && c.mint <= maxt) }))
+    .filter((s) => s.chunks.length > 0);
+}
+
+/** Asserts a Series result equals the expected series: labels, chunk ranges, hashes, sample bits. */
+export function assertMatches(wasm: MeridianWasm, got: CollectedSeries, want: ExpSeries[]): void {
+  expect(got.series.map((s) => fmt(s.labels))).toEqual(want.map((s) => fmt(s.labels)));
+  got.series.forEach((s, i) => {
+    const w = want[i]!;
+    expect(s.chunks.map((c) => [c.minTime, c.maxTime])).toEqual(w.chunks.map((c) => [c.mint, c.maxt]));
+    for (const c of s.chunks) {
+      expect(c.type).toBe(0); // XOR
+      expect(c.hash).toBe(xxhash64(c.data));
+    }
+    const dec = decodeXorChunksToSeries(wasm, s.chunks.map((c) => c.data));
+    const samples = w.chunks.flatMap((c) => c.samples);
+    expect(dec.t.length).toBe(samples.length);
+    expect(Array.from(dec.t)).toEqual(samples.map(([t]) => t));
+    expect(Array.from(dec.v, bitsHex)).toEqual(samples.map(([, h]) => h));
+  });
+}
+
