@@ -9,7 +9,7 @@ import { compareStrings, METRIC_NAME, type Labels } from "../model/labels.ts";
 import type { AggregateExpr, Expr } from "./ast.ts";
 import type { Evaluator } from "./evaluator.ts";
 import { byReverseValueLess, byValueLess, goSort, heapFix, heapPush } from "./go-sort.ts";
-import { createFloatAggregator, type FloatAggregator, kahanAdd, createKahanState } from "./kernels/index.ts";
+import { createFloatAggregator, type FloatAggregationOp, type FloatAggregator } from "./kernels/index.ts";
 import { labelsHash } from "./labels-hash.ts";
 import {
   keepLabels, labelsKey, newStepSeries, removeLabels, SeriesCollector, setLabel, signature, type NodeValue, type StepSeries,
@@ -55,11 +55,8 @@ export async function evalAggregate(ev: Evaluator, e: AggregateExpr, path: reado
 function reduce(
   ev: Evaluator, e: AggregateExpr, input: StepSeries[], groupOf: Int32Array, groupLabels: Labels[], param: Float64Array | null,
 ): StepSeries[] {
-  const G = groupLabels.length;
-  const n = ev.n;
-  const out = groupLabels.map((l) => newStepSeries(l, n));
   if (e.op === "quantile" && param) {
-    for (let i = 0; i < n; i++) {
+    for (let i = 0; i < ev.n; i++) {
       const q = param[i]!;
       if (q !== q || q < 0 || q > 1) {
         ev.warn(`quantile value should be between 0 and 1, got ${formatGoFloat(q)}`, e.param!.pos);
@@ -67,13 +64,93 @@ function reduce(
       }
     }
   }
+  const out =
+    e.op === "sum" || e.op === "count" || e.op === "group" || e.op === "min" || e.op === "max"
+      ? reduceSimple(ev, e.op, input, groupOf, groupLabels)
+      : reduceWithAggregators(ev, e, input, groupOf, groupLabels, param);
+  const res = out.filter((s) => s.p.includes(1));
+  ev.accountSeries(res);
+  return res;
+}
+
+/**
+ * sum/count/group/min/max, series-major: each input series' arrays are read sequentially and
+ * folded into its group's per-step accumulators (cache-friendly for many series).
+ */
+function reduceSimple(
+  ev: Evaluator, op: "sum" | "count" | "group" | "min" | "max", input: StepSeries[], groupOf: Int32Array, groupLabels: Labels[],
+): StepSeries[] {
+  const n = ev.n;
+  const out = groupLabels.map((l) => newStepSeries(l, n));
+  const comp = op === "sum" ? groupLabels.map(() => new Float64Array(n)) : null;
+  // Per group and step: 0 = unseen, 1 = seen without dropName, 2 = seen with dropName.
+  const drop = groupLabels.map(() => new Uint8Array(n));
+  for (let k = 0; k < input.length; k++) {
+    if (k % 256 === 0) ev.check();
+    const s = input[k]!;
+    const g = groupOf[k]!;
+    const o = out[g]!;
+    const ov = o.v;
+    const op_ = o.p;
+    const dg = drop[g]!;
+    const sv = s.v;
+    const sp = s.p;
+    const sd = s.dropName ? 2 : 1;
+    const c = comp?.[g];
+    for (let i = 0; i < n; i++) {
+      if (!sp[i]) continue;
+      const x = sv[i]!;
+      if (!op_[i]) {
+        op_[i] = 1;
+        dg[i] = sd;
+        ov[i] = op === "count" || op === "group" ? 1 : x;
+        continue;
+      }
+      if (sd === 2) dg[i] = 2;
+      switch (op) {
+        case "sum": {
+          const sum = ov[i]!;
+          const t = sum + x;
+          if (t > Number.MAX_VALUE || t < -Number.MAX_VALUE) c![i] = 0;
+          else if (Math.abs(sum) >= Math.abs(x)) c![i]! += sum - t + x;
+          else c![i]! += x - t + sum;
+          ov[i] = t;
+          break;
+        }
+        case "count": ov[i]!++; break;
+        case "group": break;
+        case "min": if (ov[i]! > x || ov[i] !== ov[i]) ov[i] = x; break;
+        case "max": if (ov[i]! < x || ov[i] !== ov[i]) ov[i] = x; break;
+      }
+    }
+  }
+  out.forEach((o, g) => {
+    const dg = drop[g]!;
+    if (comp) {
+      const c = comp[g]!;
+      for (let i = 0; i < n; i++) if (o.p[i]) o.v[i] = o.v[i]! + c[i]!;
+    }
+    // Prometheus sets the group's dropName at every step; the last step with data wins.
+    for (let i = n - 1; i >= 0; i--) {
+      if (dg[i]) {
+        o.dropName = dg[i] === 2;
+        break;
+      }
+    }
+  });
+  return out;
+}
+
+/** avg/stddev/stdvar/quantile, step-major with H7's float accumulators. */
+function reduceWithAggregators(
+  ev: Evaluator, e: AggregateExpr, input: StepSeries[], groupOf: Int32Array, groupLabels: Labels[], param: Float64Array | null,
+): StepSeries[] {
+  const G = groupLabels.length;
+  const n = ev.n;
+  const out = groupLabels.map((l) => newStepSeries(l, n));
   const stamp = new Int32Array(G).fill(-1);
-  const val = new Float64Array(G);
-  const comp = new Float64Array(G);
   const drop = new Uint8Array(G);
   const aggs: (FloatAggregator | undefined)[] = new Array(G);
-  const kstate = createKahanState();
-  const op = e.op;
   for (let i = 0; i < n; i++) {
     if (i % 16 === 0) ev.check();
     for (let k = 0; k < input.length; k++) {
@@ -84,46 +161,24 @@ function reduce(
       if (stamp[g] !== i) {
         stamp[g] = i;
         drop[g] = s.dropName ? 1 : 0;
-        comp[g] = 0;
-        switch (op) {
-          case "sum": case "min": case "max": val[g] = x; break;
-          case "count": case "group": val[g] = 1; break;
-          default: {
-            const a = createFloatAggregator(op as "avg", param ? param[i]! : NaN);
-            a.add(x);
-            aggs[g] = a;
-          }
-        }
+        const a = createFloatAggregator(e.op as FloatAggregationOp, param ? param[i]! : NaN);
+        a.add(x);
+        aggs[g] = a;
         continue;
       }
       if (s.dropName) drop[g] = 1;
-      switch (op) {
-        case "sum":
-          kstate.sum = val[g]!;
-          kstate.c = comp[g]!;
-          kahanAdd(kstate, x);
-          val[g] = kstate.sum;
-          comp[g] = kstate.c;
-          break;
-        case "count": val[g]!++; break;
-        case "group": break;
-        case "min": if (val[g]! > x || val[g] !== val[g]) val[g] = x; break;
-        case "max": if (val[g]! < x || val[g] !== val[g]) val[g] = x; break;
-        default: aggs[g]!.add(x);
-      }
+      aggs[g]!.add(x);
     }
     for (let g = 0; g < G; g++) {
       if (stamp[g] !== i) continue;
       const o = out[g]!;
       o.p[i] = 1;
-      o.v[i] = op === "sum" ? val[g]! + comp[g]! : op === "count" || op === "group" || op === "min" || op === "max" ? val[g]! : aggs[g]!.result();
+      o.v[i] = aggs[g]!.result();
       o.dropName = drop[g] === 1;
       aggs[g] = undefined;
     }
   }
-  const res = out.filter((s) => s.p.includes(1));
-  ev.accountSeries(res);
-  return res;
+  return out;
 }
 
 interface Cand {
