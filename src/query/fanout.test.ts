@@ -240,6 +240,24 @@ describe("partial response", () => {
     expect((abort as ConnectError).code).toBe(Code.Aborted);
   });
 
+  it("fails (never truncates silently) when the caller cancels while a store hangs", async () => {
+    let stalled!: () => void;
+    const isStalled = new Promise<void>((r) => { stalled = r; });
+    const hanging = await serveGrpc({
+      externalLabels: { cluster: "hang" },
+      series: [{ labels: { job: "h" }, chunks: [chunk(0, 9, "x")] }],
+      beforeFrame: (_i, signal) => { stalled(); return new Promise<void>((resolve) => signal.addEventListener("abort", () => resolve(), { once: true })); },
+    });
+    const set = endpointSet([replicaA.address, hanging.address]);
+    await set.probe();
+    const api = createFanoutStoreApi({ endpoints: set });
+    const ac = new AbortController();
+    const pending = collectSeries(api.seriesWith(req({ job: ".*" }), { signal: ac.signal })).catch((e: unknown) => e);
+    await isStalled;
+    ac.abort(new Error("query timed out"));
+    expect(await pending).toEqual(new Error("query timed out"));
+  });
+
   it("forwards store warnings, and ABORT turns them into errors", async () => {
     const warner = await serveConnect({ warnings: ["block 01X is corrupt"], series: [{ labels: { job: "w" }, chunks: [chunk(0, 9, "x")] }] });
     const stores = [{ name: warner.address, series: (r: SeriesRequest, s: AbortSignal) => createStoreClient(warner.address, { transportFactory }).series(r, s) }];

@@ -150,6 +150,13 @@ export async function* fanoutSeries(stores: readonly FanoutStore[], req: SeriesR
   }));
   const warnings: string[] = [];
   const heap = new ReaderHeap();
+  // A canceled or timed-out caller must not see a silently truncated result: readers end quietly
+  // when aborted, so check the caller's signal whenever they report.
+  const checkCanceled = (): void => {
+    if (!opts.signal?.aborted) return;
+    const reason: unknown = opts.signal.reason;
+    throw reason instanceof Error ? reason : new ConnectError("fan-out canceled", Code.Canceled);
+  };
 
   // Advances a reader to its next series, collecting warnings and failures on the way.
   async function advance(reader: StoreReader, rank: number): Promise<void> {
@@ -163,7 +170,7 @@ export async function* fanoutSeries(stores: readonly FanoutStore[], req: SeriesR
         warnings.push(message);
         return;
       }
-      if (item === undefined) return;
+      if (item === undefined) { checkCanceled(); return; }
       if ("warning" in item) {
         if (abort) throw new ConnectError(`warning from ${reader.store.name}: ${item.warning}`, Code.Aborted);
         warnings.push(item.warning);
@@ -176,6 +183,7 @@ export async function* fanoutSeries(stores: readonly FanoutStore[], req: SeriesR
 
   try {
     await Promise.all(readers.map((r, i) => advance(r, i)));
+    checkCanceled();
     let emitted = 0;
     let current: Series | undefined;
     let parts: AggrChunk[][] = [];
