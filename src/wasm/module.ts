@@ -17,6 +17,9 @@ export interface MeridianExports {
     outT: number, outV: number, outCap: number, counts: number,
     filter: number, mint: number, maxt: number, err: number,
   ): number;
+  readonly DEDUP_STATE_BYTES: WebAssembly.Global;
+  dedupPenalty(inT: number, inV: number, bounds: number, k: number, state: number, outT: number, outV: number, counter: number): number;
+  dedupChain(inT: number, inV: number, bounds: number, k: number, state: number, outT: number, outV: number): number;
 }
 
 /**
