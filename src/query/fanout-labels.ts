@@ -39,6 +39,11 @@ async function callAll<T>(
       try {
         return { ok: true as const, value: await call(s, AbortSignal.any(signals)) };
       } catch (err) {
+        // The caller gave up (query timeout, client gone): fail rather than answer partially.
+        if (opts.signal?.aborted) {
+          const reason: unknown = opts.signal.reason;
+          throw reason instanceof Error ? reason : new ConnectError(`${what} canceled`, Code.Canceled);
+        }
         const msg = `${what} from ${s.name}: ${err instanceof Error ? err.message : String(err)}`;
         if (abort) {
           ac.abort();
