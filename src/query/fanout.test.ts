@@ -194,6 +194,17 @@ describe("fan-out and merge", () => {
     expect(lv.values).toEqual(["api", "db", "web"]);
   });
 
+  it("turns label API failures into warnings, or Aborted without partial response", async () => {
+    const api = createFanoutStoreApi({ endpoints: set });
+    const signal = new AbortController().signal;
+    const res = await api.labelValues(create(LabelValuesRequestSchema, { label: "__internal_error__", matchers: [{ name: "cluster", value: "eu" }] }), signal);
+    expect(res.values).toEqual([]);
+    expect(res.warnings).toHaveLength(2);
+    expect(res.warnings[0]).toMatch(/fetch label values from .*boom: test failure/);
+    const err = await api.labelValues(create(LabelValuesRequestSchema, { label: "__internal_error__", partialResponseStrategy: PartialResponseStrategy.ABORT }), signal).catch((e: unknown) => e);
+    expect((err as ConnectError).code).toBe(Code.Aborted);
+  });
+
   it("batches the querier's own Series output when asked", async () => {
     const api = createFanoutStoreApi({ endpoints: set });
     const frames = [];
