@@ -78,9 +78,9 @@ describe("remoteRead", () => {
     const result = await remoteRead({ url: base, query });
     expect(result.type).toBe("chunks");
     const frames = result.type === "chunks" ? await collect(result.frames) : [];
-    expect(frames.map((f) => f.chunkedSeries[0]!.labels[0]!.value)).toEqual(["a", "b", "c"]);
-    expect(frames[2]!.chunkedSeries[0]!.chunks[0]!.data.length).toBe(70_000);
-    expect(frames[2]!.chunkedSeries[0]!.chunks[0]!.data[300]).toBe(300 & 0xff);
+    expect(frames.map((f) => f.series[0]!.labels[0]!.value)).toEqual(["a", "b", "c"]);
+    expect(frames[2]!.series[0]!.chunks[0]!.raw!.data.length).toBe(70_000);
+    expect(frames[2]!.series[0]!.chunks[0]!.raw!.data[300]).toBe(300 & 0xff);
 
     const req = fromBinary(ReadRequestSchema, uncompress(lastRequest!));
     expect(req.acceptedResponseTypes).toEqual([ReadRequest_ResponseType.STREAMED_XOR_CHUNKS, ReadRequest_ResponseType.SAMPLES]);
@@ -101,7 +101,7 @@ describe("remoteRead", () => {
     const got: string[] = [];
     await expect(
       (async () => {
-        for await (const f of result.frames) got.push(f.chunkedSeries[0]!.labels[0]!.value);
+        for await (const f of result.frames) got.push(f.series[0]!.labels[0]!.value);
       })(),
     ).rejects.toThrow(/frame 1 at offset \d+: CRC32C mismatch/);
     expect(got).toEqual(["ok"]);

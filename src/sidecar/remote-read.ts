@@ -13,12 +13,12 @@ import {
   ReadRequestSchema,
   QuerySchema,
   ReadResponseSchema,
-  type ChunkedReadResponse,
   type ReadResponse,
 } from "../gen/prompb/remote_pb.ts";
 import { LabelMatcher_Type, LabelMatcherSchema } from "../gen/prompb/types_pb.ts";
 import type { Matcher } from "../model/matcher.ts";
 import { crc32c } from "../tsdb/crc32c.ts";
+import { decodeChunkedReadResponse, type DecodedChunkedReadResponse } from "./chunked-decoder.ts";
 
 /** Go's `DefaultChunkedReadLimit`: frames larger than this are rejected (50 MB). */
 export const DEFAULT_MAX_FRAME_BYTES = 50_000_000;
@@ -35,7 +35,7 @@ export interface RemoteReadQuery {
 
 /** What Prometheus sent back. */
 export type RemoteReadResult =
-  | { readonly type: "chunks"; readonly frames: AsyncIterable<ChunkedReadResponse> }
+  | { readonly type: "chunks"; readonly frames: AsyncIterable<DecodedChunkedReadResponse> }
   | { readonly type: "samples"; readonly response: ReadResponse };
 
 /** Options of {@link remoteRead}. */
@@ -138,15 +138,18 @@ export async function remoteRead(opts: RemoteReadOptions): Promise<RemoteReadRes
   throw new RemoteReadError(`remote read from ${url}: unexpected content type ${JSON.stringify(contentType)}`);
 }
 
-/** Decodes each frame of a streamed remote-read body as a ChunkedReadResponse. */
+/**
+ * Decodes each frame of a streamed remote-read body as a ChunkedReadResponse (with the fast
+ * decoder that yields StoreAPI chunks directly).
+ */
 export async function* decodeChunkedReadResponses(
   body: ReadableStream<Uint8Array>,
   opts: { maxFrameBytes?: number; source?: string } = {},
-): AsyncGenerator<ChunkedReadResponse> {
+): AsyncGenerator<DecodedChunkedReadResponse> {
   let index = 0;
   for await (const frame of readChunkedFrames(body, opts)) {
     try {
-      yield fromBinary(ChunkedReadResponseSchema, frame.message);
+      yield decodeChunkedReadResponse(frame.message);
     } catch (err) {
       if (err instanceof RemoteReadError) throw err;
       throw new RemoteReadError(`${opts.source ?? "remote read"}: frame ${index} at offset ${frame.offset}: invalid ChunkedReadResponse: ${(err as Error).message}`);

@@ -17,8 +17,8 @@ import type {
   SeriesResponse,
 } from "../gen/store/storepb/rpc_pb.ts";
 import { Chunk_Encoding, type AggrChunk, type Series } from "../gen/store/storepb/types_pb.ts";
-import type { ChunkedSeries, TimeSeries } from "../gen/prompb/types_pb.ts";
-import { compareStrings, getLabel, type Labels } from "../model/labels.ts";
+import type { TimeSeries } from "../gen/prompb/types_pb.ts";
+import { compareStrings, getLabel, normalizeLabels, type Label, type Labels } from "../model/labels.ts";
 import type { Matcher } from "../model/matcher.ts";
 import { labelsFromProto, labelsToProto, matchersFromProto } from "../server/store-api-convert.ts";
 import type { StoreApi } from "../server/store-api.ts";
@@ -158,9 +158,9 @@ export function createSidecarStoreApi(opts: SidecarStoreOptions): StoreApi {
       });
       if (result.type === "chunks") {
         for await (const frame of result.frames) {
-          if (frame.queryIndex !== 0n) throw new RemoteReadError(`remote read: unexpected query index ${frame.queryIndex} in frame`);
-          for (const cs of frame.chunkedSeries) {
-            yield* emit(resorter.push(labelsFromProto(cs.labels as unknown as ProtoLabel[]), convertChunks(cs)));
+          if (frame.queryIndex !== 0) throw new RemoteReadError(`remote read: unexpected query index ${frame.queryIndex} in frame`);
+          for (const cs of frame.series) {
+            yield* emit(resorter.push(sortedLabels(cs.labels), cs.chunks));
             if (sent >= limit) return;
           }
         }
@@ -246,20 +246,12 @@ export function createSidecarStoreApi(opts: SidecarStoreOptions): StoreApi {
   return { series, labelNames, labelValues, info };
 }
 
-/** prometheus.Chunk encodings (XOR = 1, ...) are thanos.Chunk encodings + 1. */
-function convertChunks(cs: ChunkedSeries): AggrChunk[] {
-  const out: AggrChunk[] = new Array(cs.chunks.length);
-  for (let i = 0; i < cs.chunks.length; i++) {
-    const c = cs.chunks[i]!;
-    if (c.type < 1 || c.type > 3) throw new RemoteReadError(`remote read: unsupported chunk encoding ${c.type}`);
-    out[i] = {
-      $typeName: "thanos.AggrChunk",
-      minTime: c.minTimeMs,
-      maxTime: c.maxTimeMs,
-      raw: { $typeName: "thanos.Chunk", type: (c.type - 1) as Chunk_Encoding, data: c.data, hash: 0n },
-    };
+/** Prometheus sends labels sorted; anything else is sorted so the model invariant holds. */
+function sortedLabels(labels: Label[]): Labels {
+  for (let i = 1; i < labels.length; i++) {
+    if (compareStrings(labels[i - 1]!.name, labels[i]!.name) >= 0) return normalizeLabels(labels);
   }
-  return out;
+  return labels;
 }
 
 /** Encodes a SAMPLES-mode series into XOR chunks of at most 120 samples. */

@@ -1,0 +1,259 @@
+/**
+ * Sidecar Series throughput: 10,000 series × 1 h (15 s scrape interval, 2.4 M samples) read
+ * through the sidecar (native gRPC, the sidecar in its own process) versus Prometheus' remote read
+ * called directly. Uses Debian's Prometheus over a generated block when /usr/bin/prometheus exists,
+ * else a loopback HTTP server serving recorded remote-read frames. Prints samples/s for both, the
+ * ratio, the largest frame, and the sidecar process' peak RSS and its growth during the reads.
+ *
+ * Args: `--series N` (default 10000), `--runs N` (default 3), `--fake` (force the loopback server).
+ */
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { ChunkedReadResponseSchema, ReadRequest_ResponseType } from "../src/gen/prompb/remote_pb.ts";
+import { SeriesRequestSchema, Store } from "../src/gen/store/storepb/rpc_pb.ts";
+import { LabelMatcher_Type } from "../src/gen/store/storepb/types_pb.ts";
+import { labelsFromRecord } from "../src/model/labels.ts";
+import { createMatcher } from "../src/model/matcher.ts";
+import type { FloatSeries } from "../src/model/series.ts";
+import { writeBlockDir } from "../src/runtime/node/write-block-dir.ts";
+import { encodeReadRequest, readChunkedFrames, STREAMED_CONTENT_TYPE } from "../src/sidecar/remote-read.ts";
+import { writeBlock } from "../src/tsdb/block-writer.ts";
+import { crc32c } from "../src/tsdb/crc32c.ts";
+import { encodeXorChunk } from "../src/tsdb/xor-encoder.ts";
+import { report } from "./report.ts";
+
+const HOUR = 3_600_000;
+
+function arg(args: string[], name: string, def: number): number {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? Number(args[i + 1]) : def;
+}
+
+async function freePort(): Promise<number> {
+  const s = http.createServer();
+  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
+  const port = (s.address() as AddressInfo).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+async function waitReady(url: string, what: string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    try {
+      if ((await fetch(url)).ok) return;
+    } catch {
+      /* not up yet */
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${what} did not become ready`);
+}
+
+function makeSeries(n: number, start: number): FloatSeries[] {
+  const out: FloatSeries[] = [];
+  for (let i = 0; i < n; i++) {
+    const t = new Float64Array(240);
+    const v = new Float64Array(240);
+    let acc = i;
+    for (let k = 0; k < 240; k++) {
+      t[k] = start + k * 15_000 + (i % 1000);
+      acc += (k * 7 + i) % 13;
+      v[k] = k % 3 === 0 ? acc : acc + 0.25;
+    }
+    out.push({ labels: labelsFromRecord({ __name__: "bench_metric", instance: `i-${String(i).padStart(5, "0")}`, job: "bench" }), t, v });
+  }
+  return out;
+}
+
+/** Remote-read frames of `series` as Prometheus would stream them (one series per frame). */
+function recordFrames(series: FloatSeries[]): Uint8Array {
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  for (const s of series) {
+    const chunks = [];
+    for (let i = 0; i < s.t.length; i += 120) {
+      const j = Math.min(s.t.length, i + 120);
+      chunks.push({ minTimeMs: BigInt(s.t[i]!), maxTimeMs: BigInt(s.t[j - 1]!), type: 1, data: encodeXorChunk(s.t, s.v, i, j) });
+    }
+    const msg = toBinary(ChunkedReadResponseSchema, create(ChunkedReadResponseSchema, { chunkedSeries: [{ labels: s.labels.map((l) => ({ name: l.name, value: l.value })), chunks }] }));
+    const head: number[] = [];
+    let n = msg.length;
+    while (n >= 0x80) {
+      head.push((n & 0x7f) | 0x80);
+      n >>>= 7;
+    }
+    head.push(n);
+    const frame = new Uint8Array(head.length + 4 + msg.length);
+    frame.set(head);
+    new DataView(frame.buffer).setUint32(head.length, crc32c(msg));
+    frame.set(msg, head.length + 4);
+    parts.push(frame);
+    total += frame.length;
+  }
+  const out = new Uint8Array(total);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+/** A loopback stand-in for Prometheus: the endpoints the sidecar calls, remote read from recorded frames. */
+async function startFakePrometheus(frames: Uint8Array, lowest: number): Promise<{ url: string; close(): Promise<void> }> {
+  const server = http.createServer((req, res) => {
+    const path = (req.url ?? "").split("?")[0];
+    if (path === "/api/v1/read") {
+      req.resume();
+      req.on("end", () => {
+        res.writeHead(200, { "Content-Type": STREAMED_CONTENT_TYPE });
+        // Stream in 64 KiB writes, as a real server flushes frames.
+        let i = 0;
+        const step = () => {
+          while (i < frames.length) {
+            const ok = res.write(frames.subarray(i, i + 65536));
+            i += 65536;
+            if (!ok) return void res.once("drain", step);
+          }
+          res.end();
+        };
+        step();
+      });
+      return;
+    }
+    const json = (data: unknown) => {
+      res.writeHead(200, { "Content-Type": "application/json" });
+      res.end(JSON.stringify({ status: "success", data }));
+    };
+    if (path === "/api/v1/status/config") return json({ yaml: "global:\n  external_labels:\n    replica: r0\n    zone: z1\n" });
+    if (path === "/api/v1/status/buildinfo") return json({ version: "2.42.0-loopback" });
+    if (path === "/metrics") return void res.end(`prometheus_tsdb_lowest_timestamp ${lowest}\n`);
+    res.writeHead(404).end();
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => new Promise((r) => server.close(() => r())) };
+}
+
+function procStatus(pid: number, field: string): number {
+  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return m ? Number(m[1]) * 1024 : NaN;
+}
+
+export default async function (args: string[]): Promise<void> {
+  const nSeries = arg(args, "series", 10_000);
+  const runs = arg(args, "runs", 3);
+  const useReal = existsSync("/usr/bin/prometheus") && !args.includes("--fake");
+  const dir = await mkdtemp(join(tmpdir(), "meridian-bench-sidecar-"));
+  const children: ChildProcess[] = [];
+  let fake: { url: string; close(): Promise<void> } | undefined;
+  try {
+    const start = Math.floor((Date.now() - 3 * HOUR) / HOUR) * HOUR;
+    const end = start + HOUR;
+    const series = makeSeries(nSeries, start);
+    let promUrl: string;
+    if (useReal) {
+      const tsdb = join(dir, "tsdb");
+      await mkdir(tsdb, { recursive: true });
+      await writeBlockDir(tsdb, writeBlock(series, { minTime: start, maxTime: end }));
+      await writeFile(join(dir, "prometheus.yml"), "global:\n  external_labels:\n    replica: r0\n    zone: z1\nscrape_configs: []\n");
+      const port = await freePort();
+      const prom = spawn("/usr/bin/prometheus", [
+        `--config.file=${join(dir, "prometheus.yml")}`,
+        `--storage.tsdb.path=${tsdb}`,
+        `--web.listen-address=127.0.0.1:${port}`,
+        "--storage.tsdb.retention.time=100y",
+      ], { stdio: "ignore" });
+      children.push(prom);
+      promUrl = `http://127.0.0.1:${port}`;
+      await waitReady(`${promUrl}/-/ready`, "Prometheus");
+    } else {
+      fake = await startFakePrometheus(recordFrames(series), start);
+      promUrl = fake.url;
+    }
+    console.log(`sidecar bench: ${nSeries} series x 1h (${nSeries * 240} samples) from ${useReal ? "Prometheus 2.42 (/usr/bin/prometheus)" : "loopback server with recorded frames"}`);
+
+    // Direct remote read: fetch, frame parsing with CRC checks and protobuf decoding.
+    let largestFrame = 0;
+    let best = Infinity;
+    let directSamples = 0;
+    for (let r = 0; r < runs; r++) {
+      const t0 = performance.now();
+      const res = await fetch(`${promUrl}/api/v1/read`, {
+        method: "POST",
+        body: encodeReadRequest([{ start, end, matchers: [createMatcher("=", "__name__", "bench_metric")] }], [ReadRequest_ResponseType.STREAMED_XOR_CHUNKS]) as Uint8Array<ArrayBuffer>,
+        headers: { "Content-Encoding": "snappy", "Content-Type": "application/x-protobuf", "X-Prometheus-Remote-Read-Version": "0.1.0" },
+      });
+      let samples = 0;
+      for await (const f of readChunkedFrames(res.body!)) {
+        largestFrame = Math.max(largestFrame, f.message.length);
+        const msg = fromBinary(ChunkedReadResponseSchema, f.message);
+        for (const cs of msg.chunkedSeries) for (const c of cs.chunks) samples += (c.data[0]! << 8) | c.data[1]!;
+      }
+      best = Math.min(best, performance.now() - t0);
+      directSamples = samples;
+    }
+    const directRate = directSamples / (best / 1000);
+
+    // Through the sidecar, in its own process, over native gRPC.
+    const here = dirname(fileURLToPath(import.meta.url));
+    const cli = join(here, "../src/runtime/node/cli.js");
+    const grpcPort = await freePort();
+    const httpPort = await freePort();
+    const side = spawn(process.execPath, [cli, "sidecar", `--prometheus.url=${promUrl}`, `--grpc-address=127.0.0.1:${grpcPort}`, `--http-address=127.0.0.1:${httpPort}`, "--log.level=warn"], { stdio: ["ignore", "inherit", "inherit"] });
+    children.push(side);
+    await waitReady(`http://127.0.0.1:${httpPort}/-/ready`, "sidecar");
+    const client = createClient(Store, createGrpcTransport({ baseUrl: `http://127.0.0.1:${grpcPort}` }));
+    const rssBefore = procStatus(side.pid!, "VmRSS");
+    let bestSide = Infinity;
+    let sideSamples = 0;
+    let sideSeries = 0;
+    for (let r = 0; r < runs; r++) {
+      const t0 = performance.now();
+      let samples = 0;
+      let n = 0;
+      const req = create(SeriesRequestSchema, {
+        minTime: BigInt(start),
+        maxTime: BigInt(end),
+        // What the querier sends (DefaultResponseBatchSize).
+        responseBatchSize: 64n,
+        matchers: [{ type: LabelMatcher_Type.EQ, name: "__name__", value: "bench_metric" }],
+      });
+      for await (const f of client.series(req)) {
+        const list = f.result.case === "series" ? [f.result.value] : f.result.case === "batch" ? f.result.value.series : [];
+        for (const s of list) {
+          n++;
+          for (const c of s.chunks) samples += (c.raw!.data[0]! << 8) | c.raw!.data[1]!;
+        }
+      }
+      bestSide = Math.min(bestSide, performance.now() - t0);
+      sideSamples = samples;
+      sideSeries = n;
+    }
+    if (sideSamples !== directSamples || sideSeries !== nSeries) {
+      throw new Error(`sidecar returned ${sideSeries} series / ${sideSamples} samples, direct read ${directSamples} samples`);
+    }
+    const sideRate = sideSamples / (bestSide / 1000);
+    const peak = procStatus(side.pid!, "VmHWM");
+    report("sidecar_direct_remote_read_throughput", Math.round(directRate), "samples/s");
+    report("sidecar_series_grpc_throughput", Math.round(sideRate), "samples/s");
+    report("sidecar_throughput_ratio", sideRate / directRate, "ratio");
+    report("sidecar_largest_frame", largestFrame, "bytes");
+    report("sidecar_peak_rss", peak, "bytes");
+    report("sidecar_rss_growth_during_series", Math.max(0, peak - rssBefore), "bytes");
+  } finally {
+    for (const c of children) if (c.exitCode === null) c.kill("SIGTERM");
+    await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once("exit", r)) : undefined)));
+    await fake?.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}

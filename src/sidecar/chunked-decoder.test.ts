@@ -1,0 +1,45 @@
+import { create, toBinary } from "@bufbuild/protobuf";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { ChunkedReadResponseSchema } from "../gen/prompb/remote_pb.ts";
+import { ChunkedDecodeError, decodeChunkedReadResponse } from "./chunked-decoder.ts";
+
+const int64 = fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n });
+const str = fc.oneof(fc.string({ maxLength: 10 }), fc.string({ unit: "grapheme", maxLength: 80 }));
+const message = fc.record({
+  queryIndex: fc.bigInt({ min: 0n, max: 1000n }),
+  chunkedSeries: fc.array(
+    fc.record({
+      labels: fc.array(fc.record({ name: str, value: str }), { maxLength: 4 }),
+      chunks: fc.array(fc.record({ minTimeMs: int64, maxTimeMs: int64, type: fc.integer({ min: 1, max: 3 }), data: fc.uint8Array({ maxLength: 50 }) }), { maxLength: 4 }),
+    }),
+    { maxLength: 3 },
+  ),
+});
+
+describe("decodeChunkedReadResponse", () => {
+  it("agrees with the generated decoder on any message", () => {
+    fc.assert(
+      fc.property(message, (m) => {
+        const bytes = toBinary(ChunkedReadResponseSchema, create(ChunkedReadResponseSchema, m));
+        const got = decodeChunkedReadResponse(bytes);
+        expect(got.queryIndex).toBe(Number(m.queryIndex));
+        expect(got.series.map((s) => s.labels)).toEqual(m.chunkedSeries.map((s) => s.labels));
+        expect(got.series.map((s) => s.chunks.map((c) => [c.minTime, c.maxTime, c.raw!.type, [...c.raw!.data]]))).toEqual(
+          m.chunkedSeries.map((s) => s.chunks.map((c) => [c.minTimeMs, c.maxTimeMs, c.type - 1, [...c.data]])),
+        );
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it("skips unknown fields and rejects truncated input and unknown encodings", () => {
+    const bytes = toBinary(ChunkedReadResponseSchema, create(ChunkedReadResponseSchema, { chunkedSeries: [{ labels: [{ name: "a", value: "b" }], chunks: [{ type: 1, data: new Uint8Array([1, 2]) }] }] }));
+    // Field 9 (varint 5) and field 10 (bytes "xy") appended at top level.
+    const extended = new Uint8Array([...bytes, 9 << 3, 5, (10 << 3) | 2, 2, 120, 121]);
+    expect(decodeChunkedReadResponse(extended).series[0]!.labels).toEqual([{ name: "a", value: "b" }]);
+    expect(() => decodeChunkedReadResponse(bytes.subarray(0, bytes.length - 1))).toThrow(ChunkedDecodeError);
+    const hist = toBinary(ChunkedReadResponseSchema, create(ChunkedReadResponseSchema, { chunkedSeries: [{ chunks: [{ type: 0, data: new Uint8Array([1]) }] }] }));
+    expect(() => decodeChunkedReadResponse(hist)).toThrow(/unsupported chunk encoding 0/);
+  });
+});
