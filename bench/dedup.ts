@@ -1,0 +1,73 @@
+/**
+ * `npm run bench -- dedup [series] [hours]`: HA deduplication throughput. Each series has two
+ * replicas scraped every 15 s with a few ms of jitter and different phase; each replica misses
+ * a few minutes somewhere (restarts), so the penalty algorithm has to switch replicas.
+ * Figures are input samples (both replicas) per second, end to end through src/query/dedup.ts.
+ */
+import { dedupSamples, type SampleArrays } from "../src/query/dedup.ts";
+import { loadWasm } from "../src/runtime/node/load-wasm.ts";
+import { report } from "./report.ts";
+
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function replica(rand: () => number, start: number, end: number, phase: number, counter: boolean): SampleArrays {
+  const gapFrom = start + rand() * (end - start);
+  const gapTo = gapFrom + 60_000 + rand() * 300_000;
+  const t: number[] = [];
+  const v: number[] = [];
+  let value = Math.floor(rand() * 1000);
+  for (let ts = start + phase; ts <= end; ts += 15_000) {
+    const jittered = ts + Math.round((rand() - 0.5) * 10);
+    value = counter ? value + Math.floor(rand() * 20) : Math.round((value + rand() - 0.5) * 100) / 100;
+    if (jittered >= gapFrom && jittered < gapTo) continue;
+    t.push(jittered);
+    v.push(value);
+  }
+  return { t: Float64Array.from(t), v: Float64Array.from(v) };
+}
+
+/** Runs the benchmark and prints its figures. */
+export default async function (args: string[]): Promise<void> {
+  const nSeries = Number(args[0] ?? 2000);
+  const hours = Number(args[1] ?? 2);
+  const wasm = await loadWasm();
+  const rand = rng(7);
+  const start = 1_700_000_000_000;
+  const end = start + hours * 3_600_000;
+  const groups: SampleArrays[][] = [];
+  for (let s = 0; s < nSeries; s++) {
+    const counter = s % 2 === 1;
+    groups.push([replica(rand, start, end, 0, counter), replica(rand, start, end, Math.floor(rand() * 15_000), counter)]);
+  }
+  const samples = groups.reduce((n, g) => n + g[0]!.t.length + g[1]!.t.length, 0);
+  report("dedup_input_samples", samples, "samples");
+  for (const [name, opts] of [
+    ["penalty", { mode: "penalty" }],
+    ["penalty_counter", { mode: "penalty", counter: true }],
+    ["chain", { mode: "chain" }],
+  ] as const) {
+    let out = 0;
+    const runOnce = () => {
+      out = 0;
+      for (const g of groups) out += dedupSamples(wasm, g, opts).t.length;
+    };
+    for (let i = 0; i < 3; i++) runOnce();
+    let best = Infinity;
+    for (let r = 0; r < 10; r++) {
+      const t0 = performance.now();
+      runOnce();
+      best = Math.min(best, performance.now() - t0);
+    }
+    report(`dedup_${name}_samples_per_sec`, Math.round(samples / (best / 1000)), "samples/s");
+    report(`dedup_${name}_output_ratio`, out / samples, "out/in");
+  }
+}
