@@ -8,17 +8,15 @@
  */
 import { readFile, readdir } from "node:fs/promises";
 import { join } from "node:path";
+import { createEngine } from "../engine.ts";
 import { formatReport, totals } from "./report.ts";
 import { runScript, type ConformanceEngine, type EvalOutcome } from "./runner.ts";
 
-/** Loads the engine lazily so the runner builds before the engine exists. */
-async function loadEngine(): Promise<ConformanceEngine> {
-  const url = new URL("../engine.js", import.meta.url).href;
-  type Opts = { lookbackDelta?: number; maxSamples?: number; timeout?: number; experimentalFunctions?: boolean; delayedNameRemoval?: boolean; noStepSubqueryInterval?: number };
-  const mod = (await import(url)) as { createEngine: (opts?: Opts) => ConformanceEngine };
-  // promqltest's engine (test.go NewTestEngine): 5m lookback, 10000 max samples, 100 s timeout,
-  // delayed __name__ removal, experimental functions on, 1m default subquery step.
-  return mod.createEngine({ lookbackDelta: 5 * 60_000, maxSamples: 10_000, timeout: 100_000, experimentalFunctions: true, delayedNameRemoval: true, noStepSubqueryInterval: 60_000 });
+/** The engine configured as promqltest's `NewTestEngine`. */
+function loadEngine(): ConformanceEngine {
+  // 5m lookback, 10000 max samples, 100 s timeout, delayed __name__ removal, experimental
+  // functions on (their evals are still skipped unless --experimental-functions), 1m subquery step.
+  return createEngine({ lookbackDelta: 5 * 60_000, maxSamples: 10_000, timeout: 100_000, experimentalFunctions: true, delayedNameRemoval: true, noStepSubqueryInterval: 60_000 });
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -40,7 +38,7 @@ async function main(argv: string[]): Promise<number> {
     console.error("usage: conformance DIR [--only FILE] [--max-failures N] [--no-at-modifier] [--experimental-functions]");
     return 2;
   }
-  const engine = await loadEngine();
+  const engine = loadEngine();
   const names = (await readdir(dir)).filter((n) => n.endsWith(".test") && (only.length === 0 || only.includes(n))).sort();
   const results: { file: string; outcomes: EvalOutcome[] }[] = [];
   for (const name of names) {
