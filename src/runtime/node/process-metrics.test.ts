@@ -13,5 +13,6 @@ describe("registerProcessMetrics", () => {
     const startTime = Number(/^process_start_time_seconds (\S+)$/m.exec(text)![1]);
     expect(Math.abs(startTime - Date.now() / 1000)).toBeLessThan(24 * 3600);
     expect(text).toContain("# TYPE nodejs_heap_size_used_bytes gauge");
+    expect(text).toContain("# TYPE process_cpu_seconds_total counter");
   });
 });
