@@ -17,12 +17,22 @@ export function sumOverTime(t: Float64Array, v: Float64Array, start: number, end
   const w = withoutStale(t, v, start, end);
   if (w) return sumOverTime(w.t, w.v, w.start, w.end);
   if (end <= start) return undefined;
-  acc.sum = 0;
-  acc.c = 0;
-  for (let i = start; i < end; i++) kahanAdd(acc, v[i]!);
-  if (acc.sum === Infinity || acc.sum === -Infinity) return acc.sum;
-  return acc.sum + acc.c;
+  // kahanAdd inlined on locals (same operations, ~2x faster than going through a state object).
+  let sum = 0;
+  let c = 0;
+  for (let i = start; i < end; i++) {
+    const x = v[i]!;
+    const s = sum + x;
+    if (s > MAX || s < -MAX) c = 0;
+    else if (Math.abs(sum) >= Math.abs(x)) c += sum - s + x;
+    else c += x - s + sum;
+    sum = s;
+  }
+  if (sum === Infinity || sum === -Infinity) return sum;
+  return sum + c;
 }
+
+const MAX = Number.MAX_VALUE;
 
 /**
  * `avg_over_time`: direct Kahan sum divided by the count while the running sum stays finite; once
