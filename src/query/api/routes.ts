@@ -204,6 +204,8 @@ export function createPrometheusApi(opts: PrometheusApiOptions): Hono {
   app.get("/label/:name/values", labelValues);
   app.get("/status/buildinfo", (c) => c.json({ status: "success", data: opts.buildInfo }));
   app.get("/status/flags", (c) => c.json({ status: "success", data: opts.flags }));
+  // StoreAPI carries no metric metadata, so there is none to report (editors ask for it).
+  app.get("/metadata", (c) => c.json({ status: "success", data: {} }));
   opts.extend?.(app);
   return app;
 }

@@ -11,3 +11,5 @@ export type Runner = (flags: FlagValues) => Promise<number>;
 export const runners: Record<string, (() => Promise<Runner>) | undefined> = {};
 runners.sidecar = async () => (await import("./sidecar.ts")).runSidecar;
 runners.store = async () => (await import("./store.ts")).runStore;
+runners.query = async () => (await import("./query.ts")).runQuery;
+runners.demo = async () => (await import("./demo.ts")).runDemo;

@@ -1,0 +1,105 @@
+/**
+ * `meridian query` on Node: probes the `--endpoint`s (and `--endpoint.sd-config-file`), serves the
+ * Prometheus HTTP API, UI, Connect/gRPC-Web StoreAPI and metrics on `--http-address`, and the
+ * querier's StoreAPI over native gRPC on `--grpc-address`, until SIGINT/SIGTERM.
+ */
+import { readFile } from "node:fs/promises";
+import process from "node:process";
+import { createEndpointSet } from "../../query/endpoint-set.ts";
+import { dedupeSpecs, endpointSpecsFromFlags } from "../../query/endpoint-config.ts";
+import { createQueryComponent } from "../../query/query-component.ts";
+import { createStoreClient } from "../../query/store-client.ts";
+import { createMetricsRegistry } from "../../server/metrics.ts";
+import type { FlagValues } from "../flags.ts";
+import { formatDuration } from "../../model/duration.ts";
+import { watchEndpointSdFile, type EndpointSdWatch } from "./endpoint-sd-file.ts";
+import { loadWasm } from "./load-wasm.ts";
+import { createLogger } from "./logger.ts";
+import { startGrpcServer, startHttpServer } from "./serve.ts";
+import { createNodeTransportFactory } from "./store-transport.ts";
+
+function strings(v: FlagValues[string] | undefined): string[] {
+  if (v === undefined) return [];
+  return Array.isArray(v) ? v : [String(v)];
+}
+
+/** Flag values as `/api/v1/status/flags` shows them (durations in Prometheus form). */
+export function flagsForStatus(flags: FlagValues): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(flags)) {
+    if (k.endsWith("timeout") || k.endsWith("lookback-delta")) out[k] = typeof v === "number" ? formatDuration(v) : String(v);
+    else out[k] = Array.isArray(v) ? v.join(",") : String(v);
+  }
+  return out;
+}
+
+/** Runs the querier; resolves with the exit code after shutdown. */
+export async function runQuery(flags: FlagValues): Promise<number> {
+  const log = createLogger("query", String(flags["log.level"] ?? "info"));
+  const metrics = createMetricsRegistry();
+  const wasm = await loadWasm();
+  const bearerFile = flags["http.bearer-token-file"];
+  const bearerToken = typeof bearerFile === "string" && bearerFile !== "" ? (await readFile(bearerFile, "utf8")).trim() : undefined;
+  const corsOrigin = flags["web.cors-origin"];
+  const transportFactory = createNodeTransportFactory();
+
+  const endpoints = createEndpointSet({
+    staticEndpoints: dedupeSpecs(endpointSpecsFromFlags(strings(flags["endpoint"]))),
+    clientFactory: (spec) => createStoreClient(spec.address, { transportFactory, ...(spec.bearerToken !== undefined ? { bearerToken: spec.bearerToken } : {}) }),
+  });
+  let sd: EndpointSdWatch | undefined;
+  const sdFile = flags["endpoint.sd-config-file"];
+  if (typeof sdFile === "string" && sdFile !== "") {
+    sd = await watchEndpointSdFile(sdFile, (specs) => endpoints.setDynamic(specs), { onError: (e) => log("warn", e.message) });
+  }
+  endpoints.start();
+
+  const shutdown = new AbortController();
+  const dedupFunc = String(flags["deduplication.func"] ?? "penalty");
+  if (dedupFunc !== "penalty" && dedupFunc !== "chain") {
+    log("error", `--deduplication.func must be penalty or chain, got ${JSON.stringify(dedupFunc)}`);
+    return 2;
+  }
+  const component = createQueryComponent({
+    endpoints,
+    wasm,
+    metrics,
+    engine: {
+      lookbackDelta: Number(flags["query.lookback-delta"] ?? 300_000),
+      maxSamples: Number(flags["query.max-samples"] ?? 50_000_000),
+      timeout: Number(flags["query.timeout"] ?? 120_000),
+    },
+    replicaLabels: strings(flags["query.replica-label"]),
+    dedupFunc,
+    partialResponseDefault: flags["query.partial-response"] !== false,
+    queryTimeout: Number(flags["query.timeout"] ?? 120_000),
+    responseTimeoutMs: Number(flags["store.response-timeout"] ?? 0),
+    ...(typeof corsOrigin === "string" && corsOrigin !== "" ? { cors: [corsOrigin] } : {}),
+    ...(bearerToken !== undefined ? { bearerToken } : {}),
+    shutdownSignal: shutdown.signal,
+    flags: flagsForStatus(flags),
+  });
+
+  const http = await startHttpServer({ address: String(flags["http-address"]), fetch: component.app.fetch });
+  const grpc = await startGrpcServer({
+    address: String(flags["grpc-address"]),
+    storeApi: component.storeApi,
+    ready: component.ready,
+    metrics,
+    ...(bearerToken !== undefined ? { bearerToken } : {}),
+  });
+  log("info", `listening: http port ${http.port}, grpc port ${grpc.port}; endpoints: ${endpoints.statuses().map((s) => s.address).join(", ") || "none"}`);
+
+  await new Promise<void>((resolve) => {
+    process.once("SIGINT", resolve);
+    process.once("SIGTERM", resolve);
+  });
+  log("info", "shutting down");
+  shutdown.abort();
+  sd?.close();
+  endpoints.close();
+  await Promise.all([http.close(5000), grpc.close(5000)]);
+  return 0;
+}
+
+export default runQuery;
