@@ -8,7 +8,7 @@ import { getLabel, type Labels } from "../model/labels.ts";
 import type { Call, Expr } from "./ast.ts";
 import type { Evaluator } from "./evaluator.ts";
 import { bucketFraction, bucketQuantile, type Bucket } from "./kernels/index.ts";
-import { labelsKey, removeLabels, SeriesCollector, type StepSeries } from "./step-series.ts";
+import { labelsKey, removeLabels, SeriesCollector, setLabel, type StepSeries } from "./step-series.ts";
 import { formatGoFloat } from "./format-float.ts";
 
 const LE = new Set(["le"]);
@@ -24,14 +24,17 @@ function parseLe(t: string): number | null {
 /** Evaluates histogram_quantile / histogram_fraction / histogram_* accessors on float input. */
 export async function evalHistogramFunc(ev: Evaluator, e: Call, path: readonly Expr[]): Promise<StepSeries[]> {
   const name = e.func;
-  if (name !== "histogram_quantile" && name !== "histogram_fraction") {
+  if (name !== "histogram_quantile" && name !== "histogram_fraction" && name !== "histogram_quantiles") {
     await ev.evalVector(e.args[0]!, path);
     return [];
   }
+  const multi = name === "histogram_quantiles";
   const scalars: Float64Array[] = [];
-  const nScalars = name === "histogram_quantile" ? 1 : 2;
-  for (let j = 0; j < nScalars; j++) scalars.push(await ev.evalScalar(e.args[j]!, path));
-  const vec = await ev.evalVector(e.args[nScalars]!, path);
+  const scalarArgs = multi ? e.args.slice(2) : e.args.slice(0, name === "histogram_quantile" ? 1 : 2);
+  for (const a of scalarArgs) scalars.push(await ev.evalScalar(a, path));
+  const vecIdx = multi ? 0 : scalarArgs.length;
+  const quantileLabel = multi && e.args[1]!.kind === "string" ? e.args[1]!.value : "";
+  const vec = await ev.evalVector(e.args[vecIdx]!, path);
   // Per series: bucket bound and group (labels without le).
   const groupOf = new Int32Array(vec.length).fill(-1);
   const bounds = new Float64Array(vec.length);
@@ -46,7 +49,7 @@ export async function evalHistogramFunc(ev: Evaluator, e: Call, path: readonly E
       ev.warn(
         `bucket label "le" is missing or has a malformed value of ${JSON.stringify(le)}` +
           (metric !== "" && ev.ctx.delayedNameRemoval ? ` for metric name ${JSON.stringify(metric)}` : ""),
-        e.args[nScalars]!.pos,
+        e.args[vecIdx]!.pos,
       );
       return;
     }
@@ -62,15 +65,16 @@ export async function evalHistogramFunc(ev: Evaluator, e: Call, path: readonly E
     groupOf[k] = g;
     bounds[k] = ub;
   });
-  if (name === "histogram_quantile") {
-    const phi = scalars[0]!;
-    for (let i = 0; i < ev.n; i++) {
-      const q = phi[i]!;
-      if (q !== q || q < 0 || q > 1) {
-        ev.warn(`quantile value should be between 0 and 1, got ${formatGoFloat(q)}`, e.args[0]!.pos);
-        break;
+  if (name !== "histogram_fraction") {
+    scalars.forEach((phi, j) => {
+      for (let i = 0; i < ev.n; i++) {
+        const q = phi[i]!;
+        if (q !== q || q < 0 || q > 1) {
+          ev.warn(`quantile value should be between 0 and 1, got ${formatGoFloat(q)}`, scalarArgs[j]!.pos);
+          break;
+        }
       }
-    }
+    });
   }
   const out = new SeriesCollector(ev.n);
   const G = groupLabels.length;
@@ -84,26 +88,44 @@ export async function evalHistogramFunc(ev: Evaluator, e: Call, path: readonly E
       if (g < 0 || !s.p[i]) continue;
       (buckets[g] ??= []).push({ upperBound: bounds[k]!, count: s.v[i]! });
     }
-    for (let g = 0; g < G; g++) {
-      const b = buckets[g];
-      if (!b || b.length === 0) continue;
-      let v: number;
-      if (name === "histogram_quantile") {
-        const r = bucketQuantile(scalars[0]![i]!, b);
-        v = r.value;
-        if (r.forcedMonotonicity) {
-          const metric = getLabel(groupLabels[g]!, "__name__");
-          ev.info(
-            "input to histogram_quantile needed to be fixed for monotonicity (see https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile)" +
-              (metric !== "" ? ` for metric name ${JSON.stringify(metric)}` : "") +
-              `, from buckets ${formatGoFloat(r.minBucket)} to ${formatGoFloat(r.maxBucket)}, with a max diff of ${r.maxDiff.toPrecision(2)}`,
-            e.args[1]!.pos,
-          );
+    const qCount = name === "histogram_fraction" ? 1 : scalars.length;
+    for (let j = 0; j < qCount; j++) {
+      for (let g = 0; g < G; g++) {
+        const b = buckets[g];
+        if (!b || b.length === 0) continue;
+        let v: number;
+        if (name === "histogram_fraction") v = bucketFraction(scalars[0]![i]!, scalars[1]![i]!, b);
+        else {
+          const q = scalars[j]![i]!;
+          const r = bucketQuantile(q, b);
+          v = r.value;
+          if (r.forcedMonotonicity) {
+            const metric = getLabel(groupLabels[g]!, "__name__");
+            ev.info(
+              "input to histogram_quantile needed to be fixed for monotonicity (see https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile)" +
+                (metric !== "" ? ` for metric name ${JSON.stringify(metric)}` : "") +
+                `, from buckets ${formatGoFloat(r.minBucket)} to ${formatGoFloat(r.maxBucket)}, with a max diff of ${r.maxDiff.toPrecision(2)}`,
+              e.args[vecIdx]!.pos,
+            );
+          }
         }
-      } else v = bucketFraction(scalars[0]![i]!, scalars[1]![i]!, b);
-      if (outIdx[g]! < 0) outIdx[g] = out.index(ev.ctx.delayedNameRemoval ? groupLabels[g]! : removeLabels(groupLabels[g]!, new Set(["__name__"])), groupDrop[g]! && ev.ctx.delayedNameRemoval);
-      out.set(outIdx[g]!, i, v);
+        let labels = ev.ctx.delayedNameRemoval ? groupLabels[g]! : removeLabels(groupLabels[g]!, new Set(["__name__"]));
+        if (multi) {
+          labels = setLabel(labels, quantileLabel, formatOpenMetricsFloat(scalars[j]![i]!));
+          out.add(labels, ev.ctx.delayedNameRemoval, i, v);
+          continue;
+        }
+        if (outIdx[g]! < 0) outIdx[g] = out.index(labels, groupDrop[g]! && ev.ctx.delayedNameRemoval);
+        out.set(outIdx[g]!, i, v);
+      }
     }
   }
   return out.nonEmpty();
+}
+
+/** Prometheus' `labels.FormatOpenMetricsFloat`: like `%g` but whole numbers get ".0". */
+export function formatOpenMetricsFloat(f: number): string {
+  const s = formatGoFloat(f);
+  if (f !== f || f === Infinity || f === -Infinity) return s;
+  return /[e.]/.test(s) ? s : `${s}.0`;
 }

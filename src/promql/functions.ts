@@ -13,7 +13,7 @@ import type { Evaluator, RangeOperand } from "./evaluator.ts";
 import { evalHistogramFunc } from "./functions-histogram.ts";
 import { absentLabels, evalSortFunc } from "./functions-series.ts";
 import {
-  DATE_KERNELS, RANGE_KERNELS, UNARY_KERNELS, clamp, clampValid, doubleExponentialSmoothing, predictLinear,
+  DATE_KERNELS, RANGE_KERNELS, UNARY_KERNELS, clamp, clampValid, doubleExponentialSmoothing, goMax, goMin, predictLinear,
   quantileOverTime, round,
 } from "./kernels/index.ts";
 import { dropMetricName, mergeSameLabels, newStepSeries, setLabel, type NodeValue, type StepSeries } from "./step-series.ts";
@@ -49,6 +49,14 @@ export async function evalCall(ev: Evaluator, e: Call, path: readonly Expr[]): P
     }
     case "pi":
       return { type: "scalar", v: new Float64Array(ev.n).fill(Math.PI) };
+    case "min_of":
+    case "max_of": {
+      const a = await ev.evalScalar(e.args[0]!, path);
+      const b = await ev.evalScalar(e.args[1]!, path);
+      const v = new Float64Array(ev.n);
+      for (let i = 0; i < ev.n; i++) v[i] = name === "min_of" ? goMin(a[i]!, b[i]!) : goMax(a[i]!, b[i]!);
+      return { type: "scalar", v };
+    }
   }
   const mi = e.args.findIndex((a) => {
     const u = unparen(a);
@@ -264,6 +272,7 @@ async function instantFunction(ev: Evaluator, e: Call, path: readonly Expr[]): P
     case "sort_by_label_desc":
       return { type: "vector", series: await evalSortFunc(ev, e, path) };
     case "histogram_quantile":
+    case "histogram_quantiles":
     case "histogram_fraction":
     case "histogram_count":
     case "histogram_sum":

@@ -103,6 +103,9 @@ const AGG_OPS = new Set<string>([
 
 /** Walks one lezer tree. */
 class Converter {
+  /** Offsets of `min_of`/`max_of` calls that were masked as `minute` for lezer, with their real names. */
+  readonly renamed = new Map<number, string>();
+
   constructor(
     private readonly q: string,
     private readonly opts: ParseOptions,
@@ -110,7 +113,8 @@ class Converter {
 
   run(): Expr {
     if (this.q.trim() === "") throw this.err("no expression found in input", 0, 0);
-    const tree = lezer.parse(maskTrailingDots(this.q));
+    const masked = maskScalarOfFunctions(maskTrailingDots(this.q), this.renamed);
+    const tree = lezer.parse(masked);
     const top = tree.topNode;
     this.findSyntaxError(top);
     const first = top.firstChild;
@@ -400,7 +404,7 @@ class Converter {
 
   call(n: SyntaxNode): Expr {
     const id = n.firstChild!;
-    const name = this.text(id);
+    const name = this.renamed.get(id.from) ?? this.text(id);
     const args = this.callArgs(id.nextSibling!);
     return { kind: "call", func: name, args, pos: { start: n.from, end: n.to } };
   }
@@ -572,6 +576,38 @@ export function maskTrailingDots(q: string): string {
     }
   }
   return out ? out.join("") : q;
+}
+
+/**
+ * `min_of(a, b)` / `max_of(a, b)` (experimental scalar functions) are only duration functions in
+ * the lezer grammar; outside brackets they are masked as the same-length `minute` and renamed back
+ * when the call is converted.
+ */
+function maskScalarOfFunctions(q: string, renamed: Map<number, string>): string {
+  if (!/\b(min|max)_of\s*\(/.test(q)) return q;
+  let depth = 0;
+  let out = "";
+  for (let i = 0; i < q.length; i++) {
+    const c = q[i]!;
+    if (c === '"' || c === "'" || c === "`") {
+      let j = i + 1;
+      for (; j < q.length && q[j] !== c; j++) if (q[j] === "\\" && c !== "`") j++;
+      out += q.slice(i, j + 1);
+      i = j;
+      continue;
+    }
+    if (c === "[") depth++;
+    else if (c === "]") depth--;
+    const m = depth === 0 && !/[A-Za-z0-9_:]/.test(q[i - 1] ?? "") ? /^(min|max)_of(?=\s*\()/.exec(q.slice(i, i + 8)) : null;
+    if (m) {
+      renamed.set(i, m[0]);
+      out += "minute";
+      i += 5;
+      continue;
+    }
+    out += c;
+  }
+  return out;
 }
 
 /** Unquotes a PromQL string literal with Go's rules ("..." and '...' with escapes, `raw`). */
