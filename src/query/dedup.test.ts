@@ -5,7 +5,7 @@ import { labelsEqual, labelsFromRecord } from "../model/labels.ts";
 import { isStaleMarker } from "../model/series.ts";
 import { loadWasm } from "../runtime/node/load-wasm.ts";
 import type { MeridianWasm } from "../wasm/module.ts";
-import { dedupSamples, dedupSeries, dedupSeriesSet, mergeSortedSamples, type SampleArrays } from "./dedup.ts";
+import { applyCounterResets, dedupSamples, dedupSeries, dedupSeriesSet, mergeSortedSamples, type SampleArrays } from "./dedup.ts";
 
 let wasm: MeridianWasm;
 beforeAll(async () => {
@@ -241,6 +241,37 @@ describe("penalty dedup", () => {
       }),
       { numRuns: 500 },
     );
+  });
+});
+
+describe("counter resets (Thanos ApplyCounterResetsSeriesIterator)", () => {
+  it("accumulates across resets, drops NaN and stale samples, honours the repeated-timestamp marker", () => {
+    const t = Float64Array.from([1, 2, 3, 4, 5, 5, 6, 7]);
+    const v = Float64Array.from([10, 15, 3, NaN, 8, 20, 25, 1]);
+    const stale = Float64Array.from([9]);
+    new Uint32Array(stale.buffer).set([0x00000002, 0x7ff00000]);
+    const out = applyCounterResets(wasm, { t, v });
+    // 10 → 15 (+5) → 3 is a reset (+3) → NaN skipped → 8 (+5) → t=5 again: true last value 20
+    // → 25 (+5) → 1 is a reset (+1)
+    expect(Array.from(out.t)).toEqual([1, 2, 3, 5, 6, 7]);
+    expect(Array.from(out.v)).toEqual([10, 15, 18, 23, 28, 29]);
+    const withStale = applyCounterResets(wasm, { t: Float64Array.from([1, 2]), v: Float64Array.from([stale[0]!, 4]) });
+    expect(Array.from(withStale.t)).toEqual([2]);
+  });
+
+  it("feeds reset-free replicas into penalty dedup with counter adjustment", () => {
+    const step = 15_000;
+    const a = range(0, 600_000, step);
+    const av = a.map((t) => (t < 300_000 ? t / 1000 : t / 1000 - 300)); // restart at 300 s
+    const b = range(0, 600_000, step, 3_000).filter((t) => t < 200_000 || t > 400_000);
+    const bv = b.map((t) => (t < 300_000 ? t / 1000 : t / 1000 - 300));
+    const out = dedupSamples(wasm, [{ t: Float64Array.from(a), v: Float64Array.from(av) }, { t: Float64Array.from(b), v: Float64Array.from(bv) }], {
+      mode: "penalty",
+      counter: true,
+      counterResets: true,
+    });
+    for (let i = 1; i < out.v.length; i++) expect(out.v[i]!).toBeGreaterThanOrEqual(out.v[i - 1]!);
+    expect(out.t.length).toBeGreaterThan(a.length - 2);
   });
 });
 

@@ -27,6 +27,12 @@ export interface DedupOptions {
   readonly mode: "penalty" | "chain";
   /** Penalty mode only: counter error adjustment on replica switches (rate/increase/irate/resets). */
   readonly counter?: boolean;
+  /**
+   * First turn each replica into a reset-free running total and drop NaN/stale samples, as
+   * Thanos' ApplyCounterResetsSeriesIterator does for COUNTER reads (rate/increase/irate/resets).
+   * Hides resets from PromQL's resets(), as in Thanos.
+   */
+  readonly counterResets?: boolean;
   /** Keep only samples with t >= mint of each replica (Thanos bounds every replica iterator). */
   readonly mint?: number;
   /** Keep only samples with t <= maxt. */
@@ -46,8 +52,17 @@ export function dedupSeries(wasm: MeridianWasm, replicas: readonly FloatSeries[]
 /** {@link dedupSeries} on bare sample arrays. */
 export function dedupSamples(wasm: MeridianWasm, replicas: readonly SampleArrays[], opts: DedupOptions): SampleArrays {
   const bounded = replicas.map((r) => bound(r, opts.mint, opts.maxt));
-  if (bounded.length === 1) return { t: bounded[0]!.t.slice(), v: bounded[0]!.v.slice() };
-  return runKernel(wasm, bounded, opts.mode, opts.counter === true);
+  const resets = opts.counterResets === true;
+  if (bounded.length === 1 && !resets) return { t: bounded[0]!.t.slice(), v: bounded[0]!.v.slice() };
+  return runKernel(wasm, bounded, opts.mode, opts.counter === true, resets);
+}
+
+/**
+ * Thanos' ApplyCounterResetsSeriesIterator on one series: drops NaN (and stale) samples and
+ * returns the running total with counter resets removed (a drop adds the new value).
+ */
+export function applyCounterResets(wasm: MeridianWasm, samples: SampleArrays): SampleArrays {
+  return runKernel(wasm, [samples], "resets-only", false, true);
 }
 
 /**
@@ -56,7 +71,7 @@ export function dedupSamples(wasm: MeridianWasm, replicas: readonly SampleArrays
  */
 export function mergeSortedSamples(wasm: MeridianWasm, streams: readonly SampleArrays[]): SampleArrays {
   if (streams.length === 0) return { t: new Float64Array(0), v: new Float64Array(0) };
-  return runKernel(wasm, streams, "chain", false);
+  return runKernel(wasm, streams, "chain", false, false);
 }
 
 /**
@@ -73,16 +88,11 @@ export function dedupSeriesSet(
   for (let i = 0; i < sorted.length; ) {
     let j = i + 1;
     while (j < sorted.length && equal(sorted[i]!.labels, sorted[j]!.labels)) j++;
-    out.push(j - i === 1 ? bounded1(sorted[i]!, opts) : dedupSeries(wasm, sorted.slice(i, j), opts));
+    const untouched = j - i === 1 && opts.mint === undefined && opts.maxt === undefined && opts.counterResets !== true;
+    out.push(untouched ? sorted[i]! : dedupSeries(wasm, sorted.slice(i, j), opts));
     i = j;
   }
   return out;
-}
-
-function bounded1(s: FloatSeries, opts: DedupOptions): FloatSeries {
-  if (opts.mint === undefined && opts.maxt === undefined) return s;
-  const b = bound(s, opts.mint, opts.maxt);
-  return { labels: s.labels, t: b.t, v: b.v };
 }
 
 // First index with t[i] >= x (strict: t[i] > x) in ascending t.
@@ -105,7 +115,13 @@ function bound(r: SampleArrays, mint: number | undefined, maxt: number | undefin
   return { t: r.t.subarray(from, Math.max(from, to)), v: r.v.subarray(from, Math.max(from, to)) };
 }
 
-function runKernel(wasm: MeridianWasm, replicas: readonly SampleArrays[], mode: "penalty" | "chain", counter: boolean): SampleArrays {
+function runKernel(
+  wasm: MeridianWasm,
+  replicas: readonly SampleArrays[],
+  mode: "penalty" | "chain" | "resets-only",
+  counter: boolean,
+  resets: boolean,
+): SampleArrays {
   // Inputs that live in linear memory (XOR decoder views) would be overwritten or detached by
   // the arena below: take owned copies first.
   const mem = wasm.memory.buffer;
@@ -132,6 +148,10 @@ function runKernel(wasm: MeridianWasm, replicas: readonly SampleArrays[], mode: 
     off += r.t.length;
   }
   bView[k] = off;
+  if (resets) {
+    const kept = wasm.exports.applyCounterResets(inT, inV, bounds, k);
+    if (mode === "resets-only" || k === 1) return { t: wasm.f64(inT, kept).slice(), v: wasm.f64(inV, kept).slice() };
+  }
   const n =
     mode === "penalty"
       ? wasm.exports.dedupPenalty(inT, inV, bounds, k, state, outT, outV, counter ? 1 : 0)

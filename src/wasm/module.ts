@@ -20,6 +20,7 @@ export interface MeridianExports {
   readonly DEDUP_STATE_BYTES: WebAssembly.Global;
   dedupPenalty(inT: number, inV: number, bounds: number, k: number, state: number, outT: number, outV: number, counter: number): number;
   dedupChain(inT: number, inV: number, bounds: number, k: number, state: number, outT: number, outV: number): number;
+  applyCounterResets(inT: number, inV: number, bounds: number, k: number): number;
 }
 
 /**
