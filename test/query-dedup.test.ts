@@ -7,16 +7,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { labelsFromRecord } from "../src/model/labels.ts";
 import type { FloatSeries } from "../src/model/series.ts";
-import { createMemoryBucket } from "../src/objstore/memory-bucket.ts";
-import { createEndpointSet, type EndpointSet } from "../src/query/endpoint-set.ts";
-import { createQueryComponent, type QueryComponent } from "../src/query/query-component.ts";
-import { createStoreClient } from "../src/query/store-client.ts";
-import { createMetricsRegistry } from "../src/server/metrics.ts";
-import { createBucketStore } from "../src/store/bucket-store.ts";
+import type { QueryComponent } from "../src/query/query-component.ts";
 import { writeBlock } from "../src/tsdb/block-writer.ts";
-import { loadWasm } from "../src/runtime/node/load-wasm.ts";
-import { startGrpcServer, type RunningServer } from "../src/runtime/node/serve.ts";
-import { createNodeTransportFactory } from "../src/runtime/node/store-transport.ts";
+import { startHaSetup, type HaSetup } from "./helpers/ha-stores.ts";
 
 const STEP = 15_000;
 const T0 = 1_700_000_000_000;
@@ -33,8 +26,7 @@ function replicaSeries(name: string, gap: [number, number], value: (i: number) =
   return { labels: labelsFromRecord({ __name__: name, job: "api", ...extra }), t: Float64Array.from(t), v: Float64Array.from(v) };
 }
 
-let servers: RunningServer[] = [];
-let endpoints: EndpointSet;
+let setup: HaSetup;
 let query: QueryComponent;
 
 // Replica a restarts its counter at scrape 200 (a real reset); replica b keeps counting but was
@@ -43,40 +35,23 @@ const counterA = (i: number) => (i < 200 ? i * 10 : (i - 200) * 10);
 const counterB = (i: number) => (i < 200 ? i * 10 + 3 : (i - 200) * 10 + 3);
 
 beforeAll(async () => {
-  const wasm = await loadWasm();
   const replicas = [
     { replica: "a", gap: [100, 140] as [number, number], counter: counterA },
     { replica: "b", gap: [300, 360] as [number, number], counter: counterB },
   ];
-  const addresses: string[] = [];
-  for (const r of replicas) {
-    const bucket = createMemoryBucket(`replica-${r.replica}`);
-    const block = writeBlock(
-      [replicaSeries("up", r.gap, () => 1), replicaSeries("requests_total", r.gap, r.counter)],
-      { minTime: T0, maxTime: T0 + N * STEP, thanos: { labels: { cluster: "eu", replica: r.replica }, source: "sidecar" } },
-    );
-    for (const [rel, body] of block.files) if (rel !== "meta.json") await bucket.upload(`${block.ulid}/${rel}`, body);
-    await bucket.upload(`${block.ulid}/meta.json`, block.files.get("meta.json")!);
-    const store = createBucketStore({ bucket, metrics: createMetricsRegistry(), wasm });
-    await store.sync();
-    const grpc = await startGrpcServer({ address: "127.0.0.1:0", storeApi: store.storeApi, ready: store.ready });
-    servers.push(grpc);
-    addresses.push(`127.0.0.1:${grpc.port}`);
-  }
-  const transportFactory = createNodeTransportFactory();
-  endpoints = createEndpointSet({
-    staticEndpoints: addresses.map((address) => ({ address })),
-    clientFactory: (spec) => createStoreClient(spec.address, { transportFactory }),
-  });
-  endpoints.start();
-  await endpoints.firstProbe;
-  query = createQueryComponent({ endpoints, wasm, metrics: createMetricsRegistry(), replicaLabels: ["replica"] });
+  const groups = replicas.map((r) => [
+    writeBlock([replicaSeries("up", r.gap, () => 1), replicaSeries("requests_total", r.gap, r.counter)], {
+      minTime: T0,
+      maxTime: T0 + N * STEP,
+      thanos: { labels: { cluster: "eu", replica: r.replica }, source: "sidecar" },
+    }),
+  ]);
+  setup = await startHaSetup(groups, { replicaLabels: ["replica"] });
+  query = setup.query;
 });
 
 afterAll(async () => {
-  endpoints?.close();
-  await Promise.all(servers.map((s) => s.close(1000)));
-  servers = [];
+  await setup?.close();
 });
 
 async function api(path: string): Promise<{ status: number; body: any }> {
