@@ -92,6 +92,10 @@ export interface VectorMatching {
   readonly matchingLabels: readonly string[];
   /** Extra labels copied from the "one" side (`group_left(a, b)`). */
   readonly include: readonly string[];
+  /** Experimental `fill(v)` / `fill_left(v)`: value for a missing left-hand sample. */
+  readonly fillLHS?: number | null;
+  /** Experimental `fill(v)` / `fill_right(v)`: value for a missing right-hand sample. */
+  readonly fillRHS?: number | null;
 }
 
 /** A binary operation. */

@@ -23,6 +23,12 @@ export interface EngineOptions {
   readonly timeout?: number;
   /** Enable Prometheus' `promql-experimental-functions` (limitk, sort_by_label, mad_over_time, ...). */
   readonly experimentalFunctions?: boolean;
+  /** Prometheus `promql-binop-fill-modifiers`: `fill(v)`, `fill_left(v)`, `fill_right(v)`. */
+  readonly binopFillModifiers?: boolean;
+  /** Prometheus `promql-duration-expr`: arithmetic, `step()` and `range()` in durations. */
+  readonly durationExpressions?: boolean;
+  /** Prometheus `promql-extended-range-selectors`: `anchored` and `smoothed`. */
+  readonly extendedRangeSelectors?: boolean;
   /** Prometheus 3 `promql-delayed-name-removal`: drop `__name__` at the end of evaluation. Default false, as Prometheus. */
   readonly delayedNameRemoval?: boolean;
   /** Default subquery step, ms, when a subquery has none (Prometheus: the evaluation interval, 1m). */
@@ -72,7 +78,12 @@ export function createEngine(opts: EngineOptions = {}): Engine {
   }
 
   function parse(text: string): Expr {
-    return parseExpr(text, { experimentalFunctions: opts.experimentalFunctions ?? false });
+    return parseExpr(text, {
+      experimentalFunctions: opts.experimentalFunctions ?? false,
+      binopFillModifiers: opts.binopFillModifiers ?? false,
+      durationExpressions: opts.durationExpressions ?? false,
+      extendedRangeSelectors: opts.extendedRangeSelectors ?? false,
+    });
   }
 
   function lookbackOf(qo?: QueryOptions): number {

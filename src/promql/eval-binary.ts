@@ -186,6 +186,12 @@ function vectorVector(ev: Evaluator, e: BinaryExpr, lhsIn: StepSeries[], rhsIn: 
   const dropName = !ev.ctx.delayedNameRemoval && e.returnBool;
   const include = m.include;
   const oneSide = swapped ? "left" : "right";
+  const fillLHS = m.fillLHS ?? null;
+  const fillRHS = m.fillRHS ?? null;
+  const withoutNames = new Set([...names, METRIC_NAME]);
+  /** Prometheus' `Labels.MatchLabels(on, names)`: the labels that take part in matching. */
+  const matchLabels = (l: Labels): Labels => (m.on ? keepLabels(l, names) : removeLabels(l, withoutNames));
+  if ((lhsIn.length === 0 || rhsIn.length === 0) && fillLHS === null && fillRHS === null) return [];
   for (let i = 0; i < ev.n; i++) {
     if (i % 64 === 0) ev.check();
     for (let k = 0; k < R.length; k++) {
@@ -207,15 +213,9 @@ function vectorVector(ev: Evaluator, e: BinaryExpr, lhsIn: StepSeries[], rhsIn: 
       rightAt[sig] = k;
     }
     const groupSeen = m.card === "one-to-one" ? null : new Map<number, Set<string>>();
-    for (let k = 0; k < L.length; k++) {
-      const ls = L[k]!;
-      if (!ls.p[i]) continue;
-      const sig = sl[k]!;
-      if (rightStamp[sig] !== i) continue;
-      const rk = rightAt[sig]!;
-      const rs = R[rk]!;
-      let fl = ls.v[i]!;
-      let fr = rs.v[i]!;
+    const doBinOp = (lLabels: Labels, lv: number, rLabels: Labels, rv: number, sig: number, pk: number): void => {
+      let fl = lv;
+      let fr = rv;
       if (swapped) [fl, fr] = [fr, fl];
       let value: number;
       let keep = true;
@@ -224,30 +224,50 @@ function vectorVector(ev: Evaluator, e: BinaryExpr, lhsIn: StepSeries[], rhsIn: 
         value = fl;
       } else value = arith(e.op, fl, fr);
       if (e.returnBool) value = keep ? 1 : 0;
-      const pk = k * R.length + rk;
-      let res = pairCache.get(pk);
+      let res = pk >= 0 ? pairCache.get(pk) : undefined;
       if (!res) {
-        let lb = ls.labels;
+        let lb = lLabels;
         if (dropName || changesSchema(e.op)) lb = removeLabels(lb, new Set([METRIC_NAME]));
         if (m.card === "one-to-one") lb = m.on ? keepLabels(lb, names) : removeLabels(lb, names);
-        for (const ln of include) lb = setLabel(lb, ln, getLabel(rs.labels, ln));
+        for (const ln of include) lb = setLabel(lb, ln, getLabel(rLabels, ln));
         res = { idx: -1, key: labelsKey(lb) };
         res.idx = out.index(lb, e.returnBool && ev.ctx.delayedNameRemoval);
-        pairCache.set(pk, res);
+        if (pk >= 0) pairCache.set(pk, res);
       }
       if (groupSeen === null) {
         if (matchedStamp[sig] === i) {
           throw new ExecutionError("multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)");
         }
-        matchedStamp[sig] = i;
       } else {
         let set = groupSeen.get(sig);
         if (!set) groupSeen.set(sig, (set = new Set()));
         if (set.has(res.key)) throw new ExecutionError("multiple matches for labels: grouping labels must ensure unique matches");
         set.add(res.key);
       }
-      if (!keep && !e.returnBool) continue;
+      matchedStamp[sig] = i;
+      if (!keep && !e.returnBool) return;
       out.set(res.idx, i, value);
+    };
+    for (let k = 0; k < L.length; k++) {
+      const ls = L[k]!;
+      if (!ls.p[i]) continue;
+      const sig = sl[k]!;
+      if (rightStamp[sig] !== i) {
+        if (fillRHS !== null) doBinOp(ls.labels, ls.v[i]!, matchLabels(ls.labels), fillRHS, sig, -1);
+        continue;
+      }
+      const rk = rightAt[sig]!;
+      const rs = R[rk]!;
+      doBinOp(ls.labels, ls.v[i]!, rs.labels, rs.v[i]!, sig, k * R.length + rk);
+    }
+    if (fillLHS !== null) {
+      for (let k = 0; k < R.length; k++) {
+        const rs = R[k]!;
+        if (!rs.p[i]) continue;
+        const sig = sr[k]!;
+        if (matchedStamp[sig] === i) continue;
+        doBinOp(matchLabels(rs.labels), fillLHS, rs.labels, rs.v[i]!, sig, -1);
+      }
     }
   }
   return out.nonEmpty();

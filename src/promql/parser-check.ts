@@ -106,11 +106,14 @@ export function checkAst(e: Expr, _q: string, opts: { experimentalFunctions?: bo
       }
       if (lt !== "scalar" && lt !== "vector") throw mkErr("binary expression must contain only scalar and instant vector types", e.lhs.pos);
       if (rt !== "scalar" && rt !== "vector") throw mkErr("binary expression must contain only scalar and instant vector types", e.rhs.pos);
+      const hasFill = m !== null && ((m.fillLHS ?? null) !== null || (m.fillRHS ?? null) !== null);
       if ((lt !== "vector" || rt !== "vector") && m) {
         if (m.matchingLabels.length > 0) throw mkErr("vector matching only allowed between instant vectors", e.pos);
+        if (hasFill) throw mkErr("filling in missing series only allowed between instant vectors", e.pos);
         (e as { matching: unknown }).matching = null;
       } else if (m && isSetOp(e.op)) {
         if (m.card === "many-to-one" || m.card === "one-to-many") throw mkErr(`no grouping allowed for "${e.op}" operation`, e.pos);
+        if (hasFill) throw mkErr("filling in missing series not allowed for set operators", e.pos);
       }
       if ((lt === "scalar" || rt === "scalar") && isSetOp(e.op)) {
         throw mkErr(`set operator "${e.op}" not allowed in binary scalar expression`, e.pos);

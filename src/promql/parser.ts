@@ -52,6 +52,12 @@ function lineColumn(text: string, offset: number): { line: number; column: numbe
 export interface ParseOptions {
   /** Allow functions Prometheus keeps behind `promql-experimental-functions` (limitk, sort_by_label, ...). */
   readonly experimentalFunctions?: boolean;
+  /** Allow `fill(v)`, `fill_left(v)`, `fill_right(v)` (Prometheus `promql-binop-fill-modifiers`). */
+  readonly binopFillModifiers?: boolean;
+  /** Allow duration arithmetic and `step()`/`range()` in brackets and offsets (`promql-duration-expr`). */
+  readonly durationExpressions?: boolean;
+  /** Allow `anchored`/`smoothed` range selectors (`promql-extended-range-selectors`). */
+  readonly extendedRangeSelectors?: boolean;
 }
 
 /** Parses and type-checks a PromQL expression. Throws {@link ParseError}. */
@@ -69,6 +75,7 @@ type Item =
       readonly op: BinaryOp;
       readonly bool: boolean;
       readonly matching: MatchingClause | null;
+      readonly fill: { lhs: number | null; rhs: number | null } | null;
       readonly pos: PosRange;
     }
   | { readonly t: "post"; readonly apply: (e: Expr) => Expr };
@@ -216,18 +223,42 @@ class Converter {
     if (!op) throw this.err(`unexpected ${JSON.stringify(this.text(opNode))}`, opNode.from, opNode.to);
     let bool = false;
     let matching: MatchingClause | null = null;
+    let fill: { lhs: number | null; rhs: number | null } | null = null;
     let rhs = opNode.nextSibling!;
     for (;;) {
       const name = rhs.type.name;
       if (name === "BoolModifier") bool = true;
       else if (name === "MatchingModifierClause") matching = this.matchingClause(rhs);
-      else if (name === "FillModifier") throw this.err("fill modifiers are experimental and not enabled", rhs.from, rhs.to);
+      else if (name === "FillModifier") {
+        if (!this.opts.binopFillModifiers) {
+          throw this.err("binop fill modifiers are experimental and not enabled", rhs.from, rhs.to);
+        }
+        fill = this.fillModifier(rhs);
+      }
       else break;
       rhs = rhs.nextSibling!;
     }
     this.flatten(lhs, out);
-    out.push({ t: "bin", op, bool, matching, pos: { start: opNode.from, end: opNode.to } });
+    out.push({ t: "bin", op, bool, matching, fill, pos: { start: opNode.from, end: opNode.to } });
     this.flatten(rhs, out);
+  }
+
+  /** `fill(v)`, `fill_left(v)`, `fill_right(v)` (experimental binop fill modifiers). */
+  fillModifier(n: SyntaxNode): { lhs: number | null; rhs: number | null } {
+    const out: { lhs: number | null; rhs: number | null } = { lhs: null, rhs: null };
+    for (let c = n.firstChild; c; c = c.nextSibling) {
+      const lit = c.getChild("NumberDurationLiteral");
+      if (!lit) continue;
+      const t = this.text(lit).replace(/\s+/g, "");
+      const neg = t.startsWith("-");
+      const v = this.number(t.replace(/^[-+]/, ""), lit) * (neg ? -1 : 1);
+      if (c.type.name === "FillClause") {
+        out.lhs = v;
+        out.rhs = v;
+      } else if (c.type.name === "FillLeftClause") out.lhs = v;
+      else if (c.type.name === "FillRightClause") out.rhs = v;
+    }
+    return out;
   }
 
   matchingClause(n: SyntaxNode): MatchingClause {
@@ -536,6 +567,7 @@ class ItemParser {
       on: m?.on ?? false,
       matchingLabels: m?.labels ?? [],
       include: m?.include ?? [],
+      ...(it.fill ? { fillLHS: it.fill.lhs, fillRHS: it.fill.rhs } : {}),
     };
     return {
       kind: "binary", op: it.op, lhs, rhs, returnBool: it.bool, matching,
