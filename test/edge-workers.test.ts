@@ -1,0 +1,244 @@
+/**
+ * The querier as a Cloudflare Worker in Miniflare (workerd), bundled from
+ * `src/runtime/workers/worker.ts` with esbuild and the WASM imported as a compiled module. Its R2
+ * bucket holds real Prometheus blocks (promtool fixtures, Thanos labels region=eu replica=a); a
+ * Meridian store gateway on Node serves the same blocks as replica b plus other blocks (region=us)
+ * over Connect. A Node querier over two Node stores holding exactly the same data is the reference:
+ * PromQL and metadata answers over the HTTP API must be equal. Also: bearer token (none / wrong /
+ * right) over the HTTP API and Connect, refusal to start without a token, public mode.
+ */
+import { mkdtempSync, copyFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { create } from "@bufbuild/protobuf";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-web";
+import { build } from "esbuild";
+import { Miniflare } from "miniflare";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Store } from "../src/gen/store/storepb/rpc_pb.ts";
+import { LabelNamesRequestSchema } from "../src/gen/store/storepb/rpc_pb.ts";
+import { createMemoryBucket } from "../src/objstore/memory-bucket.ts";
+import type { Bucket } from "../src/objstore/bucket.ts";
+import type { R2BucketLike } from "../src/objstore/r2-bucket.ts";
+import { createEndpointSet } from "../src/query/endpoint-set.ts";
+import { createQueryComponent } from "../src/query/query-component.ts";
+import { createStoreClient } from "../src/query/store-client.ts";
+import { loadWasm, wasmPath } from "../src/runtime/node/load-wasm.ts";
+import { startHttpServer, type RunningServer } from "../src/runtime/node/serve.ts";
+import { createComponentApp } from "../src/server/app.ts";
+import { createMetricsRegistry } from "../src/server/metrics.ts";
+import { createBucketStore } from "../src/store/bucket-store.ts";
+import type { Hono } from "hono";
+import { uploadFixtureGroup } from "./helpers/s3rver-store.ts";
+
+const TOKEN = "edge-secret-token";
+const root = fileURLToPath(new URL("..", import.meta.url));
+
+let dir: string;
+let workerScript: string;
+const servers: RunningServer[] = [];
+let mf: Miniflare;
+let workerUrl: string;
+let reference: Hono;
+let referenceEndpoints: ReturnType<typeof createEndpointSet>;
+
+async function serveStore(bucket: Bucket): Promise<string> {
+  const store = createBucketStore({ bucket, metrics: createMetricsRegistry() });
+  await store.sync();
+  const app = createComponentApp({ storeApi: store.storeApi, ready: store.ready, metrics: createMetricsRegistry() });
+  const s = await startHttpServer({ address: "127.0.0.1:0", fetch: app.fetch });
+  servers.push(s);
+  return `http://127.0.0.1:${s.port}`;
+}
+
+/** Bundles the Worker entry; the `.wasm` import stays an import of `./meridian.wasm` next to the bundle. */
+async function bundleWorker(outDir: string): Promise<string> {
+  const out = join(outDir, "worker.mjs");
+  await build({
+    entryPoints: [join(root, "src/runtime/workers/worker.ts")],
+    bundle: true,
+    format: "esm",
+    platform: "browser",
+    target: "es2022",
+    outfile: out,
+    logLevel: "silent",
+    plugins: [{ name: "wasm-module", setup: (b) => b.onResolve({ filter: /\.wasm$/ }, () => ({ path: "./meridian.wasm", external: true })) }],
+  });
+  copyFileSync(wasmPath(), join(outDir, "meridian.wasm"));
+  return out;
+}
+
+function miniflare(bindings: Record<string, unknown>, withR2: boolean): Miniflare {
+  return new Miniflare({
+    modules: true,
+    scriptPath: workerScript,
+    modulesRoot: dir,
+    modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"] }],
+    compatibilityDate: "2025-01-01",
+    bindings,
+    ...(withR2 ? { r2Buckets: ["BLOCKS"] } : {}),
+    host: "127.0.0.1",
+    port: 0,
+  });
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), "meridian-edge-workers-"));
+  const wasm = await loadWasm();
+  workerScript = await bundleWorker(dir);
+
+  // Replica a of region eu: in R2 for the Worker, in a Node store for the reference querier.
+  const eu = createMemoryBucket("eu-a");
+  await uploadFixtureGroup(eu, "promtool-openmetrics-2.42", { region: "eu", replica: "a" });
+  // The shared remote store: replica b of eu and region us.
+  const shared = createMemoryBucket("shared");
+  await uploadFixtureGroup(shared, "promtool-openmetrics-2.42", { region: "eu", replica: "b" });
+  await uploadFixtureGroup(shared, "promtool-openmetrics-edgecases-2.42", { region: "us", replica: "a" });
+  const sharedUrl = await serveStore(shared);
+  const euUrl = await serveStore(eu);
+
+  mf = miniflare({ MERIDIAN_BEARER_TOKEN: TOKEN, MERIDIAN_ENDPOINTS: JSON.stringify([sharedUrl]), MERIDIAN_REPLICA_LABELS: "replica" }, true);
+  workerUrl = (await mf.ready).href.replace(/\/$/, "");
+  const r2 = (await mf.getR2Bucket("BLOCKS")) as unknown as R2BucketLike;
+  await eu.iter("", async (key) => { await r2.put(key, await eu.get(key)); }, { recursive: true });
+
+  referenceEndpoints = createEndpointSet({ staticEndpoints: [{ address: euUrl }, { address: sharedUrl }], clientFactory: (s) => createStoreClient(s.address) });
+  await referenceEndpoints.probe();
+  reference = createQueryComponent({ endpoints: referenceEndpoints, wasm, metrics: createMetricsRegistry(), replicaLabels: ["replica"] }).app;
+}, 60_000);
+
+afterAll(async () => {
+  await mf?.dispose();
+  referenceEndpoints?.close();
+  await Promise.all(servers.map((s) => s.close(1000)));
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const auth = { authorization: `Bearer ${TOKEN}` };
+
+async function both(path: string): Promise<{ worker: unknown; node: unknown }> {
+  const w = await fetch(`${workerUrl}${path}`, { headers: auth });
+  const n = await reference.fetch(new Request(`http://reference${path}`));
+  expect(w.status, `${path}: ${w.status} ${await w.clone().text()}`).toBe(200);
+  expect(n.status).toBe(200);
+  return { worker: await w.json(), node: await n.json() };
+}
+
+describe("querier on Workers (Miniflare) over R2 blocks + a Connect endpoint", () => {
+  const q = (expr: string, extra: string) => `/api/v1/query${extra}${extra ? "&" : "?"}query=${encodeURIComponent(expr)}`;
+  const cases: [string, string][] = [
+    ["demo_gauge", "?time=1700003000"],
+    ["edges", "?time=1700008800"],
+    ['count by (region, replica) ({__name__=~".+"})', "?time=1700005000"],
+    ["sum by (region) (rate(demo_requests_total[5m]))", "?time=1700010000"],
+  ];
+  for (const [expr, params] of cases) {
+    it(`instant query ${expr} equals the Node querier's`, async () => {
+      const { worker, node } = await both(q(expr, params));
+      expect((worker as { data: { result: unknown[] } }).data.result.length).toBeGreaterThan(0);
+      expect(worker).toEqual(node);
+    });
+  }
+
+  const ranges: string[] = [
+    "rate(demo_requests_total[5m])",
+    "max_over_time(demo_gauge[10m])",
+    "demo_irregular",
+    "edges * 2",
+  ];
+  for (const expr of ranges) {
+    it(`range query ${expr} equals the Node querier's`, async () => {
+      const { worker, node } = await both(`/api/v1/query_range?query=${encodeURIComponent(expr)}&start=1699999000&end=1700020000&step=60`);
+      expect((worker as { data: { result: unknown[] } }).data.result.length).toBeGreaterThan(0);
+      expect(worker).toEqual(node);
+    });
+  }
+
+  it("deduplicates the R2 replica with the remote replica (one series per instance, no replica label)", async () => {
+    const { worker } = await both(q("demo_gauge", "?time=1700003000"));
+    const result = (worker as { data: { result: { metric: Record<string, string> }[] } }).data.result;
+    expect(result.every((s) => s.metric.replica === undefined && s.metric.region === "eu")).toBe(true);
+    expect(new Set(result.map((s) => JSON.stringify(s.metric))).size).toBe(result.length);
+  });
+
+  it("reads replica a from R2 (dedup=false shows both replicas of eu, equal to the Node querier)", async () => {
+    const { worker, node } = await both(q("count by (region, replica) (demo_gauge)", "?time=1700003000&dedup=false"));
+    const result = (worker as { data: { result: { metric: Record<string, string> }[] } }).data.result;
+    expect(result.map((s) => s.metric)).toEqual([{ region: "eu", replica: "a" }, { region: "eu", replica: "b" }]);
+    expect(worker).toEqual(node);
+  });
+
+  it("answers metadata (labels, label values, series) as the Node querier does", async () => {
+    for (const path of ["/api/v1/labels", "/api/v1/label/region/values", `/api/v1/series?match[]=demo_gauge&start=1699999000&end=1700020000`]) {
+      const { worker, node } = await both(path);
+      expect(worker).toEqual(node);
+    }
+  });
+
+  it("lists the R2 store and the Connect endpoint as healthy on /api/v1/stores", async () => {
+    const res = await fetch(`${workerUrl}/api/v1/stores`, { headers: auth });
+    const text = await res.text();
+    expect(res.status).toBe(200);
+    expect(text).toContain("r2://BLOCKS");
+    expect(text).toContain(servers[0] ? `127.0.0.1:${servers[0].port}` : "");
+    expect(text).not.toContain("unhealthy");
+  });
+
+  it("serves its StoreAPI over Connect with the token, and rejects calls without or with a wrong one", async () => {
+    const client = (token?: string) =>
+      createClient(Store, createConnectTransport({ baseUrl: workerUrl, useBinaryFormat: true, ...(token ? { interceptors: [(next) => (req) => { req.header.set("authorization", `Bearer ${token}`); return next(req); }] } : {}) }));
+    const req = create(LabelNamesRequestSchema, { start: 1699999000000n, end: 1700020000000n });
+    const ok = await client(TOKEN).labelNames(req);
+    expect(ok.names).toContain("region");
+    for (const token of [undefined, "wrong"]) {
+      const err = await client(token).labelNames(req).then(() => undefined, (e: unknown) => ConnectError.from(e));
+      expect(err?.code).toBe(Code.Unauthenticated);
+      expect(err?.rawMessage).toBe("unauthenticated");
+    }
+  });
+
+  it("rejects HTTP API calls without the token or with a wrong one (401, nothing revealed)", async () => {
+    const variants: Record<string, string>[] = [{}, { authorization: "Bearer wrong" }, { authorization: TOKEN }];
+    for (const headers of variants) {
+      const res = await fetch(`${workerUrl}/api/v1/query?query=demo_gauge&time=1700003000`, { headers });
+      expect(res.status).toBe(401);
+      expect(await res.text()).toBe("unauthenticated\n");
+    }
+  });
+});
+
+describe("Worker start-up rules", () => {
+  it("refuses to serve (500, clear message) without a token unless MERIDIAN_PUBLIC=true", async () => {
+    const url = servers[0] ? `http://127.0.0.1:${servers[0].port}` : "";
+    const locked = miniflare({ MERIDIAN_ENDPOINTS: JSON.stringify([url]) }, false);
+    try {
+      const res = await locked.dispatchFetch("http://worker/-/ready");
+      expect(res.status).toBe(500);
+      expect(await res.text()).toContain("refusing to serve: no MERIDIAN_BEARER_TOKEN secret is set");
+    } finally {
+      await locked.dispose();
+    }
+    const open = miniflare({ MERIDIAN_ENDPOINTS: JSON.stringify([url]), MERIDIAN_PUBLIC: "true" }, false);
+    try {
+      const res = await open.dispatchFetch("http://worker/api/v1/query?query=count(demo_gauge)&time=1700003000");
+      expect(res.status).toBe(200);
+      const body = (await res.json()) as { data: { result: { value: [number, string] }[] } };
+      expect(Number(body.data.result[0]!.value[1])).toBeGreaterThan(0);
+    } finally {
+      await open.dispose();
+    }
+  });
+
+  it("refuses a native gRPC endpoint address with a message naming the binding", async () => {
+    const bad = miniflare({ MERIDIAN_PUBLIC: "true", MERIDIAN_ENDPOINTS: '["127.0.0.1:10901"]' }, false);
+    try {
+      const res = await bad.dispatchFetch("http://worker/api/v1/labels");
+      expect(res.status).toBe(500);
+      expect(await res.text()).toMatch(/MERIDIAN_ENDPOINTS: "127\.0\.0\.1:10901" is a native gRPC address/);
+    } finally {
+      await bad.dispose();
+    }
+  });
+});
