@@ -89,10 +89,11 @@ function readUvarint(w: usize, pos: u32): u64 {
 }
 
 /**
- * Decodes one chunk (already byte-reversed, `w` = its reversed copy + len - 8, see peek) into outT/outV. Returns the
- * number of samples kept (those inside [mint, maxt]), or -1 with
- * errCode/errOffset/errSample set. Decoding stops at the first sample after maxt, as Prometheus'
- * bounded iterators do.
+ * Decodes one chunk into outT/outV. The chunk was byte-reversed into the work region and `w` is
+ * that copy's start + len - 8 (see peek). Returns the number of samples kept (those inside
+ * [mint, maxt]) or -1 with errCode/errOffset/errSample set. Decoding stops at the first sample
+ * after maxt, as Prometheus' bounded iterators do. `Filtered` is a compile-time switch: i32 builds
+ * the filtering instance, anything else the unfiltered one.
  */
 function decodeChunk<Filtered>(w: usize /* rev + len - 8 */, len: u32, outT: usize, outV: usize, mint: f64, maxt: f64): i32 {
   if (len < 2) return fail(XOR_ERR_SHORT, 0, 0);

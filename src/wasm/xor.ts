@@ -34,7 +34,7 @@ const REASONS: Record<number, string> = {
   3: "sample count mismatch (bytes left over after the announced samples)",
   4: "malformed varint",
   5: "invalid XOR window (leading + significant bits > 64)",
-  6: "chunk outside the input region",
+  6: "chunk outside the input region or larger than 256 MiB",
   7: "output region too small",
 };
 
