@@ -13,6 +13,8 @@ export type DenoRunner = (flags: FlagValues) => Promise<number>;
 /** Component name to lazy Deno runner. Add components here as they gain a Deno runner. */
 export const denoRunners: Record<string, (() => Promise<DenoRunner>) | undefined> = {
   sidecar: async () => (await import("./sidecar.ts")).runSidecarOnDeno,
+  query: async () => (await import("./query.ts")).runQueryOnDeno,
+  store: async () => (await import("./store.ts")).runStoreOnDeno,
 };
 
 const PROGRAM = "meridian";

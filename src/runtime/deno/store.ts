@@ -1,0 +1,107 @@
+/**
+ * `meridian store` on Deno (`deno task store ...`): the runtime-neutral store gateway over the
+ * bucket from `--objstore.config-file` / `--objstore.config` (opened through Deno's `node:`
+ * compatibility, as the Deno sidecar does), index-headers cached under `--data-dir`, served by
+ * `Deno.serve` over Connect and gRPC-Web (no native gRPC on Deno). Ready after the first successful
+ * sync, re-synced every `--sync-block-duration`.
+ */
+import { createComponentApp } from "../../server/app.ts";
+import { createMetricsRegistry } from "../../server/metrics.ts";
+import { createBucketStore } from "../../store/bucket-store.ts";
+import type { MeridianWasm } from "../../wasm/module.ts";
+import type { FlagValues } from "../flags.ts";
+import { createFilesystemBucket } from "../node/filesystem-bucket.ts";
+import { loadWasm } from "../node/load-wasm.ts";
+import { openBucketFromFlags } from "../node/objstore.ts";
+import { getDeno, splitAddress } from "./deno-api.ts";
+
+type Level = "debug" | "info" | "warn" | "error";
+const LEVELS: Record<Level, number> = { debug: 0, info: 1, warn: 2, error: 3 };
+
+function num(v: FlagValues[string] | undefined, fallback: number): number {
+  return typeof v === "number" ? v : fallback;
+}
+
+/** Runs the store gateway on Deno until SIGINT/SIGTERM; resolves with the exit code. */
+export async function runStoreOnDeno(flags: FlagValues): Promise<number> {
+  const deno = getDeno();
+  const min = LEVELS[String(flags["log.level"]) as Level] ?? 1;
+  const log = (lvl: Level, msg: string) => {
+    if (LEVELS[lvl] >= min) console.error(`ts=${new Date().toISOString()} level=${lvl} component=store runtime=deno msg=${JSON.stringify(msg)}`);
+  };
+  const metrics = createMetricsRegistry();
+  const bucket = await openBucketFromFlags(flags, (m) => log("warn", m));
+  const headerCache = createFilesystemBucket(String(flags["data-dir"] ?? "./data"));
+  let wasm: MeridianWasm | undefined;
+  try {
+    wasm = await loadWasm();
+  } catch (err) {
+    log("warn", `WASM decoder unavailable, chunks with tombstones cannot be served: ${(err as Error).message}`);
+  }
+  const bearerFile = flags["http.bearer-token-file"];
+  const bearerToken = typeof bearerFile === "string" && bearerFile !== "" ? (await deno.readTextFile(bearerFile)).trim() : undefined;
+  const corsOrigin = flags["web.cors-origin"];
+  const store = createBucketStore({
+    bucket,
+    headerCache,
+    metrics,
+    indexCacheBytes: num(flags["index-cache-size"], 250 * 1024 * 1024),
+    seriesLimit: num(flags["store.limits.request-series"], 0),
+    samplesLimit: num(flags["store.limits.request-samples"], 0),
+    seriesConcurrency: num(flags["store.grpc.series-max-concurrency"], 20),
+    ...(wasm ? { wasm } : {}),
+    log,
+  });
+  const shutdown = new AbortController();
+  const app = createComponentApp({
+    storeApi: store.storeApi,
+    ready: store.ready,
+    metrics,
+    ...(typeof corsOrigin === "string" && corsOrigin !== "" ? { cors: [corsOrigin] } : {}),
+    ...(bearerToken !== undefined ? { bearerToken } : {}),
+    shutdownSignal: shutdown.signal,
+  });
+  const { hostname, port } = splitAddress(String(flags["http-address"]));
+  const server = deno.serve(
+    { hostname, port, onListen: (a) => log("info", `listening: http ${a.hostname}:${a.port} (Connect, gRPC-Web; native gRPC needs the Node runner), bucket ${bucket.name}`) },
+    (req) => app.fetch(req),
+  );
+
+  let stopping = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let attempt = 0;
+  const interval = num(flags["sync-block-duration"], 15 * 60_000);
+  const loop = async (): Promise<void> => {
+    let ok = false;
+    try {
+      const r = await store.sync();
+      for (const id of r.dropped) await headerCache.delete(`${id}/index-header`).catch(() => undefined);
+      log("info", `synced blocks: ${r.total} served, ${r.loaded.length} new, ${r.dropped.length} dropped, ${r.failed.length} failed`);
+      ok = true;
+    } catch (err) {
+      log("error", `block sync failed: ${(err as Error).message}`);
+    }
+    if (stopping) return;
+    // Until the first sync succeeds, retry with backoff (Thanos' initial sync); then every interval.
+    const next = !store.ready() && !ok ? Math.min(30_000, 500 * 2 ** Math.min(++attempt, 6)) : interval;
+    timer = setTimeout(() => void loop(), next);
+  };
+  void loop();
+
+  await new Promise<void>((resolve) => {
+    const stop = () => {
+      deno.removeSignalListener("SIGINT", stop);
+      deno.removeSignalListener("SIGTERM", stop);
+      resolve();
+    };
+    deno.addSignalListener("SIGINT", stop);
+    deno.addSignalListener("SIGTERM", stop);
+  });
+  log("info", "shutting down");
+  stopping = true;
+  if (timer) clearTimeout(timer);
+  shutdown.abort();
+  await server.shutdown();
+  await bucket.close();
+  return 0;
+}
