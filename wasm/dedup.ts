@@ -358,12 +358,39 @@ function penaltyPair(inT: usize, inV: usize, bounds: usize, outT: usize, outV: u
   return n;
 }
 
+/** dedupChain for two streams, state in locals (the common overlap of two blocks or replicas). */
+function chainPair(inT: usize, inV: usize, bounds: usize, outT: usize, outV: usize): i32 {
+  let ia = <i32>load<u32>(bounds);
+  const aEnd = <i32>load<u32>(bounds, 4);
+  let ib = aEnd;
+  const bEnd = <i32>load<u32>(bounds, 8);
+  let n = 0;
+  let lastT: f64 = -Infinity;
+  while (ia < aEnd || ib < bEnd) {
+    const ta = ia < aEnd ? load<f64>(inT + (<usize>ia << 3)) : Infinity;
+    const tb = ib < bEnd ? load<f64>(inT + (<usize>ib << 3)) : Infinity;
+    const useA = ta <= tb; // ties: the first stream wins
+    const idx = useA ? ia : ib;
+    const t = useA ? ta : tb;
+    if (useA) ia++;
+    else ib++;
+    if (n > 0 && t <= lastT) continue; // already emitted this timestamp
+    const o = <usize>n << 3;
+    store<f64>(outT + o, t);
+    store<u64>(outV + o, load<u64>(inV + (<usize>idx << 3)));
+    lastT = t;
+    n++;
+  }
+  return n;
+}
+
 /**
  * Chain deduplication (k-way merge by timestamp): every distinct timestamp once, in order; on equal
  * timestamps the lowest-numbered replica's sample is kept. Inputs must be sorted by time.
  */
 export function dedupChain(inT: usize, inV: usize, bounds: usize, k: i32, state: usize, outT: usize, outV: usize): i32 {
   if (k <= 0) return 0;
+  if (k == 2) return chainPair(inT, inV, bounds, outT, outV);
   setup(inT, inV, bounds, k, state, 0);
   for (let i = 0; i < k; i++) store<i32>(rec(i), load<i32>(rec(i)) + 1); // idx = first sample
   let n = 0;
