@@ -6,6 +6,7 @@
  */
 import type { Matcher } from "../model/matcher.ts";
 import { getFunction } from "./function-table.ts";
+import type { DurationNode } from "./parser-duration.ts";
 
 /** Source range of a node, as offsets into the query text (end exclusive). */
 export interface PosRange {
@@ -52,6 +53,8 @@ export interface TimeModifiers {
   readonly timestamp: number | null;
   /** `@ start()` / `@ end()`, resolved by the engine, or null. */
   readonly startOrEnd: AtPreprocessor | null;
+  /** Experimental duration expression of the offset using `step()`/`range()`; resolved by the engine. */
+  readonly offsetExpr?: DurationNode;
 }
 
 /** An instant vector selector: `name{l="v"} offset 5m @ 123`. */
@@ -70,6 +73,8 @@ export interface MatrixSelector {
   readonly vectorSelector: VectorSelector;
   /** Range in ms. */
   readonly range: number;
+  /** Experimental duration expression of the range (resolved by the engine). */
+  readonly rangeExpr?: DurationNode;
   readonly pos: PosRange;
 }
 
@@ -80,6 +85,8 @@ export interface SubqueryExpr extends TimeModifiers {
   readonly range: number;
   /** Step in ms; 0 means "use the default (the query step or 1m)". */
   readonly step: number;
+  readonly rangeExpr?: DurationNode;
+  readonly stepExpr?: DurationNode;
   readonly pos: PosRange;
 }
 

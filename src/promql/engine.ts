@@ -9,6 +9,7 @@ import type { FloatSeries } from "../model/series.ts";
 import { exprType, type Expr } from "./ast.ts";
 import { Evaluator, type QueryContext } from "./evaluator.ts";
 import { parseExpr } from "./parser.ts";
+import { resolveDurations } from "./resolve-durations.ts";
 import type { Queryable } from "./storage.ts";
 import { dropMetricName, labelsKey, type NodeValue, type RangeSeries, type StepSeries } from "./step-series.ts";
 import { BadDataError, ExecutionError, QueryError, type QueryResult, type Sample, type Value } from "./value.ts";
@@ -93,7 +94,7 @@ export function createEngine(opts: EngineOptions = {}): Engine {
 
   return {
     async instantQuery(q, text, timeMs, qo) {
-      const expr = parse(text);
+      const expr = resolveDurations(parse(text), 0, 0);
       const lookback = lookbackOf(qo);
       const ctx = context(q, text, timeMs, timeMs, qo, lookback);
       const ev = new Evaluator(ctx, timeMs, timeMs, 1);
@@ -106,7 +107,7 @@ export function createEngine(opts: EngineOptions = {}): Engine {
       if ((endMs - startMs) / stepMs > MAX_POINTS_PER_SERIES) {
         throw new BadDataError("exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)");
       }
-      const expr = parse(text);
+      const expr = resolveDurations(parse(text), stepMs, endMs - startMs);
       const t = exprType(expr);
       if (t !== "scalar" && t !== "vector") {
         throw new BadDataError(`invalid expression type "${t === "matrix" ? "range vector" : t}" for range query, must be Scalar or instant Vector`);

@@ -43,13 +43,13 @@ export function checkAst(e: Expr, _q: string, opts: { experimentalFunctions?: bo
     }
     case "matrixSelector":
       check(e.vectorSelector);
-      if (e.range <= 0) throw mkErr(`range selector must be positive, got ${e.range}ms`, e.pos);
+      if (e.range <= 0 && !e.rangeExpr) throw mkErr(`range selector must be positive, got ${e.range}ms`, e.pos);
       return "matrix";
     case "subquery": {
       check(e.expr);
       const t = exprType(e.expr);
       if (t !== "vector") throw mkErr(`subquery is only allowed on instant vector, got ${documentedType(t)} instead`, e.pos);
-      if (e.range <= 0) throw mkErr(`subquery range must be positive, got ${e.range}ms`, e.pos);
+      if (e.range <= 0 && !e.rangeExpr) throw mkErr(`subquery range must be positive, got ${e.range}ms`, e.pos);
       if (e.step < 0) throw mkErr(`subquery step must be positive, got ${e.step}ms`, e.pos);
       return "matrix";
     }

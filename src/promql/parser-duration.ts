@@ -1,32 +1,120 @@
 /**
- * Durations inside PromQL brackets and after `offset`: a duration literal (`5m`, `1h30m`) or a
- * plain number of seconds (`[300]`, allowed since Prometheus 3). Arithmetic duration expressions
- * (`[5m+1m]`, `step()`) are an experimental Prometheus feature and are rejected with a clear error.
+ * Durations inside PromQL brackets and after `offset`: a duration literal (`5m`, `1h30m`), a
+ * plain number of seconds (`[300]`, allowed since Prometheus 3), or — with the experimental
+ * `promql-duration-expr` feature — arithmetic over them, `step()`, `range()`, `min_of`, `max_of`.
+ * Constant expressions are folded at parse time; ones using `step()`/`range()` are kept as a
+ * {@link DurationNode} tree and resolved by the engine once the query's step and range are known.
  */
 import type { SyntaxNode } from "@lezer/common";
 import { DurationError, parseDuration } from "../model/duration.ts";
 
 type Fail = (msg: string, from: number, to: number) => Error;
 
-/** Converts a DurationExpr / OffsetDurationExpr node to milliseconds. Offsets may be negative. */
-export function parseDurationExpr(n: SyntaxNode, q: string, fail: Fail, allowSign = false): number {
+/** A duration expression; numbers are seconds. */
+export type DurationNode =
+  | { readonly k: "num"; readonly v: number }
+  | { readonly k: "step" }
+  | { readonly k: "range" }
+  | { readonly k: "neg"; readonly e: DurationNode }
+  | { readonly k: "bin"; readonly op: "+" | "-" | "*" | "/" | "%" | "^"; readonly l: DurationNode; readonly r: DurationNode }
+  | { readonly k: "min" | "max"; readonly a: DurationNode; readonly b: DurationNode };
+
+/** Result of parsing a duration: milliseconds, or an expression needing the query's step/range. */
+export type ParsedDuration = { readonly ms: number; readonly expr?: undefined } | { readonly ms: 0; readonly expr: DurationNode };
+
+const BIN: Record<string, "+" | "-" | "*" | "/" | "%" | "^"> = { Add: "+", Sub: "-", Mul: "*", Div: "/", Mod: "%", Pow: "^" };
+
+/**
+ * Converts a DurationExpr / OffsetDurationExpr node. Without `allowExpressions` only a literal
+ * (and, for offsets, a sign) is accepted, as in Prometheus without the feature flag.
+ */
+export function parseDurationExpr(n: SyntaxNode, q: string, fail: Fail, allowSign = false, allowExpressions = false): ParsedDuration {
   const first = n.firstChild;
   if (!first) throw fail("unexpected end of input", n.from, n.to);
-  const name = first.type.name;
-  if (name === "NumberDurationLiteralInDurationContext" && !first.nextSibling) {
-    return literalMs(q.slice(first.from, first.to), first.from, first.to, fail);
+  if (!allowExpressions) {
+    if (first.type.name === "NumberDurationLiteralInDurationContext" && !first.nextSibling) {
+      return { ms: literalSeconds(q.slice(first.from, first.to), first.from, first.to, fail) * 1000 };
+    }
+    if (first.type.name === "UnaryOp" && allowSign && first.nextSibling && !first.nextSibling.nextSibling) {
+      const inner = parseDurationExpr(first.nextSibling, q, fail, false, false);
+      return { ms: q.slice(first.from, first.to) === "-" ? -inner.ms : inner.ms };
+    }
+    throw fail("experimental duration expressions are not enabled", n.from, n.to);
   }
-  if (name === "UnaryOp" && allowSign && first.nextSibling && !first.nextSibling.nextSibling) {
-    const v = parseDurationExpr(first.nextSibling, q, fail, false);
-    return q.slice(first.from, first.to) === "-" ? -v : v;
-  }
-  throw fail("experimental duration expressions are not enabled", n.from, n.to);
+  const node = build(n, q, fail);
+  if (usesQueryParams(node)) return { ms: 0, expr: node };
+  return { ms: toMs(evalDuration(node, 0, 0)) };
 }
 
-function literalMs(t: string, from: number, to: number, fail: Fail): number {
+function build(n: SyntaxNode, q: string, fail: Fail): DurationNode {
+  const kids: SyntaxNode[] = [];
+  for (let c = n.firstChild; c; c = c.nextSibling) kids.push(c);
+  const name = (i: number): string => kids[i]?.type.name ?? "";
+  if (n.type.name === "NumberDurationLiteralInDurationContext") {
+    return { k: "num", v: literalSeconds(q.slice(n.from, n.to), n.from, n.to, fail) };
+  }
+  if (kids.length === 1) {
+    const k = name(0);
+    if (k === "DurationStep") return { k: "step" };
+    if (k === "DurationRange") return { k: "range" };
+    return build(kids[0]!, q, fail);
+  }
+  if (kids.length === 2 && name(0) === "UnaryOp") {
+    const e = build(kids[1]!, q, fail);
+    return q.slice(kids[0]!.from, kids[0]!.to) === "-" ? { k: "neg", e } : e;
+  }
+  if (kids.length === 3 && (name(0) === "DurationMinOf" || name(0) === "DurationMaxOf")) {
+    return { k: name(0) === "DurationMinOf" ? "min" : "max", a: build(kids[1]!, q, fail), b: build(kids[2]!, q, fail) };
+  }
+  if (kids.length === 3 && BIN[name(1)]) {
+    return { k: "bin", op: BIN[name(1)]!, l: build(kids[0]!, q, fail), r: build(kids[2]!, q, fail) };
+  }
+  throw fail(`unexpected duration expression ${JSON.stringify(q.slice(n.from, n.to))}`, n.from, n.to);
+}
+
+function usesQueryParams(d: DurationNode): boolean {
+  switch (d.k) {
+    case "num": return false;
+    case "step": case "range": return true;
+    case "neg": return usesQueryParams(d.e);
+    case "bin": return usesQueryParams(d.l) || usesQueryParams(d.r);
+    default: return usesQueryParams(d.a) || usesQueryParams(d.b);
+  }
+}
+
+/** Evaluates a duration expression to seconds, given the query step and range in ms. */
+export function evalDuration(d: DurationNode, stepMs: number, rangeMs: number): number {
+  switch (d.k) {
+    case "num": return d.v;
+    case "step": return stepMs / 1000;
+    case "range": return rangeMs / 1000;
+    case "neg": return -evalDuration(d.e, stepMs, rangeMs);
+    case "min": return Math.min(evalDuration(d.a, stepMs, rangeMs), evalDuration(d.b, stepMs, rangeMs));
+    case "max": return Math.max(evalDuration(d.a, stepMs, rangeMs), evalDuration(d.b, stepMs, rangeMs));
+    case "bin": {
+      const l = evalDuration(d.l, stepMs, rangeMs);
+      const r = evalDuration(d.r, stepMs, rangeMs);
+      switch (d.op) {
+        case "+": return l + r;
+        case "-": return l - r;
+        case "*": return l * r;
+        case "/": return l / r;
+        case "%": return l % r;
+        case "^": return l ** r;
+      }
+    }
+  }
+}
+
+/** Seconds → whole milliseconds. */
+export function toMs(seconds: number): number {
+  return Math.round(seconds * 1000);
+}
+
+function literalSeconds(t: string, from: number, to: number, fail: Fail): number {
   if (/^(\d+(ms|s|m|h|d|w|y))+$/.test(t)) {
     try {
-      return parseDuration(t);
+      return parseDuration(t) / 1000;
     } catch (e) {
       if (e instanceof DurationError) throw fail(e.message, from, to);
       throw e;
@@ -37,6 +125,5 @@ function literalMs(t: string, from: number, to: number, fail: Fail): number {
   if (/^0x[0-9a-f]+$/.test(lower)) v = parseInt(lower.slice(2), 16);
   else v = Number(lower.replace(/_/g, ""));
   if (!Number.isFinite(v)) throw fail(`bad number or duration syntax: ${JSON.stringify(t)}`, from, to);
-  const ms = Math.round(v * 1000);
-  return ms;
+  return v;
 }

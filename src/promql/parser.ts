@@ -13,7 +13,7 @@ import { DurationError, parseDuration } from "../model/duration.ts";
 import type {
   AggregateOp, AtPreprocessor, BinaryOp, Expr, PosRange, VectorMatching, VectorSelector,
 } from "./ast.ts";
-import { parseDurationExpr } from "./parser-duration.ts";
+import { parseDurationExpr, type DurationNode, type ParsedDuration } from "./parser-duration.ts";
 import { checkAst } from "./parser-check.ts";
 import { createRegexMatcher } from "./regex.ts";
 import { QueryError } from "./value.ts";
@@ -295,18 +295,23 @@ class Converter {
           if (e.kind !== "vectorSelector") {
             throw this.err("ranges only allowed for vector selectors", e.pos.start, end);
           }
-          if (e.offset !== 0) throw this.err("no offset modifiers allowed before range", e.pos.start, end);
+          if (e.offset !== 0 || e.offsetExpr) throw this.err("no offset modifiers allowed before range", e.pos.start, end);
           if (e.timestamp !== null || e.startOrEnd !== null) throw this.err("no @ modifiers allowed before range", e.pos.start, end);
-          return { kind: "matrixSelector", vectorSelector: e, range, pos: { start: e.pos.start, end } };
+          return {
+            kind: "matrixSelector", vectorSelector: e, range: range.ms, ...(range.expr ? { rangeExpr: range.expr } : {}),
+            pos: { start: e.pos.start, end },
+          };
         };
       }
       case "SubqueryExpr": {
         const durs: SyntaxNode[] = [];
         for (let c = n.firstChild!.nextSibling; c; c = c.nextSibling) if (c.type.name === "DurationExpr") durs.push(c);
         const range = this.duration(durs[0]!);
-        const step = durs[1] ? this.duration(durs[1]) : 0;
+        const step = durs[1] ? this.duration(durs[1]) : { ms: 0 };
         return (e) => ({
-          kind: "subquery", expr: e, range, step, offset: 0, timestamp: null, startOrEnd: null,
+          kind: "subquery", expr: e, range: range.ms, step: step.ms, offset: 0, timestamp: null, startOrEnd: null,
+          ...(range.expr ? { rangeExpr: range.expr } : {}),
+          ...(step.expr ? { stepExpr: step.expr } : {}),
           pos: { start: e.pos.start, end },
         });
       }
@@ -314,8 +319,8 @@ class Converter {
         const d = n.lastChild!;
         const offset = this.offsetDuration(d);
         return (e) => this.withModifiers(e, end, "offset", (m) => {
-          if (m.offset !== 0) throw this.err("offset may not be set multiple times", e.pos.start, end);
-          return { ...m, offset };
+          if (m.offset !== 0 || m.offsetExpr) throw this.err("offset may not be set multiple times", e.pos.start, end);
+          return { ...m, offset: offset.ms, ...(offset.expr ? { offsetExpr: offset.expr } : {}) };
         });
       }
       case "StepInvariantExpr": {
@@ -497,13 +502,13 @@ class Converter {
     return v;
   }
 
-  /** A DurationExpr node → ms. */
-  duration(n: SyntaxNode): number {
-    return parseDurationExpr(n, this.q, (msg, from, to) => this.err(msg, from, to));
+  /** A DurationExpr node → ms (or an expression over step()/range()). */
+  duration(n: SyntaxNode): ParsedDuration {
+    return parseDurationExpr(n, this.q, (msg, from, to) => this.err(msg, from, to), false, this.opts.durationExpressions ?? false);
   }
 
-  offsetDuration(n: SyntaxNode): number {
-    return parseDurationExpr(n, this.q, (msg, from, to) => this.err(msg, from, to), true);
+  offsetDuration(n: SyntaxNode): ParsedDuration {
+    return parseDurationExpr(n, this.q, (msg, from, to) => this.err(msg, from, to), true, this.opts.durationExpressions ?? false);
   }
 
   /** Go-style unquoting of a StringLiteral node. */
@@ -517,7 +522,7 @@ class Converter {
   }
 }
 
-type Mods = { offset: number; timestamp: number | null; startOrEnd: AtPreprocessor | null };
+type Mods = { offset: number; timestamp: number | null; startOrEnd: AtPreprocessor | null; offsetExpr?: DurationNode };
 
 /** Precedence-climbing over flattened items (Prometheus: postfix > ^ > unary = * > + > cmp > and > or). */
 class ItemParser {
@@ -578,8 +583,8 @@ class ItemParser {
 
 /**
  * Prometheus accepts number literals with a trailing dot (`2.`, `1./6.`) which the lezer grammar
- * does not; such dots are replaced by a space (same length, so positions stay valid). Strings and
- * comments are left alone.
+ * does not; such dots are replaced by a space (same length, so positions stay valid). Upper-case
+ * duration functions (`STEP()`) are lower-cased. Strings and comments are left alone.
  */
 export function maskTrailingDots(q: string): string {
   let out: string[] | null = null;
@@ -594,7 +599,14 @@ export function maskTrailingDots(q: string): string {
       continue;
     }
     if (/[A-Za-z_:]/.test(c)) {
+      const from = i;
       while (i + 1 < q.length && /[A-Za-z0-9_:]/.test(q[i + 1]!)) i++;
+      // Duration functions are case-insensitive in Prometheus (`STEP()`), not in the lezer grammar.
+      const word = q.slice(from, i + 1);
+      if (/^(step|range|min_of|max_of)$/i.test(word) && word !== word.toLowerCase() && /^\s*\(/.test(q.slice(i + 1))) {
+        out ??= [...q];
+        for (let k = from; k <= i; k++) out[k] = q[k]!.toLowerCase();
+      }
       continue;
     }
     if (c >= "0" && c <= "9") {
@@ -630,6 +642,24 @@ function maskScalarOfFunctions(q: string, renamed: Map<number, string>): string 
     }
     if (c === "[") depth++;
     else if (c === "]") depth--;
+    if (/^offset\b/i.test(q.slice(i, i + 7)) && !/[A-Za-z0-9_:]/.test(q[i - 1] ?? "")) {
+      // The offset's duration (sign, then a number, step(), range(), min_of(...), or a parenthesised
+      // expression) is a duration context: copy it unchanged.
+      let j = i + 6;
+      while (j < q.length && /[\s+-]/.test(q[j]!)) j++;
+      const fn = /^(min_of|max_of|step|range)\s*/i.exec(q.slice(j));
+      if (fn) j += fn[0].length;
+      if (q[j] === "(") {
+        let d = 0;
+        for (; j < q.length; j++) {
+          if (q[j] === "(") d++;
+          else if (q[j] === ")" && --d === 0) break;
+        }
+      }
+      out += q.slice(i, j + 1);
+      i = j;
+      continue;
+    }
     const m = depth === 0 && !/[A-Za-z0-9_:]/.test(q[i - 1] ?? "") ? /^(min|max)_of(?=\s*\()/.exec(q.slice(i, i + 8)) : null;
     if (m) {
       renamed.set(i, m[0]);
