@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { loadWasm } from "../runtime/node/load-wasm.ts";
 import { encodeXorChunk } from "../tsdb/xor-encoder.ts";
 import type { MeridianWasm } from "./module.ts";
-import { decodeXorChunks } from "./xor.ts";
+import { decodeXorChunks, XorChunkError } from "./xor.ts";
 
 let wasm: MeridianWasm;
 beforeAll(async () => {
@@ -98,6 +98,34 @@ describe("XOR encode → WASM decode round trip (fast-check)", () => {
         expect(Array.from(r.counts)).toEqual([want.length]);
       }),
       { numRuns: 200 },
+    );
+  });
+
+  it("never crashes on arbitrary bytes: a valid decode or an XorChunkError", () => {
+    const chunkBytes = fc.oneof(
+      fc.uint8Array({ maxLength: 64 }),
+      // Plausible headers over random bit streams reach deeper into the decoder.
+      fc.tuple(fc.integer({ min: 0, max: 300 }), fc.uint8Array({ minLength: 1, maxLength: 400 })).map(([n, body]) => {
+        const c = new Uint8Array(body.length + 2);
+        c[0] = n >> 8;
+        c[1] = n & 0xff;
+        c.set(body, 2);
+        return c;
+      }),
+    );
+    fc.assert(
+      fc.property(fc.array(chunkBytes, { minLength: 1, maxLength: 6 }), (chunks) => {
+        try {
+          const r = decodeXorChunks(wasm, chunks);
+          chunks.forEach((c, i) => expect(r.counts[i]).toBe(c.length >= 2 ? (c[0]! << 8) | c[1]! : 0));
+        } catch (err) {
+          expect(err).toBeInstanceOf(XorChunkError);
+          const e = err as XorChunkError;
+          expect(e.chunkIndex).toBeLessThan(chunks.length);
+          expect(e.byteOffset).toBeLessThanOrEqual(chunks[e.chunkIndex]!.length);
+        }
+      }),
+      { numRuns: 2000 },
     );
   });
 });
