@@ -11,6 +11,10 @@ const common: FlagSpec[] = [
   { name: "log.level", kind: "string", default: "info", help: "Log filtering level: debug, info, warn, error." },
   { name: "http.bearer-token-file", kind: "string", help: "File holding a bearer token; when set, every API call must carry it." },
   { name: "web.cors-origin", kind: "string", help: "Origin allowed to call the Connect endpoints from browsers (CORS); off when empty." },
+  { name: "http.tls-cert-file", kind: "string", help: "PEM certificate (chain) for serving HTTPS on --http-address; needs --http.tls-key-file." },
+  { name: "http.tls-key-file", kind: "string", help: "PEM private key for --http.tls-cert-file." },
+  { name: "grpc-server-tls-cert", kind: "string", help: "PEM certificate (chain) for serving gRPC over TLS on --grpc-address; needs --grpc-server-tls-key." },
+  { name: "grpc-server-tls-key", kind: "string", help: "PEM private key for --grpc-server-tls-cert." },
 ];
 
 const objstore: FlagSpec[] = [
