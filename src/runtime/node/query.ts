@@ -16,6 +16,7 @@ import { watchEndpointSdFile, type EndpointSdWatch } from "./endpoint-sd-file.ts
 import { loadWasm } from "./load-wasm.ts";
 import { createLogger } from "./logger.ts";
 import { startGrpcServer, startHttpServer } from "./serve.ts";
+import { tlsFromFlags } from "./tls-flags.ts";
 import { createNodeTransportFactory } from "./store-transport.ts";
 
 function strings(v: FlagValues[string] | undefined): string[] {
@@ -80,9 +81,10 @@ export async function runQuery(flags: FlagValues): Promise<number> {
     flags: flagsForStatus(flags),
   });
 
-  const http = await startHttpServer({ address: String(flags["http-address"]), fetch: component.app.fetch });
+  const http = await startHttpServer({ address: String(flags["http-address"]), fetch: component.app.fetch, ...tlsFromFlags(flags, "http") });
   const grpc = await startGrpcServer({
     address: String(flags["grpc-address"]),
+    ...tlsFromFlags(flags, "grpc"),
     storeApi: component.storeApi,
     ready: component.ready,
     metrics,
