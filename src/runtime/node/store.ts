@@ -16,6 +16,7 @@ import { createFilesystemBucket } from "./filesystem-bucket.ts";
 import { loadWasm } from "./load-wasm.ts";
 import { openBucketFromFlags } from "./objstore.ts";
 import { startGrpcServer, startHttpServer } from "./serve.ts";
+import { tlsFromFlags } from "./tls-flags.ts";
 
 type Level = "debug" | "info" | "warn" | "error";
 const LEVELS: Record<Level, number> = { debug: 0, info: 1, warn: 2, error: 3 };
@@ -74,9 +75,10 @@ export async function runStore(flags: FlagValues): Promise<number> {
     ...(bearerToken !== undefined ? { bearerToken } : {}),
     shutdownSignal: shutdown.signal,
   });
-  const http = await startHttpServer({ address: String(flags["http-address"]), fetch: app.fetch });
+  const http = await startHttpServer({ address: String(flags["http-address"]), fetch: app.fetch, ...tlsFromFlags(flags, "http") });
   const grpc = await startGrpcServer({
     address: String(flags["grpc-address"]),
+    ...tlsFromFlags(flags, "grpc"),
     storeApi: store.storeApi,
     ready: store.ready,
     metrics,
