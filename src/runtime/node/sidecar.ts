@@ -13,6 +13,7 @@ import { createSidecar, type LogLevel } from "../../sidecar/sidecar.ts";
 import type { FlagValues } from "../flags.ts";
 import { openBucketFromFlags } from "./objstore.ts";
 import { startGrpcServer, startHttpServer } from "./serve.ts";
+import { tlsFromFlags } from "./tls-flags.ts";
 import { createNodeShipperFs } from "./shipper-fs.ts";
 
 const LEVELS: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
@@ -54,9 +55,10 @@ export async function runSidecar(flags: FlagValues): Promise<number> {
     ...(bearerToken !== undefined ? { bearerToken } : {}),
     shutdownSignal: shutdown.signal,
   });
-  const http = await startHttpServer({ address: String(flags["http-address"]), fetch: app.fetch });
+  const http = await startHttpServer({ address: String(flags["http-address"]), fetch: app.fetch, ...tlsFromFlags(flags, "http") });
   const grpc = await startGrpcServer({
     address: String(flags["grpc-address"]),
+    ...tlsFromFlags(flags, "grpc"),
     storeApi: sidecar.storeApi,
     ready: sidecar.ready,
     metrics,
