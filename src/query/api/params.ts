@@ -19,14 +19,21 @@ const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz
 /**
  * Parses an API timestamp into ms. Unix seconds keep millisecond precision with the fraction
  * rounded half away from zero, as Prometheus does; RFC 3339 with optional fraction and offset.
+ * `wrapped` (default) words the error as Prometheus' `parseTimeParam` (`Invalid time value for
+ * 'time': ...`, used by query, series and labels); query_range's start/end use bare `parseTime`,
+ * whose message lacks that part.
  */
-export function parseTime(text: string, param: string): number {
+export function parseTime(text: string, param: string, wrapped = true): number {
+  const fail = (): never => {
+    const reason = `cannot parse ${JSON.stringify(text)} to a valid timestamp`;
+    throw invalidParam(param, wrapped ? `Invalid time value for '${param}': ${reason}` : reason);
+  };
   if (text.trim() !== "" && /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(text.trim())) {
     const f = Number(text);
     const sec = Math.trunc(f);
     const frac = f - sec;
     const ms = sec * 1000 + Math.sign(frac) * Math.round(Math.abs(frac) * 1000);
-    if (!Number.isFinite(ms)) throw invalidParam(param, `Invalid time value for '${param}': cannot parse ${JSON.stringify(text)} to a valid timestamp`);
+    if (!Number.isFinite(ms)) fail();
     return ms;
   }
   if (text === MIN_TIME_TEXT) return MIN_TIME;
@@ -42,7 +49,7 @@ export function parseTime(text: string, param: string): number {
     }
     if (Number.isFinite(ms)) return ms;
   }
-  throw invalidParam(param, `Invalid time value for '${param}': cannot parse ${JSON.stringify(text)} to a valid timestamp`);
+  return fail();
 }
 
 /** Parses an API duration (`step`, `timeout`, `lookback_delta`): float seconds or a Prometheus duration, into ms. */

@@ -77,15 +77,18 @@ describe("Prometheus HTTP API", () => {
   });
 
   it("validates range parameters in Prometheus' order and words", async () => {
-    expect(JSON.parse((await get("/query_range?query=up&start=10&end=0&step=1")).text).error).toBe("end timestamp must not be before start time");
+    expect(JSON.parse((await get("/query_range?query=up&start=10&end=0&step=1")).text).error).toBe('invalid parameter "end": end timestamp must not be before start time');
     expect(JSON.parse((await get("/query_range?query=up&start=0&end=10&step=0")).text).error).toBe(
-      "zero or negative query resolution step widths are not accepted. Try a positive integer",
+      'invalid parameter "step": zero or negative query resolution step widths are not accepted. Try a positive integer',
     );
     const tooMany = await get("/query_range?query=up&start=0&end=11001&step=1");
     expect(tooMany.status).toBe(400);
     expect(JSON.parse(tooMany.text).error).toBe("exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)");
     const badTime = await get("/query_range?query=up&start=abc&end=1&step=1");
-    expect(JSON.parse(badTime.text).error).toBe(`invalid parameter "start": Invalid time value for 'start': cannot parse "abc" to a valid timestamp`);
+    expect(JSON.parse(badTime.text).error).toBe(`invalid parameter "start": cannot parse "abc" to a valid timestamp`);
+    // series/labels use parseTimeParam, whose message names the parameter twice (2.42, observed).
+    const badSeriesTime = await get("/series?match[]=up&start=abc");
+    expect(JSON.parse(badSeriesTime.text).error).toBe(`invalid parameter "start": Invalid time value for 'start': cannot parse "abc" to a valid timestamp`);
   });
 
   it("maps execution errors to 422", async () => {

@@ -8,7 +8,7 @@ import { Hono } from "hono";
 import type { Context } from "hono";
 import type { Matcher } from "../../model/matcher.ts";
 import type { Queryable } from "../../promql/storage.ts";
-import { ApiError } from "./errors.ts";
+import { ApiError, invalidParam } from "./errors.ts";
 import { encodeError, encodeQueryData, encodeStrings, encodeSuccess, encodeLabels, type ApiValue } from "./encode-json.ts";
 import { MAX_TIME, MIN_TIME, parseApiDuration, parseBoolParam, parseTime, readParams, type ApiParams } from "./params.ts";
 import { selectSeries, unionLabelNames, unionLabelValues } from "./metadata-queries.ts";
@@ -150,11 +150,12 @@ export function createPrometheusApi(opts: PrometheusApiOptions): Hono {
   });
 
   const queryRange = handle(async (p, c) => {
-    const start = parseTime(p.get("start") ?? "", "start");
-    const end = parseTime(p.get("end") ?? "", "end");
-    if (end < start) throw new ApiError("bad_data", "end timestamp must not be before start time");
+    // Prometheus words these with invalidParamError (prefix) but bare parseTime messages.
+    const start = parseTime(p.get("start") ?? "", "start", false);
+    const end = parseTime(p.get("end") ?? "", "end", false);
+    if (end < start) throw invalidParam("end", "end timestamp must not be before start time");
     const step = parseApiDuration(p.get("step") ?? "", "step");
-    if (step <= 0) throw new ApiError("bad_data", "zero or negative query resolution step widths are not accepted. Try a positive integer");
+    if (step <= 0) throw invalidParam("step", "zero or negative query resolution step widths are not accepted. Try a positive integer");
     if ((end - start) / step > MAX_POINTS_PER_SERIES) {
       throw new ApiError("bad_data", "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)");
     }
