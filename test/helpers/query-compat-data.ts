@@ -1,0 +1,81 @@
+/**
+ * Data for the querier compatibility suites: counters (with a reset), a classic histogram, gauges
+ * and a series of special floats, scraped every 15 s with timestamps deliberately OFF the query
+ * grid (+1.234 s), so Prometheus 2.x (closed windows) and 3.x (left-open windows) agree on every
+ * window and lookback used by queries on whole-minute grids.
+ */
+import { labelsFromRecord } from "../../src/model/labels.ts";
+import type { FloatSeries } from "../../src/model/series.ts";
+
+/** Start of the data (ms); a whole hour, so query grids built from it are whole minutes. */
+export const COMPAT_T0 = 1_700_002_800_000;
+/** Scrape interval (ms). */
+export const COMPAT_SCRAPE = 15_000;
+/** Offset of every sample from the minute grid (ms). */
+export const COMPAT_OFFSET = 1_234;
+/** Hours of data. */
+export const COMPAT_HOURS = 4;
+
+/** The special values, one every 10 minutes in `compat_special`, then repeated. */
+export const SPECIAL_VALUES = [NaN, Infinity, -Infinity, -0, 1e-7, 9.99e-7, 1e-6, 1e21, 1.5e300, 5e-324, 0.30000000000000004, 123456789012345680000, -1e-300, 42];
+
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function build(labels: Record<string, string>, value: (i: number, t: number) => number, every = COMPAT_SCRAPE): FloatSeries {
+  const t: number[] = [];
+  const v: number[] = [];
+  const end = COMPAT_T0 + COMPAT_HOURS * 3600_000;
+  for (let ts = COMPAT_T0 + COMPAT_OFFSET, i = 0; ts < end; ts += every, i++) {
+    t.push(ts);
+    v.push(value(i, ts));
+  }
+  return { labels: labelsFromRecord(labels), t: Float64Array.from(t), v: Float64Array.from(v) };
+}
+
+/** The compatibility data set (deterministic). */
+export function makeCompatSeries(): FloatSeries[] {
+  const r = seeded(20261125);
+  const out: FloatSeries[] = [];
+  for (const job of ["api", "web"]) {
+    for (const instance of ["10.0.0.1:9090", "10.0.0.2:9090"]) {
+      for (const code of ["200", "500"]) {
+        let c = 0;
+        const resetAt = job === "api" && instance.startsWith("10.0.0.2") && code === "200" ? 400 : -1;
+        out.push(build({ __name__: "http_requests_total", code, instance, job }, (i) => {
+          c = i === resetAt ? 7 : c + Math.floor(r() * (code === "200" ? 50 : 5));
+          return c;
+        }));
+      }
+    }
+  }
+  // A classic histogram: cumulative buckets that grow together.
+  const les = ["0.1", "0.5", "1", "+Inf"];
+  const counts = les.map(() => 0);
+  const rows: number[][] = [];
+  const n = (COMPAT_HOURS * 3600_000) / COMPAT_SCRAPE;
+  for (let i = 0; i < n; i++) {
+    let acc = 0;
+    for (let b = 0; b < les.length; b++) {
+      acc += Math.floor(r() * (10 - 2 * b));
+      counts[b] = Math.max(counts[b]!, 0) + acc;
+    }
+    rows.push([...counts]);
+  }
+  les.forEach((le, b) => out.push(build({ __name__: "http_request_duration_seconds_bucket", job: "api", le }, (i) => rows[i]![b]!)));
+  for (const instance of ["10.0.0.1:9100", "10.0.0.2:9100", "10.0.0.3:9100"]) {
+    out.push(build({ __name__: "node_load1", instance, job: "node" }, () => Math.round(r() * 400) / 100));
+  }
+  out.push(build({ __name__: "compat_special", kind: "floats" }, (i) => SPECIAL_VALUES[Math.floor(i / 40) % SPECIAL_VALUES.length]!));
+  out.push(build({ __name__: "compat_tiny", kind: "tiny" }, (i) => (i + 1) * 1e-9));
+  out.push(build({ __name__: "compat_huge", kind: "huge" }, (i) => (i + 1) * 1e22));
+  return out;
+}
