@@ -13,6 +13,7 @@ import type { FlagValues } from "../flags.ts";
 import { watchEndpointSdFile, type EndpointSdWatch } from "../node/endpoint-sd-file.ts";
 import { loadWasm } from "../node/load-wasm.ts";
 import { getDeno, splitAddress } from "./deno-api.ts";
+import { denoServeTls } from "./serve-tls.ts";
 
 type Level = "debug" | "info" | "warn" | "error";
 const LEVELS: Record<Level, number> = { debug: 0, info: 1, warn: 2, error: 3 };
@@ -95,8 +96,10 @@ export async function runQueryOnDeno(flags: FlagValues): Promise<number> {
   });
 
   const { hostname, port } = splitAddress(String(flags["http-address"]));
+  const tls = await denoServeTls(deno, flags);
   const server = deno.serve(
-    { hostname, port, onListen: (a) => log("info", `listening: http ${a.hostname}:${a.port} (API, Connect, gRPC-Web); endpoints: ${endpoints.statuses().map((s) => s.address).join(", ") || "none"}`) },
+    // Deno.serve takes cert/key PEM text for HTTPS (spread, so the local DenoApi type needs no change).
+    { hostname, port, ...tls, onListen: (a) => log("info", `listening: ${tls.cert ? "https" : "http"} ${a.hostname}:${a.port} (API, Connect, gRPC-Web); endpoints: ${endpoints.statuses().map((s) => s.address).join(", ") || "none"}`) },
     (req) => component.app.fetch(req),
   );
 

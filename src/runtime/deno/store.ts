@@ -14,6 +14,7 @@ import { createFilesystemBucket } from "../node/filesystem-bucket.ts";
 import { loadWasm } from "../node/load-wasm.ts";
 import { openBucketFromFlags } from "../node/objstore.ts";
 import { getDeno, splitAddress } from "./deno-api.ts";
+import { denoServeTls } from "./serve-tls.ts";
 
 type Level = "debug" | "info" | "warn" | "error";
 const LEVELS: Record<Level, number> = { debug: 0, info: 1, warn: 2, error: 3 };
@@ -62,8 +63,10 @@ export async function runStoreOnDeno(flags: FlagValues): Promise<number> {
     shutdownSignal: shutdown.signal,
   });
   const { hostname, port } = splitAddress(String(flags["http-address"]));
+  const tls = await denoServeTls(deno, flags);
   const server = deno.serve(
-    { hostname, port, onListen: (a) => log("info", `listening: http ${a.hostname}:${a.port} (Connect, gRPC-Web; native gRPC needs the Node runner), bucket ${bucket.name}`) },
+    // Deno.serve takes cert/key PEM text for HTTPS (spread, so the local DenoApi type needs no change).
+    { hostname, port, ...tls, onListen: (a) => log("info", `listening: ${tls.cert ? "https" : "http"} ${a.hostname}:${a.port} (Connect, gRPC-Web; native gRPC needs the Node runner), bucket ${bucket.name}`) },
     (req) => app.fetch(req),
   );
 
