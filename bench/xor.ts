@@ -92,6 +92,15 @@ export default async function (args: string[]): Promise<void> {
     const realBytes = real.reduce((n, c) => n + c.length, 0);
     const rate = kernelSamplesPerSec(wasm, real, realSamples);
     report("xor_real_bytes_per_sample", realBytes / realSamples, "B/sample");
+    report("xor_real_chunks", real.length, "chunks");
+    let bestE2e = Infinity;
+    for (let r = 0; r < 13; r++) {
+      const t0 = performance.now();
+      const n = decodeXorChunks(wasm, real).total;
+      if (r >= 3) bestE2e = Math.min(bestE2e, performance.now() - t0);
+      if (n !== realSamples) throw new Error(`decoded ${n} real samples, expected ${realSamples}`);
+    }
+    report("xor_real_decode_samples_per_sec", Math.round(realSamples / (bestE2e / 1000)), "samples/s");
     report("xor_real_kernel_samples_per_sec", Math.round(rate), "samples/s");
     report("xor_real_kernel_ns_per_sample", 1e9 / rate, "ns/sample");
   }
