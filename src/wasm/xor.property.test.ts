@@ -128,4 +128,23 @@ describe("XOR encode → WASM decode round trip (fast-check)", () => {
       { numRuns: 2000 },
     );
   });
+
+  it("decodes the largest chunk the header allows (65535 samples)", () => {
+    const n = 0xffff;
+    const t = new Float64Array(n);
+    const v = new Float64Array(n);
+    const words = new Uint32Array(v.buffer);
+    let seed = 1;
+    const rnd = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0);
+    for (let i = 0; i < n; i++) {
+      t[i] = 1_700_000_000_000 + i * 15_000 + (rnd() % 7);
+      words[2 * i] = rnd();
+      words[2 * i + 1] = rnd();
+    }
+    const chunk = encodeXorChunk(t, v);
+    const r = decodeXorChunks(wasm, [chunk]);
+    expect(r.total).toBe(n);
+    expect(Array.from(r.t)).toEqual(Array.from(t));
+    expect(Array.from(new Uint32Array(r.v.buffer, r.v.byteOffset, 2 * n))).toEqual(Array.from(words));
+  });
 });
