@@ -64,6 +64,9 @@ export interface VectorSelector extends TimeModifiers {
   readonly name: string;
   /** All matchers, including the one for `__name__` derived from `name`. */
   readonly matchers: readonly Matcher[];
+  /** Experimental `anchored` / `smoothed` modifiers (promql-extended-range-selectors). */
+  readonly anchored?: boolean;
+  readonly smoothed?: boolean;
   readonly pos: PosRange;
 }
 

@@ -60,8 +60,9 @@ export function createEngine(opts: EngineOptions = {}): Engine {
   const delayed = opts.delayedNameRemoval ?? false;
   const noStep = opts.noStepSubqueryInterval ?? 60_000;
 
-  function context(q: Queryable, text: string, start: number, end: number, qo: QueryOptions | undefined, lookback: number): QueryContext {
+  function context(q: Queryable, text: string, start: number, end: number, step: number, qo: QueryOptions | undefined, lookback: number): QueryContext {
     return {
+      queryStep: step,
       querier: q.querier(start - lookback, end),
       query: text,
       queryStart: start,
@@ -96,7 +97,7 @@ export function createEngine(opts: EngineOptions = {}): Engine {
     async instantQuery(q, text, timeMs, qo) {
       const expr = resolveDurations(parse(text), 0, 0);
       const lookback = lookbackOf(qo);
-      const ctx = context(q, text, timeMs, timeMs, qo, lookback);
+      const ctx = context(q, text, timeMs, timeMs, 0, qo, lookback);
       const ev = new Evaluator(ctx, timeMs, timeMs, 1);
       const val = await run(ev, expr);
       return { value: instantValue(ctx, val, timeMs), warnings: [...ctx.warnings], infos: [...ctx.infos] };
@@ -113,7 +114,7 @@ export function createEngine(opts: EngineOptions = {}): Engine {
         throw new BadDataError(`invalid expression type "${t === "matrix" ? "range vector" : t}" for range query, must be Scalar or instant Vector`);
       }
       const lookback = lookbackOf(qo);
-      const ctx = context(q, text, startMs, endMs, qo, lookback);
+      const ctx = context(q, text, startMs, endMs, stepMs, qo, lookback);
       const ev = new Evaluator(ctx, startMs, endMs, stepMs);
       const val = await run(ev, expr);
       return { value: rangeValue(ctx, ev, val), warnings: [...ctx.warnings], infos: [...ctx.infos] };

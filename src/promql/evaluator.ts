@@ -10,6 +10,7 @@ import type { Expr, MatrixSelector, PosRange, SubqueryExpr, VectorSelector } fro
 import { evalAggregate } from "./eval-aggregate.ts";
 import { evalBinary } from "./eval-binary.ts";
 import { evalCall } from "./functions.ts";
+import { extendFloats, smoothedValue, withoutStaleMarkers } from "./extended-range.ts";
 import type { Querier, SelectHints } from "./storage.ts";
 import { countPoints, dropMetricName, mergeSameLabels, newStepSeries, type NodeValue, type RangeSeries, type StepSeries } from "./step-series.ts";
 import { CanceledError, ExecutionError, TimeoutError } from "./value.ts";
@@ -22,6 +23,8 @@ export interface QueryContext {
   /** Query start/end in ms, for `@ start()` / `@ end()`. */
   readonly queryStart: number;
   readonly queryEnd: number;
+  /** Query step in ms (0 for instant queries), for `step()`. */
+  readonly queryStep: number;
   readonly lookbackDelta: number;
   readonly maxSamples: number;
   readonly deadline: number;
@@ -42,6 +45,9 @@ export interface RangeOperand {
   readonly offset: number;
   /** Fixed evaluation time from `@`, or null. */
   readonly at: number | null;
+  /** Experimental extended range selectors. */
+  readonly anchored?: boolean;
+  readonly smoothed?: boolean;
 }
 
 /** Error text Prometheus uses when `--query.max-samples` is exceeded. */
@@ -204,8 +210,10 @@ export class Evaluator {
   async select(vs: VectorSelector, path: readonly Expr[], range: number): Promise<readonly FloatSeries[]> {
     const at = this.atTime(vs);
     const lo = (at ?? this.start) - vs.offset;
-    const hi = (at ?? this.end) - vs.offset;
-    const back = range > 0 ? range : this.ctx.lookbackDelta;
+    const ahead = vs.smoothed ? this.ctx.lookbackDelta : 0;
+    const hi = (at ?? this.end) - vs.offset + ahead;
+    let back = range > 0 ? range : this.ctx.lookbackDelta;
+    if (range > 0 && (vs.anchored || vs.smoothed)) back += this.ctx.lookbackDelta;
     let func = "";
     for (let i = path.length - 1; i >= 0; i--) {
       const p = path[i]!;
@@ -236,6 +244,7 @@ export class Evaluator {
   /** Instant vector selector: newest non-stale sample in `(t - lookback, t]` per step. */
   async vectorSelector(vs: VectorSelector, path: readonly Expr[]): Promise<StepSeries[]> {
     const raw = await this.select(vs, path, 0);
+    if (vs.smoothed) return this.smoothedSelector(vs, raw);
     const out: StepSeries[] = [];
     const at = this.atTime(vs);
     const lookback = this.ctx.lookbackDelta;
@@ -251,6 +260,35 @@ export class Evaluator {
         if (j < 0 || t[j]! <= refT - lookback) continue;
         const x = v[j]!;
         if (x !== x && isStaleMarker(x)) continue;
+        ss.v[i] = x;
+        ss.p[i] = 1;
+        any++;
+      }
+      if (any > 0) {
+        this.account(any);
+        out.push(ss);
+      }
+    }
+    return out;
+  }
+
+  /** `x smoothed`: per step the value at the step time, interpolated between neighbours within ± lookback. */
+  smoothedSelector(vs: VectorSelector, raw: readonly FloatSeries[]): StepSeries[] {
+    const at = this.atTime(vs);
+    const lb = this.ctx.lookbackDelta;
+    const out: StepSeries[] = [];
+    for (const s of raw) {
+      const { t, v } = withoutStaleMarkers(s.t, s.v);
+      const ss = newStepSeries(s.labels, this.n);
+      let lo = 0;
+      let hi = 0;
+      let any = 0;
+      for (let i = 0; i < this.n; i++) {
+        const dataTs = (at ?? this.ts(i)) - vs.offset;
+        while (hi < t.length && t[hi]! <= dataTs + lb) hi++;
+        while (lo < hi && t[lo]! <= dataTs - lb) lo++;
+        const x = smoothedValue(t, v, lo, hi, dataTs);
+        if (x === undefined) continue;
         ss.v[i] = x;
         ss.p[i] = 1;
         any++;
@@ -300,6 +338,8 @@ export class Evaluator {
       range: ms.range,
       offset: vs.offset,
       at: this.atTime(vs),
+      anchored: vs.anchored ?? false,
+      smoothed: vs.smoothed ?? false,
     };
   }
 
@@ -346,16 +386,25 @@ export class Evaluator {
     const refT = (op.at ?? this.ts(i)) - op.offset;
     const out: RangeSeries[] = [];
     let total = 0;
+    const extended = op.anchored || op.smoothed;
+    const lb = this.ctx.lookbackDelta;
     for (const s of op.series) {
-      const ts: number[] = [];
-      const vs: number[] = [];
+      let ts: number[] = [];
+      let vs: number[] = [];
+      const lo = refT - op.range - (extended ? lb : 0);
+      const hi = refT + (op.smoothed ? lb : 0);
       for (let k = 0; k < s.t.length; k++) {
         const t = s.t[k]!;
-        if (t <= refT - op.range || t > refT) continue;
+        if (t <= lo || t > hi) continue;
         const x = s.v[k]!;
         if (x !== x && isStaleMarker(x)) continue;
         ts.push(t);
         vs.push(x);
+      }
+      if (extended) {
+        const ext = extendFloats(Float64Array.from(ts), Float64Array.from(vs), refT - op.range, refT, op.smoothed ?? false);
+        ts = ext.t;
+        vs = ext.v;
       }
       if (ts.length === 0) continue;
       total += ts.length;
@@ -370,3 +419,4 @@ export class Evaluator {
     this.account(countPoints(series));
   }
 }
+

@@ -10,6 +10,7 @@ import { MatcherError } from "../model/matcher.ts";
 import { compilePromRegex } from "./regex.ts";
 import type { Call, Expr } from "./ast.ts";
 import type { Evaluator, RangeOperand } from "./evaluator.ts";
+import { ANCHORED_SAFE, anchoredStart, extendedRate, SMOOTHED_SAFE, withoutStaleMarkers } from "./extended-range.ts";
 import { evalHistogramFunc } from "./functions-histogram.ts";
 import { absentLabels, evalSortFunc } from "./functions-series.ts";
 import {
@@ -49,6 +50,14 @@ export async function evalCall(ev: Evaluator, e: Call, path: readonly Expr[]): P
     }
     case "pi":
       return { type: "scalar", v: new Float64Array(ev.n).fill(Math.PI) };
+    case "start":
+    case "end":
+    case "step":
+    case "range": {
+      const c = ev.ctx;
+      const x = name === "start" ? c.queryStart : name === "end" ? c.queryEnd : name === "step" ? c.queryStep : c.queryEnd - c.queryStart;
+      return { type: "scalar", v: new Float64Array(ev.n).fill(x / 1000) };
+    }
     case "min_of":
     case "max_of": {
       const a = await ev.evalScalar(e.args[0]!, path);
@@ -77,6 +86,7 @@ async function rangeFunction(ev: Evaluator, e: Call, mi: number, path: readonly 
   const arg = unparen(e.args[mi]!);
   const op: RangeOperand =
     arg.kind === "matrixSelector" ? await ev.matrixSelector(arg, [...path, e]) : await ev.subquery(arg as Extract<Expr, { kind: "subquery" }>, [...path, e]);
+  if (op.anchored || op.smoothed) return extendedRangeFunction(ev, e, op);
   const keepName = name === "last_over_time" || name === "first_over_time";
   const n = ev.n;
   type K = (t: Float64Array, v: Float64Array, lo: number, hi: number, rs: number, re: number, i: number) => number | undefined;
@@ -159,6 +169,55 @@ async function rangeFunction(ev: Evaluator, e: Call, mi: number, path: readonly 
     }
   }
   return ev.ctx.delayedNameRemoval || keepName ? out : mergeSameLabels(out);
+}
+
+/** rate/increase/delta/changes/resets over `anchored` or `smoothed` range selectors. */
+function extendedRangeFunction(ev: Evaluator, e: Call, op: RangeOperand): StepSeries[] {
+  const name = e.func;
+  if (op.anchored && !ANCHORED_SAFE.includes(name)) {
+    throw new ExecutionError(`anchored modifier can only be used with: ${ANCHORED_SAFE.join(", ")} - not with ${name}`);
+  }
+  if (op.smoothed && !SMOOTHED_SAFE.includes(name)) {
+    throw new ExecutionError(`smoothed modifier can only be used with: ${SMOOTHED_SAFE.join(", ")} - not with ${name}`);
+  }
+  const lb = ev.ctx.lookbackDelta;
+  const ahead = op.smoothed ? lb : 0;
+  const out: StepSeries[] = [];
+  const isCounter = name !== "delta";
+  const isRate = name === "rate";
+  for (const s of op.series) {
+    ev.check();
+    const { t, v } = withoutStaleMarkers(s.t, s.v);
+    let labels: Labels = s.labels;
+    if (!ev.ctx.delayedNameRemoval) labels = dropMetricName(labels);
+    const ss = newStepSeries(labels, ev.n, ev.ctx.delayedNameRemoval);
+    let lo = 0;
+    let hi = 0;
+    let any = 0;
+    for (let i = 0; i < ev.n; i++) {
+      const re = (op.at ?? ev.ts(i)) - op.offset;
+      const rs = re - op.range;
+      while (hi < t.length && t[hi]! <= re + ahead) hi++;
+      while (lo < hi && t[lo]! <= rs - lb) lo++;
+      if (hi === lo) continue;
+      let x: number | undefined;
+      if (name === "changes" || name === "resets") {
+        const first = anchoredStart(t, lo, hi, rs);
+        if (first < 0) continue;
+        x = RANGE_KERNELS[name]!(t, v, first, hi, rs, re);
+      } else {
+        x = extendedRate(t, v, lo, hi, rs, re, op.smoothed ?? false, isCounter, isRate, op.range / 1000);
+      }
+      if (x === undefined) continue;
+      ss.v[i] = x;
+      ss.p[i] = 1;
+      any++;
+    }
+    if (any === 0) continue;
+    ev.account(any);
+    out.push(ss);
+  }
+  return ev.ctx.delayedNameRemoval ? out : mergeSameLabels(out);
 }
 
 /** Calls `fn(step, lo, hi, rangeStart, rangeEnd)` for each step whose window `(re - range, re]` is non-empty. */

@@ -208,9 +208,24 @@ class Converter {
         return;
       }
       case "AnchoredExpr":
-        throw this.err("the anchored modifier is experimental and not enabled", n.from, n.to);
-      case "SmoothedExpr":
-        throw this.err("the smoothed modifier is experimental and not enabled", n.from, n.to);
+      case "SmoothedExpr": {
+        const which = n.type.name === "AnchoredExpr" ? "anchored" : "smoothed";
+        if (!this.opts.extendedRangeSelectors) throw this.err(`the ${which} modifier is experimental and not enabled`, n.from, n.to);
+        this.flatten(n.firstChild!, out);
+        const end = n.to;
+        out.push({
+          t: "post",
+          apply: (e) => {
+            const flag = which === "anchored" ? { anchored: true } : { smoothed: true };
+            if (e.kind === "vectorSelector") return { ...e, ...flag, pos: { start: e.pos.start, end } };
+            if (e.kind === "matrixSelector") {
+              return { ...e, vectorSelector: { ...e.vectorSelector, ...flag }, pos: { start: e.pos.start, end } };
+            }
+            throw this.err(`${which} modifier must be preceded by an instant vector selector or range vector selector`, e.pos.start, end);
+          },
+        });
+        return;
+      }
       default:
         out.push({ t: "operand", e: this.primary(n) });
     }
