@@ -18,7 +18,10 @@ import type {
   SeriesRequest,
   SeriesResponse,
 } from "../gen/store/storepb/rpc_pb.ts";
+import type { RawSeriesResponse } from "../gen/meridian/rawpb/raw_pb.ts";
 import { splitHostPort } from "../server/address.ts";
+import { fromRawSeriesResponse, RawStore } from "../server/raw-series.ts";
+import type { RawStoreService } from "../server/raw-series.ts";
 import type { StoreApi } from "../server/store-api.ts";
 
 /** How an endpoint address is dialed. */
@@ -93,6 +96,11 @@ export interface StoreClientOptions {
   bearerToken?: string;
   /** Extra headers on every call (e.g. `thanos-tenant`). */
   headers?: Readonly<Record<string, string>>;
+  /**
+   * Decode Series frames with the fast hand-written codec (default true). Requires a transport
+   * using binary protobuf, as both built-in factories do.
+   */
+  rawSeries?: boolean;
 }
 
 /** A StoreAPI client; it is itself a {@link StoreApi}, so a querier can re-serve a remote store. */
@@ -116,6 +124,10 @@ function headerInterceptor(bearerToken: string | undefined, headers: Readonly<Re
   };
 }
 
+async function* decodeRawFrames(frames: AsyncIterable<RawSeriesResponse>): AsyncIterable<SeriesResponse> {
+  for await (const f of frames) yield fromRawSeriesResponse(f);
+}
+
 /** Creates a StoreAPI client for `address` (see {@link parseEndpointAddress}). */
 export function createStoreClient(address: string, opts: StoreClientOptions = {}): StoreClient {
   const target = parseEndpointAddress(address);
@@ -124,6 +136,7 @@ export function createStoreClient(address: string, opts: StoreClientOptions = {}
   const handle = (opts.transportFactory ?? createFetchTransportFactory())(target, interceptors);
   const store: Client<typeof Store> = createClient(Store, handle.transport);
   const info: Client<typeof Info> = createClient(Info, handle.transport);
+  const raw: Client<RawStoreService> | undefined = opts.rawSeries === false ? undefined : createClient(RawStore, handle.transport);
   let closed = false;
   const check = (): void => {
     if (closed) throw new ConnectError(`store client for ${target.address} is closed`, Code.Canceled);
@@ -136,6 +149,7 @@ export function createStoreClient(address: string, opts: StoreClientOptions = {}
     },
     series(req: SeriesRequest, signal?: AbortSignal): AsyncIterable<SeriesResponse> {
       check();
+      if (raw) return decodeRawFrames(raw.series(req, signal ? { signal } : {}));
       return store.series(req, signal ? { signal } : {});
     },
     labelNames(req: LabelNamesRequest, signal?: AbortSignal): Promise<LabelNamesResponse> {

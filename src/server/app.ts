@@ -58,7 +58,9 @@ export function createComponentApp(opts: ComponentAppOptions): Hono {
   const storeApi = opts.storeApi;
   const rpc = storeApi
     ? createConnectFetchHandler({
-        routes: (r) => registerStoreApi(r, storeApi, { ready: opts.ready }),
+        // Binary protobuf clients get the fast Series codec; JSON clients the ordinary one.
+        routes: (r) => registerStoreApi(r, storeApi, { ready: opts.ready, rawSeries: true }),
+        jsonRoutes: (r) => registerStoreApi(r, storeApi, { ready: opts.ready }),
         interceptors,
         ...(opts.shutdownSignal ? { shutdownSignal: opts.shutdownSignal } : {}),
       })

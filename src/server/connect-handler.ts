@@ -10,11 +10,17 @@
 import { createConnectRouter } from "@connectrpc/connect";
 import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
 import { createFetchHandler } from "@connectrpc/connect/protocol";
+import { isJsonContentType } from "./raw-series.ts";
 
 /** Options for {@link createConnectFetchHandler}. */
 export interface ConnectFetchHandlerOptions {
   /** Registers services on the router, e.g. `(r) => registerStoreApi(r, api)`. */
   routes: (router: ConnectRouter) => void;
+  /**
+   * When given, requests with a JSON content type go to a router built from these routes instead
+   * (lets `routes` use binary-only fast paths such as the raw Series codec).
+   */
+  jsonRoutes?: (router: ConnectRouter) => void;
   /** Also accept the gRPC protocol (only useful where the runtime can send trailers). Default false. */
   grpc?: boolean;
   /** Interceptors run for every call (authentication, metrics). */
@@ -36,28 +42,36 @@ export interface ConnectFetchHandler {
 }
 
 /** Builds the fetch handler for the services `opts.routes` registers. */
+type FetchFn = (req: Request) => Promise<Response>;
+
 export function createConnectFetchHandler(opts: ConnectFetchHandlerOptions): ConnectFetchHandler {
-  const router = createConnectRouter({
-    grpc: opts.grpc ?? false,
-    grpcWeb: true,
-    connect: true,
-    interceptors: opts.interceptors ?? [],
-    ...(opts.shutdownSignal ? { shutdownSignal: opts.shutdownSignal } : {}),
-  });
-  opts.routes(router);
-  const byPath = new Map<string, (req: Request) => Promise<Response>>();
   const prefixes = new Set<string>();
-  for (const h of router.handlers) {
-    byPath.set(h.requestPath, createFetchHandler(h, { httpVersion: opts.httpVersion ?? "1.1" }));
-    prefixes.add(`/${h.service.typeName}/`);
-  }
+  const build = (routes: (router: ConnectRouter) => void): Map<string, FetchFn> => {
+    const router = createConnectRouter({
+      grpc: opts.grpc ?? false,
+      grpcWeb: true,
+      connect: true,
+      interceptors: opts.interceptors ?? [],
+      ...(opts.shutdownSignal ? { shutdownSignal: opts.shutdownSignal } : {}),
+    });
+    routes(router);
+    const byPath = new Map<string, FetchFn>();
+    for (const h of router.handlers) {
+      byPath.set(h.requestPath, createFetchHandler(h, { httpVersion: opts.httpVersion ?? "1.1" }));
+      prefixes.add(`/${h.service.typeName}/`);
+    }
+    return byPath;
+  };
+  const byPath = build(opts.routes);
+  const jsonByPath = opts.jsonRoutes ? build(opts.jsonRoutes) : byPath;
   return {
     handle(req) {
       const path = new URL(req.url).pathname;
-      const fn = byPath.get(path);
+      const table = isJsonContentType(req.headers.get("content-type")) ? jsonByPath : byPath;
+      const fn = table.get(path);
       return fn ? fn(req) : undefined;
     },
-    paths: [...byPath.keys()],
+    paths: [...new Set([...byPath.keys(), ...jsonByPath.keys()])],
     servicePrefixes: [...prefixes],
   };
 }

@@ -16,7 +16,9 @@ import type {
   SeriesRequest,
   SeriesResponse,
 } from "../gen/store/storepb/rpc_pb.ts";
+import type { RawSeriesResponse } from "../gen/meridian/rawpb/raw_pb.ts";
 import { MatcherError } from "../model/matcher.ts";
+import { RawStore, toRawSeriesResponse } from "./raw-series.ts";
 
 /** A StoreAPI component (what Thanos calls a store: sidecar, store gateway, querier). */
 export interface StoreApi {
@@ -38,6 +40,11 @@ export interface RegisterStoreApiOptions {
    * first sync).
    */
   ready?: () => boolean;
+  /**
+   * Serve Series through the fast hand-written codec (raw-series.ts). Only valid on a router that
+   * receives binary protobuf requests: JSON clients must be routed to a router without it.
+   */
+  rawSeries?: boolean;
 }
 
 /**
@@ -65,6 +72,10 @@ async function* mapStreamErrors<T>(it: AsyncIterable<T>, signal: AbortSignal): A
   }
 }
 
+async function* rawFrames(it: AsyncIterable<SeriesResponse>): AsyncIterable<RawSeriesResponse> {
+  for await (const f of it) yield toRawSeriesResponse(f);
+}
+
 async function mapErrors<T>(p: () => Promise<T>, signal?: AbortSignal): Promise<T> {
   try {
     return await p();
@@ -75,11 +86,18 @@ async function mapErrors<T>(p: () => Promise<T>, signal?: AbortSignal): Promise<
 
 /** Registers `thanos.Store` (Series, LabelNames, LabelValues) and `thanos.info.Info` for `api`. */
 export function registerStoreApi(router: ConnectRouter, api: StoreApi, opts: RegisterStoreApiOptions = {}): void {
-  router.service(Store, {
-    series: (req, ctx) => mapStreamErrors(api.series(req, ctx.signal), ctx.signal),
-    labelNames: (req, ctx) => mapErrors(() => api.labelNames(req, ctx.signal), ctx.signal),
-    labelValues: (req, ctx) => mapErrors(() => api.labelValues(req, ctx.signal), ctx.signal),
-  });
+  if (opts.rawSeries) {
+    // Methods one by one: router.service() would also add a second handler for Series' path.
+    router.rpc(RawStore.method.series, (req, ctx) => rawFrames(mapStreamErrors(api.series(req, ctx.signal), ctx.signal)));
+    router.rpc(Store.method.labelNames, (req, ctx) => mapErrors(() => api.labelNames(req, ctx.signal), ctx.signal));
+    router.rpc(Store.method.labelValues, (req, ctx) => mapErrors(() => api.labelValues(req, ctx.signal), ctx.signal));
+  } else {
+    router.service(Store, {
+      series: (req, ctx) => mapStreamErrors(api.series(req, ctx.signal), ctx.signal),
+      labelNames: (req, ctx) => mapErrors(() => api.labelNames(req, ctx.signal), ctx.signal),
+      labelValues: (req, ctx) => mapErrors(() => api.labelValues(req, ctx.signal), ctx.signal),
+    });
+  }
   router.service(Info, {
     info: (_req, ctx) => {
       if (opts.ready && !opts.ready()) throw new ConnectError("Not ready", Code.Unavailable);

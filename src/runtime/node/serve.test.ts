@@ -110,6 +110,20 @@ describe.each(transportFactories)("StoreAPI over %s", (_name, makeTransport) => 
   });
 });
 
+describe("JSON clients (ordinary codec, not the binary fast path)", () => {
+  it.each([
+    ["connect+json", () => createConnectTransport({ baseUrl: `http://127.0.0.1:${http.port}`, httpVersion: "1.1", useBinaryFormat: false })],
+    ["grpc+json", () => createGrpcTransport({ baseUrl: `http://127.0.0.1:${grpc.port}`, useBinaryFormat: false })],
+  ] as const)("streams Series over %s", async (_name, make) => {
+    const client = createClient(Store, make());
+    const req = create(SeriesRequestSchema, { minTime: 0n, maxTime: 1000n, matchers: [{ type: LabelMatcher_Type.EQ, name: "__name__", value: "up" }] });
+    const frames = await collect(client, req);
+    expect(seriesLabels(frames)).toEqual(["__name__=up,cluster=eu,job=a", "__name__=up,cluster=eu,job=b"]);
+    const first = frames[0]!.result;
+    if (first.case === "series") expect(first.value.chunks[0]!.raw!.hash).toBe(12n);
+  });
+});
+
 describe("Info and readiness", () => {
   it("reports Unavailable until ready over Connect, then the store's info; gRPC server has no readiness gate", async () => {
     const connectInfo = createClient(Info, transports()[1]![1]);

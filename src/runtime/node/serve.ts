@@ -16,6 +16,7 @@ import { splitHostPort } from "../../server/address.ts";
 import { createBearerTokenInterceptor } from "../../server/auth.ts";
 import type { MetricsRegistry } from "../../server/metrics.ts";
 import { createRpcMetricsInterceptor } from "../../server/rpc-metrics.ts";
+import { isJsonContentType } from "../../server/raw-series.ts";
 import { registerStoreApi } from "../../server/store-api.ts";
 import type { StoreApi } from "../../server/store-api.ts";
 
@@ -128,14 +129,21 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<RunningS
   const interceptors: Interceptor[] = [];
   if (opts.bearerToken !== undefined) interceptors.push(createBearerTokenInterceptor(opts.bearerToken));
   if (opts.metrics) interceptors.push(createRpcMetricsInterceptor(opts.metrics));
-  const handler = connectNodeAdapter({
-    routes: (r) => registerStoreApi(r, opts.storeApi, opts.ready ? { ready: opts.ready } : {}),
+  const adapter = (rawSeries: boolean): ReturnType<typeof connectNodeAdapter> => connectNodeAdapter({
+    routes: (r) => registerStoreApi(r, opts.storeApi, { ...(opts.ready ? { ready: opts.ready } : {}), rawSeries }),
     grpc: true,
     grpcWeb: false,
     connect: false,
     interceptors,
     shutdownSignal: shutdown.signal,
   });
+  // application/grpc (protobuf) gets the fast Series codec; the rare application/grpc+json the ordinary one.
+  const binary = adapter(true);
+  const json = adapter(false);
+  const handler = (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse): void => {
+    const ct = req.headers["content-type"];
+    void (isJsonContentType(typeof ct === "string" ? ct : undefined) ? json : binary)(req, res);
+  };
   const server = opts.tls
     ? http2.createSecureServer({ ...(await loadTls(opts.tls)), allowHTTP1: false }, handler)
     : http2.createServer({}, handler);
