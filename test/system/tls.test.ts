@@ -112,7 +112,8 @@ describe("TLS on Node servers (CLI flags)", () => {
     expect(ok.status).toBe(200);
     const body = JSON.parse(ok.body) as { data: { result: { value: [number, string] }[] } };
     expect(Number(body.data.result[0]!.value[1])).toBeGreaterThan(0);
-    for (const headers of [{}, { authorization: "Bearer wrong" }, { authorization: `Bearer ${STORE_TOKEN}` }]) {
+    const variants: Record<string, string>[] = [{}, { authorization: "Bearer wrong" }, { authorization: `Bearer ${STORE_TOKEN}` }];
+    for (const headers of variants) {
       const res = await get(query.http, path, headers);
       expect(res.status).toBe(401);
       expect(res.body).toBe("unauthenticated\n");
