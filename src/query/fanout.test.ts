@@ -11,7 +11,7 @@ import { create } from "@bufbuild/protobuf";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LabelNamesRequestSchema, LabelValuesRequestSchema, SeriesRequestSchema } from "../gen/store/storepb/rpc_pb.ts";
+import { LabelNamesRequestSchema, LabelValuesRequestSchema, SeriesRequestSchema, SeriesResponseSchema } from "../gen/store/storepb/rpc_pb.ts";
 import type { SeriesRequest } from "../gen/store/storepb/rpc_pb.ts";
 import { LabelMatcher_Type, PartialResponseStrategy } from "../gen/store/storepb/types_pb.ts";
 import type { Series } from "../gen/store/storepb/types_pb.ts";
@@ -330,6 +330,21 @@ describe("SD file, tokens and querier of queriers", () => {
     const { series } = await collectSeries(api.seriesWith(req({ job: "api" }, { withoutReplicaLabels: ["replica"], responseBatchSize: 64n })));
     expect(names(series)).toEqual(["__name__=up,cluster=eu,job=api", "__name__=up,cluster=us,job=api"]);
     expect(text(series[0]!)).toEqual(["A0", "B1", "S1", "A2"]);
+  });
+});
+
+describe("in-process fan-out", () => {
+  const frame = (labels: Record<string, string>, ...texts: [number, string][]) => create(SeriesResponseSchema, {
+    result: { case: "series", value: { labels: Object.entries(labels).map(([name, value]) => ({ name, value })), chunks: texts.map(([t, d]) => ({ minTime: BigInt(t), maxTime: BigInt(t + 9), raw: { data: enc.encode(d) } })) } },
+  });
+  const storeOf = (name: string, frames: ReturnType<typeof frame>[]) => ({ name, async *series() { yield* frames; } });
+
+  it("folds a series split over consecutive frames and across stores", async () => {
+    const a = storeOf("a", [frame({ job: "x" }, [20, "a2"]), frame({ job: "x" }, [0, "a0"]), frame({ job: "y" }, [0, "ay"])]);
+    const b = storeOf("b", [frame({ job: "w" }, [0, "bw"]), frame({ job: "x" }, [10, "b1"], [0, "a0"])]);
+    const { series } = await collectSeries(fanoutSeries([a, b], req({})));
+    expect(names(series)).toEqual(["job=w", "job=x", "job=y"]);
+    expect(text(series[1]!)).toEqual(["a0", "b1", "a2"]);
   });
 });
 
