@@ -30,6 +30,8 @@ export interface EngineOptions {
   readonly durationExpressions?: boolean;
   /** Prometheus `promql-extended-range-selectors`: `anchored` and `smoothed`. */
   readonly extendedRangeSelectors?: boolean;
+  /** Prometheus `type-and-unit-labels`: `__type__` decides whether rate/increase warn about non-counters. */
+  readonly typeAndUnitLabels?: boolean;
   /** Prometheus 3 `promql-delayed-name-removal`: drop `__name__` at the end of evaluation. Default false, as Prometheus. */
   readonly delayedNameRemoval?: boolean;
   /** Default subquery step, ms, when a subquery has none (Prometheus: the evaluation interval, 1m). */
@@ -72,6 +74,7 @@ export function createEngine(opts: EngineOptions = {}): Engine {
       deadline: Date.now() + timeout,
       signal: qo?.signal,
       delayedNameRemoval: delayed,
+      typeAndUnitLabels: opts.typeAndUnitLabels ?? false,
       noStepSubqueryInterval: noStep,
       warnings: new Set(),
       infos: new Set(),

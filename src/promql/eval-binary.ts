@@ -8,7 +8,7 @@ import { getLabel, METRIC_NAME, type Labels } from "../model/labels.ts";
 import { isComparisonOp, type BinaryExpr, type BinaryOp, type Expr, type VectorMatching } from "./ast.ts";
 import type { Evaluator } from "./evaluator.ts";
 import {
-  keepLabels, labelsKey, removeLabels, SeriesCollector, setLabel, signature, type NodeValue, type StepSeries,
+  dropMetricName, keepLabels, labelsKey, removeLabels, SeriesCollector, setLabel, signature, type NodeValue, type StepSeries,
 } from "./step-series.ts";
 import { ExecutionError } from "./value.ts";
 
@@ -227,7 +227,7 @@ function vectorVector(ev: Evaluator, e: BinaryExpr, lhsIn: StepSeries[], rhsIn: 
       let res = pk >= 0 ? pairCache.get(pk) : undefined;
       if (!res) {
         let lb = lLabels;
-        if (dropName || changesSchema(e.op)) lb = removeLabels(lb, new Set([METRIC_NAME]));
+        if (dropName || changesSchema(e.op)) lb = dropMetricName(lb);
         if (m.card === "one-to-one") lb = m.on ? keepLabels(lb, names) : removeLabels(lb, names);
         for (const ln of include) lb = setLabel(lb, ln, getLabel(rLabels, ln));
         res = { idx: -1, key: labelsKey(lb) };

@@ -30,6 +30,8 @@ export interface QueryContext {
   readonly deadline: number;
   readonly signal?: AbortSignal;
   readonly delayedNameRemoval: boolean;
+  /** Prometheus `type-and-unit-labels`: decide "is a counter" from `__type__`. */
+  readonly typeAndUnitLabels?: boolean;
   /** Default subquery step when none is given (Prometheus: the global evaluation interval, 1m). */
   readonly noStepSubqueryInterval: number;
   readonly warnings: Set<string>;

@@ -8,7 +8,7 @@ import { getLabel, type Labels } from "../model/labels.ts";
 import type { Call, Expr } from "./ast.ts";
 import type { Evaluator } from "./evaluator.ts";
 import { bucketFraction, bucketQuantile, type Bucket } from "./kernels/index.ts";
-import { labelsKey, removeLabels, SeriesCollector, setLabel, type StepSeries } from "./step-series.ts";
+import { dropMetricName, labelsKey, removeLabels, SeriesCollector, setLabel, type StepSeries } from "./step-series.ts";
 import { formatGoFloat } from "./format-float.ts";
 
 const LE = new Set(["le"]);
@@ -109,7 +109,7 @@ export async function evalHistogramFunc(ev: Evaluator, e: Call, path: readonly E
             );
           }
         }
-        let labels = ev.ctx.delayedNameRemoval ? groupLabels[g]! : removeLabels(groupLabels[g]!, new Set(["__name__"]));
+        let labels = ev.ctx.delayedNameRemoval ? groupLabels[g]! : dropMetricName(groupLabels[g]!);
         if (multi) {
           labels = setLabel(labels, quantileLabel, formatOpenMetricsFloat(scalars[j]![i]!));
           out.add(labels, ev.ctx.delayedNameRemoval, i, v);

@@ -163,7 +163,12 @@ async function rangeFunction(ev: Evaluator, e: Call, mi: number, path: readonly 
     out.push(ss);
     if (counterCheck) {
       const metric = getLabel(s.labels, METRIC_NAME);
-      if (metric !== "" && !/_(total|sum|count|bucket)$/.test(metric)) {
+      if (metric !== "" && ev.ctx.typeAndUnitLabels) {
+        const type = getLabel(s.labels, "__type__");
+        if (type !== "counter" && type !== "histogram") {
+          ev.info(`metric might not be a counter, __type__ label is not set to "counter" or "histogram", got ${JSON.stringify(type)}: ${JSON.stringify(metric)}`, e.args[mi]!.pos);
+        }
+      } else if (metric !== "" && !/_(total|sum|count|bucket)$/.test(metric)) {
         ev.info(`metric might not be a counter, name does not end in _total/_sum/_count/_bucket: ${JSON.stringify(metric)}`, e.args[mi]!.pos);
       }
     }

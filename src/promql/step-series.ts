@@ -56,11 +56,12 @@ export function signature(labels: Labels, on: boolean, names: ReadonlySet<string
   return s;
 }
 
-/** Labels without `__name__`. */
+/** Prometheus' metadata labels (`schema.IsMetadataLabel`): dropped together with the metric name. */
+export const METADATA_LABELS: ReadonlySet<string> = new Set([METRIC_NAME, "__type__", "__unit__"]);
+
+/** Labels without `__name__` (and `__type__`/`__unit__`), as Prometheus' `DropReserved(IsMetadataLabel)`. */
 export function dropMetricName(labels: Labels): Labels {
-  for (let i = 0; i < labels.length; i++) {
-    if (labels[i]!.name === METRIC_NAME) return [...labels.slice(0, i), ...labels.slice(i + 1)];
-  }
+  for (const l of labels) if (METADATA_LABELS.has(l.name)) return labels.filter((x) => !METADATA_LABELS.has(x.name));
   return labels;
 }
 
