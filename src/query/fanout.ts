@@ -13,6 +13,7 @@ import { compareLabels } from "../model/labels.ts";
 import { openStoreReader, StoreFailure } from "./fanout-reader.ts";
 import type { FanoutStore, ReaderItem, StoreReader } from "./fanout-reader.ts";
 
+/** Re-exported so fan-out users need one import. */
 export type { FanoutStore } from "./fanout-reader.ts";
 
 /** Options of {@link fanoutSeries}. */

@@ -41,9 +41,9 @@ export interface ConnectFetchHandler {
   readonly servicePrefixes: readonly string[];
 }
 
-/** Builds the fetch handler for the services `opts.routes` registers. */
 type FetchFn = (req: Request) => Promise<Response>;
 
+/** Builds the fetch handler for the services `opts.routes` (and `opts.jsonRoutes`) register. */
 export function createConnectFetchHandler(opts: ConnectFetchHandlerOptions): ConnectFetchHandler {
   const prefixes = new Set<string>();
   const build = (routes: (router: ConnectRouter) => void): Map<string, FetchFn> => {
