@@ -79,3 +79,11 @@ export function makeCompatSeries(): FloatSeries[] {
   out.push(build({ __name__: "compat_huge", kind: "huge" }, (i) => (i + 1) * 1e22));
   return out;
 }
+
+/** The same series with the samples in [from, to) removed (a replica that was down for a while). */
+export function withoutWindow(series: readonly FloatSeries[], from: number, to: number): FloatSeries[] {
+  return series.map((s) => {
+    const keep = [...s.t.keys()].filter((i) => s.t[i]! < from || s.t[i]! >= to);
+    return { labels: s.labels, t: Float64Array.from(keep.map((i) => s.t[i]!)), v: Float64Array.from(keep.map((i) => s.v[i]!)) };
+  });
+}

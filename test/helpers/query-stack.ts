@@ -13,6 +13,7 @@ import { createMetricsRegistry } from "../../src/server/metrics.ts";
 import type { StoreApi } from "../../src/server/store-api.ts";
 import { createBucketStore } from "../../src/store/bucket-store.ts";
 import type { WrittenBlock } from "../../src/tsdb/block-writer.ts";
+import { watchEndpointSdFile } from "../../src/runtime/node/endpoint-sd-file.ts";
 import { loadWasm } from "../../src/runtime/node/load-wasm.ts";
 import { startGrpcServer, startHttpServer, type RunningServer } from "../../src/runtime/node/serve.ts";
 import { createNodeTransportFactory } from "../../src/runtime/node/store-transport.ts";
@@ -81,19 +82,22 @@ export interface TestQuerierOptions extends Partial<Omit<QueryComponentOptions, 
   readonly probeIntervalMs?: number;
   /** Info deadline per probe (default 5000 ms). */
   readonly infoTimeoutMs?: number;
+  /** `--endpoint.sd-config-file`: watched with the Node adapter, polled every 50 ms. */
+  readonly sdFile?: string;
 }
 
 /** Starts a querier over `endpoints` (addresses or specs) and waits for the first probe round. */
 export async function startTestQuerier(endpoints: readonly (string | EndpointSpec)[], opts: TestQuerierOptions = {}): Promise<TestQuerier> {
   const wasm = await loadWasm();
   const transportFactory = createNodeTransportFactory();
-  const { grpc: withGrpc, probeIntervalMs, infoTimeoutMs, ...componentOpts } = opts;
+  const { grpc: withGrpc, probeIntervalMs, infoTimeoutMs, sdFile, ...componentOpts } = opts;
   const set = createEndpointSet({
     staticEndpoints: endpoints.map((e) => (typeof e === "string" ? { address: e } : e)),
     clientFactory: (spec) => createStoreClient(spec.address, { transportFactory }),
     ...(probeIntervalMs !== undefined ? { probeIntervalMs } : {}),
     ...(infoTimeoutMs !== undefined ? { infoTimeoutMs } : {}),
   });
+  const sd = sdFile === undefined ? undefined : await watchEndpointSdFile(sdFile, (specs) => set.setDynamic(specs), { pollIntervalMs: 50 });
   set.start();
   await set.firstProbe;
   const query = createQueryComponent({ endpoints: set, wasm, metrics: createMetricsRegistry(), ...componentOpts });
@@ -111,6 +115,7 @@ export async function startTestQuerier(endpoints: readonly (string | EndpointSpe
       return { status: res.status, text: await res.text(), headers: res.headers };
     },
     async close() {
+      sd?.close();
       set.close();
       await Promise.all([http.close(500), grpc?.close(500)]);
     },
