@@ -5,7 +5,10 @@
  * Figures are input samples (both replicas) per second, end to end through src/query/dedup.ts.
  */
 import { dedupSamples, type SampleArrays } from "../src/query/dedup.ts";
+import { decodeDedupXorSeries } from "../src/query/dedup-xor.ts";
 import { loadWasm } from "../src/runtime/node/load-wasm.ts";
+import { encodeXorChunk } from "../src/tsdb/xor-encoder.ts";
+import { decodeXorSeriesBatch } from "../src/wasm/xor.ts";
 import { report } from "./report.ts";
 
 function rng(seed: number): () => number {
@@ -69,5 +72,32 @@ export default async function (args: string[]): Promise<void> {
     }
     report(`dedup_${name}_samples_per_sec`, Math.round(samples / (best / 1000)), "samples/s");
     report(`dedup_${name}_output_ratio`, out / samples, "out/in");
+  }
+
+  // From XOR chunks (120 samples each) to deduplicated series: fused (two WASM calls for all
+  // series) versus decode to JS arrays, then one dedup call per series.
+  const chunked = groups.map((g) =>
+    g.map((r) => {
+      const chunks: Uint8Array[] = [];
+      for (let i = 0; i < r.t.length; i += 120) chunks.push(encodeXorChunk(r.t, r.v, i, Math.min(r.t.length, i + 120)));
+      return chunks;
+    }),
+  );
+  const fused = () => decodeDedupXorSeries(wasm, chunked, { mode: "penalty" }).length;
+  const separate = () => {
+    const decoded = decodeXorSeriesBatch(wasm, chunked.flat());
+    let n = 0;
+    for (let i = 0; i < chunked.length; i++) n += dedupSamples(wasm, [decoded[2 * i]!, decoded[2 * i + 1]!], { mode: "penalty" }).t.length;
+    return n;
+  };
+  for (const [name, fn] of [["fused", fused], ["separate", separate]] as const) {
+    for (let i = 0; i < 3; i++) fn();
+    let best = Infinity;
+    for (let r = 0; r < 10; r++) {
+      const t0 = performance.now();
+      fn();
+      best = Math.min(best, performance.now() - t0);
+    }
+    report(`dedup_xor_${name}_samples_per_sec`, Math.round(samples / (best / 1000)), "samples/s");
   }
 }

@@ -433,12 +433,12 @@ export function dedupChain(inT: usize, inV: usize, bounds: usize, k: i32, state:
  * included) are dropped, values become a running total that hides counter resets (a drop adds the
  * new value, otherwise the increase is added), a sample repeating the previous timestamp only
  * updates the last raw value (the downsampled-counter "true last value" convention) and samples
- * going back in time are dropped. Replicas are compacted towards the start of inT/inV and `bounds`
- * is rewritten. Returns the new total number of samples.
+ * going back in time are dropped. Replicas are compacted towards bounds[0] and `bounds` is
+ * rewritten. Returns the new number of samples of the k replicas together.
  */
 export function applyCounterResets(inT: usize, inV: usize, bounds: usize, k: i32): i32 {
-  let w: u32 = 0;
   let from = load<u32>(bounds);
+  let w: u32 = from;
   for (let i = 0; i < k; i++) {
     const to = load<u32>(bounds + (<usize>(i + 1) << 2));
     store<u32>(bounds + (<usize>i << 2), w);
@@ -468,5 +468,44 @@ export function applyCounterResets(inT: usize, inV: usize, bounds: usize, k: i32
     from = to;
   }
   store<u32>(bounds + (<usize>k << 2), w);
-  return <i32>w;
+  return <i32>(w - load<u32>(bounds));
+}
+
+/** Group modes of dedupGroups. */
+export const DEDUP_MODE_PENALTY: i32 = 0;
+export const DEDUP_MODE_CHAIN: i32 = 1;
+
+/**
+ * Deduplicates many series in one call. Series g is described by groups[2g] (index of its first
+ * entry in `bounds`) and groups[2g+1] (k, its number of replicas); its k + 1 bounds entries
+ * delimit its replicas in inT/inV (each series has its own entries, as counter resets rewrite
+ * them). Each series' result is appended to outT/outV (room for the sum of all replica lengths)
+ * and its length stored in outCounts[g]. A series with one replica is copied unchanged (after the
+ * optional counter resets). `state` needs DEDUP_STATE_BYTES per replica of the largest series.
+ * Returns the total number of output samples.
+ */
+export function dedupGroups(
+  inT: usize, inV: usize, bounds: usize, groups: usize, nGroups: i32, state: usize,
+  outT: usize, outV: usize, outCounts: usize, mode: i32, counter: i32, resets: i32,
+): i32 {
+  let total: u32 = 0;
+  for (let g = 0; g < nGroups; g++) {
+    const b = bounds + (<usize>load<u32>(groups + (<usize>g << 3)) << 2);
+    const k = <i32>load<u32>(groups + (<usize>g << 3), 4);
+    if (resets != 0 && k > 0) applyCounterResets(inT, inV, b, k);
+    const oT = outT + (<usize>total << 3);
+    const oV = outV + (<usize>total << 3);
+    let n: i32 = 0;
+    if (k == 1) {
+      const from = load<u32>(b);
+      n = <i32>(load<u32>(b, 4) - from);
+      memory.copy(oT, inT + (<usize>from << 3), <usize>n << 3);
+      memory.copy(oV, inV + (<usize>from << 3), <usize>n << 3);
+    } else if (k > 1) {
+      n = mode == DEDUP_MODE_CHAIN ? dedupChain(inT, inV, b, k, state, oT, oV) : dedupPenalty(inT, inV, b, k, state, oT, oV, counter);
+    }
+    store<u32>(outCounts + (<usize>g << 2), <u32>n);
+    total += <u32>n;
+  }
+  return <i32>total;
 }

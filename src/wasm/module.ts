@@ -21,6 +21,10 @@ export interface MeridianExports {
   dedupPenalty(inT: number, inV: number, bounds: number, k: number, state: number, outT: number, outV: number, counter: number): number;
   dedupChain(inT: number, inV: number, bounds: number, k: number, state: number, outT: number, outV: number): number;
   applyCounterResets(inT: number, inV: number, bounds: number, k: number): number;
+  dedupGroups(
+    inT: number, inV: number, bounds: number, groups: number, nGroups: number, state: number,
+    outT: number, outV: number, outCounts: number, mode: number, counter: number, resets: number,
+  ): number;
 }
 
 /**

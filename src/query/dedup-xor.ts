@@ -1,0 +1,103 @@
+/**
+ * Decode + deduplicate a whole Series response in two WASM calls: every XOR chunk of every replica
+ * of every series is decoded in one batch, and the decoded arrays are deduplicated where they lie
+ * in linear memory, series by series, in a second call. Compared with decoding to JS arrays and
+ * calling {@link dedupSeries} per series this saves two copies of every sample and one WASM call
+ * per series, which is most of the querier's per-series overhead.
+ */
+import type { MeridianWasm } from "../wasm/module.ts";
+import { decodeXorChunks, decodeXorSeriesBatch } from "../wasm/xor.ts";
+import { dedupSamples, type DedupOptions, type SampleArrays } from "./dedup.ts";
+
+/** The replicas of one series, each as its XOR chunks in time order. */
+export type ReplicaChunks = readonly (readonly Uint8Array[])[];
+
+/**
+ * Decodes and deduplicates `series` (one entry per output series; each with ≥ 0 replicas whose
+ * chunks do not overlap within the replica). `opts.mint`/`maxt` bound every replica, as Thanos'
+ * bounded iterators do. Returns owned arrays, one per series, in order. Throws `XorChunkError`
+ * (its chunk index counts chunks across all series and replicas, in order) on corrupt chunks.
+ */
+export function decodeDedupXorSeries(wasm: MeridianWasm, series: readonly ReplicaChunks[], opts: DedupOptions): SampleArrays[] {
+  const flat: Uint8Array[] = [];
+  let replicas = 0;
+  let maxK = 0;
+  for (const reps of series) {
+    replicas += reps.length;
+    if (reps.length > maxK) maxK = reps.length;
+    for (const chunks of reps) for (const c of chunks) flat.push(c);
+  }
+  const decoded = decodeXorChunks(wasm, flat, { mint: opts.mint, maxt: opts.maxt });
+  const starts = decoded.starts;
+  // Replica r spans samples [bound(r), bound(r+1)): the start of its first chunk.
+  const replicaStart = new Uint32Array(replicas + 1);
+  let ci = 0;
+  let ri = 0;
+  for (const reps of series) {
+    for (const chunks of reps) {
+      replicaStart[ri++] = starts[ci]!;
+      for (let j = 1; j < chunks.length; j++) {
+        const s = starts[ci + j]!;
+        // Overlapping chunks inside a replica need the slower path that drops them.
+        if (s > starts[ci]! && s < starts[ci + chunks.length]! && !(decoded.t[s]! > decoded.t[s - 1]!)) {
+          return slowPath(wasm, series, opts);
+        }
+      }
+      ci += chunks.length;
+    }
+  }
+  replicaStart[replicas] = starts[ci]!;
+
+  const tPtr = decoded.t.byteOffset;
+  const vPtr = decoded.v.byteOffset;
+  const total = decoded.total;
+  const g = series.length;
+  const stateBytes = (wasm.exports.DEDUP_STATE_BYTES.value as number) >>> 0;
+  // Continue the arena after the decoder's regions (no reset: they hold the input).
+  const bounds = wasm.alloc((replicas + g) * 4);
+  const groups = wasm.alloc(g * 8);
+  const state = wasm.alloc(Math.max(1, maxK) * stateBytes);
+  const outT = wasm.alloc(total * 8);
+  const outV = wasm.alloc(total * 8);
+  const outCounts = wasm.alloc(g * 4);
+  const bView = wasm.u32(bounds, replicas + g);
+  const gView = wasm.u32(groups, g * 2);
+  let b = 0;
+  ri = 0;
+  for (let i = 0; i < g; i++) {
+    const k = series[i]!.length;
+    gView[2 * i] = b;
+    gView[2 * i + 1] = k;
+    for (let j = 0; j <= k; j++) bView[b + j] = replicaStart[ri + j]!;
+    b += k + 1;
+    ri += k;
+  }
+  const n = wasm.exports.dedupGroups(
+    tPtr, vPtr, bounds, groups, g, state, outT, outV, outCounts,
+    opts.mode === "chain" ? 1 : 0, opts.counter === true ? 1 : 0, opts.counterResets === true ? 1 : 0,
+  );
+  const counts = wasm.u32(outCounts, g);
+  const t = wasm.f64(outT, n);
+  const v = wasm.f64(outV, n);
+  const out: SampleArrays[] = [];
+  let off = 0;
+  for (let i = 0; i < g; i++) {
+    const c = counts[i]!;
+    out.push({ t: t.slice(off, off + c), v: v.slice(off, off + c) });
+    off += c;
+  }
+  return out;
+}
+
+// Replicas with overlapping chunks: decode per replica (dropping overlaps), then dedup.
+function slowPath(wasm: MeridianWasm, series: readonly ReplicaChunks[], opts: DedupOptions): SampleArrays[] {
+  const decoded = decodeXorSeriesBatch(wasm, series.flat(), { mint: opts.mint, maxt: opts.maxt });
+  const out: SampleArrays[] = [];
+  let k = 0;
+  for (const reps of series) {
+    const mine = decoded.slice(k, k + reps.length);
+    k += reps.length;
+    out.push(mine.length === 0 ? { t: new Float64Array(0), v: new Float64Array(0) } : dedupSamples(wasm, mine, { ...opts, mint: undefined, maxt: undefined }));
+  }
+  return out;
+}
