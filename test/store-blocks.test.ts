@@ -24,7 +24,10 @@ import { loadWasm } from "../src/runtime/node/load-wasm.ts";
 import { createMetricsRegistry, type MetricsRegistry } from "../src/server/metrics.ts";
 import { matchersToProto } from "../src/server/store-api-convert.ts";
 import { createBucketStore, type BucketStore, type BucketStoreOptions } from "../src/store/bucket-store.ts";
+import { openBlock } from "../src/tsdb/block.ts";
 import { writeBlock, type WrittenBlock } from "../src/tsdb/block-writer.ts";
+import { createMemoryReader } from "../src/tsdb/byte-range-reader.ts";
+import { crc32c } from "../src/tsdb/crc32c.ts";
 import type { MeridianWasm } from "../src/wasm/module.ts";
 import { decodeXorChunksToSeries } from "../src/wasm/xor.ts";
 import { collectSeries, fmt, seriesRequest, uploadWrittenBlock, type M } from "./helpers/s3rver-store.ts";
@@ -319,5 +322,64 @@ describe("store gateway: index-header cache on disk", () => {
     const r = await third.store.sync();
     expect(r.total).toBe(1);
     expect((await collectSeries(third.store.storeApi.series(req, signal()))).series.length).toBe(1);
+  });
+});
+
+/** Encodes a tombstones file: magic, version 1, (uvarint ref, varint mint, varint maxt)*, CRC32C. */
+function tombstonesFile(records: { ref: number; mint: number; maxt: number }[]): Uint8Array {
+  const body: number[] = [];
+  const uvarint = (v: bigint) => {
+    while (v >= 0x80n) {
+      body.push(Number(v & 0x7fn) | 0x80);
+      v >>= 7n;
+    }
+    body.push(Number(v));
+  };
+  const varint = (v: number) => uvarint(v < 0 ? (-BigInt(v) << 1n) - 1n : BigInt(v) << 1n);
+  for (const r of records) {
+    uvarint(BigInt(r.ref));
+    varint(r.mint);
+    varint(r.maxt);
+  }
+  const recs = Uint8Array.from(body);
+  const out = new Uint8Array(5 + recs.length + 4);
+  new DataView(out.buffer).setUint32(0, 0x0130ba30);
+  out[4] = 1;
+  out.set(recs, 5);
+  new DataView(out.buffer).setUint32(5 + recs.length, crc32c(recs));
+  return out;
+}
+
+describe("store gateway: tombstones", () => {
+  it("drops fully deleted chunks and series and cuts partially deleted chunks", async () => {
+    const wasm = await loadWasm();
+    const data = makeSeries(4, T0);
+    const b = block(data, T0, { r: "1" });
+    const opened = await openBlock((rel) => (b.files.has(rel) ? createMemoryReader(rel, b.files.get(rel)!) : null));
+    const ref = async (instance: string) => (await opened.index.postings("instance", [instance]))[0]!;
+    const cutFrom = T0 + 30 * 60_000;
+    const cutTo = T0 + 45 * 60_000;
+    b.files.set("tombstones", tombstonesFile([
+      { ref: await ref("i-001"), mint: cutFrom, maxt: cutTo },
+      { ref: await ref("i-002"), mint: 0, maxt: T0 + 10 * H2 },
+    ]));
+    const bucket = createMemoryBucket();
+    await uploadWrittenBlock(bucket, b);
+    const { store } = newStore(bucket, { wasm });
+    await store.sync();
+    const got = await collectSeries(store.storeApi.series(seriesRequest([["=", "__name__", "up"]], T0, T0 + H2), signal()));
+    expect(got.series.map((s) => s.labels.find((l) => l.name === "instance")!.value)).toEqual(["i-000", "i-001", "i-003"]);
+    const cut = got.series[1]!;
+    const dec = decodeXorChunksToSeries(wasm, cut.chunks.map((c) => c.data));
+    const src = data.find((s) => s.labels.some((l) => l.value === "i-001"))!;
+    const keep = Array.from(src.t).map((t, i) => [t, src.v[i]!] as const).filter(([t]) => t < cutFrom || t > cutTo);
+    expect(Array.from(dec.t)).toEqual(keep.map(([t]) => t));
+    expect(Array.from(dec.v)).toEqual(keep.map(([, v]) => v));
+    for (const c of cut.chunks) {
+      const d = decodeXorChunksToSeries(wasm, [c.data]);
+      expect([c.minTime, c.maxTime]).toEqual([d.t[0], d.t[d.t.length - 1]]);
+    }
+    const intact = decodeXorChunksToSeries(wasm, got.series[0]!.chunks.map((c) => c.data));
+    expect(intact.t.length).toBe(H2 / 15000);
   });
 });

@@ -162,11 +162,16 @@ async function loadChunks(block: BucketBlock, batch: PendingSeries[], q: BlockSe
     const chunks: StoreChunk[] = [];
     for (const meta of s.chunks) {
       const r = raw[k++]!;
-      let chunk: StoreChunk | undefined = { mint: meta.mint, maxt: meta.maxt, encoding: r.encoding, data: r.data, hash: 0n };
-      if (deleted && overlaps(meta, deleted)) chunk = rewriteDeleted(block.id, chunk, deleted, q.wasm);
-      if (!chunk) continue;
-      samples += chunkSampleCount(chunk.encoding, chunk.data);
-      chunks.push({ ...chunk, data: chunk.data.slice(), hash: xxhash64(chunk.data) });
+      if (deleted && overlaps(meta, deleted)) {
+        const rewritten = rewriteDeleted(block.id, meta, r.encoding, r.data, deleted, q.wasm);
+        if (!rewritten) continue;
+        samples += chunkSampleCount(rewritten.encoding, rewritten.data);
+        chunks.push(rewritten);
+        continue;
+      }
+      // `data` is a view into the batch's merged range read; it lives only as long as the batch.
+      samples += chunkSampleCount(r.encoding, r.data);
+      chunks.push({ mint: meta.mint, maxt: meta.maxt, encoding: r.encoding, data: r.data, hash: xxhash64(r.data) });
     }
     out[i] = { labels: s.labels, chunks };
   }
@@ -182,12 +187,13 @@ function overlaps(c: ChunkMeta, intervals: readonly Interval[]): boolean {
  * Applies tombstones to a partially deleted XOR chunk by decoding, dropping deleted samples and
  * re-encoding (raw chunks cannot be cut otherwise). Undefined when nothing is left.
  */
-function rewriteDeleted(blockId: string, c: StoreChunk, deleted: readonly Interval[], wasm?: MeridianWasm): StoreChunk | undefined {
-  if (c.encoding !== ChunkEncoding.XOR) {
-    throw new Error(`block ${blockId}: cannot apply tombstones to a chunk with encoding ${c.encoding}`);
+function rewriteDeleted(blockId: string, meta: ChunkMeta, encoding: number, data: Uint8Array, deleted: readonly Interval[], wasm?: MeridianWasm): StoreChunk | undefined {
+  if (encoding !== ChunkEncoding.XOR) {
+    throw new Error(`block ${blockId}: cannot apply tombstones to chunk ${meta.ref} with encoding ${encoding}`);
   }
-  const decoded = decodeXorChunksToSeries(wasm ?? getDefaultWasm(), [c.data]);
+  const decoded = decodeXorChunksToSeries(wasm ?? getDefaultWasm(), [data]);
   const kept = applyTombstones(decoded.t, decoded.v, deleted);
   if (kept.t.length === 0) return undefined;
-  return { mint: kept.t[0]!, maxt: kept.t[kept.t.length - 1]!, encoding: ChunkEncoding.XOR, data: encodeXorChunk(kept.t, kept.v), hash: 0n };
+  const out = encodeXorChunk(kept.t, kept.v);
+  return { mint: kept.t[0]!, maxt: kept.t[kept.t.length - 1]!, encoding: ChunkEncoding.XOR, data: out, hash: xxhash64(out) };
 }
