@@ -12,6 +12,7 @@ import type { Call, Expr } from "./ast.ts";
 import type { Evaluator, RangeOperand } from "./evaluator.ts";
 import { ANCHORED_SAFE, anchoredStart, extendedRate, SMOOTHED_SAFE, withoutStaleMarkers } from "./extended-range.ts";
 import { evalHistogramFunc } from "./functions-histogram.ts";
+import { evalInfo } from "./functions-info.ts";
 import { absentLabels, evalSortFunc } from "./functions-series.ts";
 import {
   DATE_KERNELS, RANGE_KERNELS, UNARY_KERNELS, clamp, clampValid, doubleExponentialSmoothing, goMax, goMin, predictLinear,
@@ -42,7 +43,7 @@ export async function evalCall(ev: Evaluator, e: Call, path: readonly Expr[]): P
     case "label_join":
       return { type: "vector", series: await labelJoin(ev, e, path) };
     case "info":
-      throw new ExecutionError("info() is an experimental function and is not supported");
+      return { type: "vector", series: await evalInfo(ev, e, path) };
     case "time": {
       const v = new Float64Array(ev.n);
       for (let i = 0; i < ev.n; i++) v[i] = ev.ts(i) / 1000;

@@ -81,8 +81,17 @@ export function checkAst(e: Expr, _q: string, opts: { experimentalFunctions?: bo
           throw mkErr(`expected at most ${na + f.variadic} argument(s) in call to ${JSON.stringify(f.name)}, got ${got}`, e.pos);
         }
       }
+      if (f.name === "info" && e.args.length > 1) {
+        const sel = e.args[1]!;
+        if (exprType(sel) !== "vector") {
+          throw mkErr(`expected type instant vector in call to function "info", got ${documentedType(exprType(sel))}`, e.pos);
+        }
+        if (sel.kind !== "vectorSelector") throw mkErr("expected label selectors only", sel.pos);
+        if (sel.name !== "") throw mkErr("expected label selectors only, got vector selector instead", sel.pos);
+      }
       e.args.forEach((a, i) => {
-        check(a);
+        // info()'s label selector may consist of matchers that all match the empty string.
+        if (!(f.name === "info" && i === 1)) check(a);
         const want = f.argTypes[Math.min(i, nargs - 1)]!;
         expect(a, want, `call to function ${JSON.stringify(f.name)}`);
       });
