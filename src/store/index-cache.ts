@@ -32,12 +32,16 @@ export interface IndexCache {
 
 type Item = Postings | SeriesEntryRefs;
 
-/** Rough per-item overhead (key string, map node, object headers) so tiny items are not free. */
-const ITEM_OVERHEAD = 96;
+/**
+ * Per-item overhead measured on V8 (typed-array header and backing store, LRU slot, Map entry):
+ * about 300 bytes, so many small items are not under-counted against `--index-cache-size`.
+ */
+const ITEM_OVERHEAD = 300;
 
 function itemSize(key: string, v: Item): number {
-  if (v instanceof Uint32Array) return v.byteLength + key.length * 2 + ITEM_OVERHEAD;
-  return v.labelRefs.byteLength + v.chunks.length * 48 + key.length * 2 + ITEM_OVERHEAD;
+  if (v instanceof Uint32Array) return ITEM_OVERHEAD + key.length + v.byteLength;
+  // Entry object, labelRefs bytes, chunk array and one object with heap-number times per chunk.
+  return ITEM_OVERHEAD + key.length + 56 + v.labelRefs.byteLength + v.chunks.length * 90;
 }
 
 /**
