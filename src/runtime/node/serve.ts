@@ -144,9 +144,12 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<RunningS
     const ct = req.headers["content-type"];
     void (isJsonContentType(typeof ct === "string" ? ct : undefined) ? json : binary)(req, res);
   };
+  // Many concurrent Series streams buffer more than Node's default 10 MiB per session, which
+  // would make it refuse new streams (ENHANCE_YOUR_CALM) from a busy querier.
+  const h2opts = { maxSessionMemory: 256 };
   const server = opts.tls
-    ? http2.createSecureServer({ ...(await loadTls(opts.tls)), allowHTTP1: false }, handler)
-    : http2.createServer({}, handler);
+    ? http2.createSecureServer({ ...(await loadTls(opts.tls)), ...h2opts, allowHTTP1: false }, handler)
+    : http2.createServer(h2opts, handler);
   const sessions = new Set<http2.ServerHttp2Session>();
   server.on("session", (s: http2.ServerHttp2Session) => {
     sessions.add(s);
