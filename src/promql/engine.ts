@@ -42,6 +42,8 @@ export interface EngineOptions {
 export interface QueryOptions {
   /** Overrides the engine's lookback delta for this query (ms). */
   readonly lookbackDelta?: number;
+  /** Overrides the engine's timeout for this query (ms); the caller caps it (`--query.timeout`). */
+  readonly timeout?: number;
   readonly signal?: AbortSignal;
 }
 
@@ -71,7 +73,7 @@ export function createEngine(opts: EngineOptions = {}): Engine {
       queryEnd: end,
       lookbackDelta: lookback,
       maxSamples,
-      deadline: Date.now() + timeout,
+      deadline: Date.now() + (qo?.timeout !== undefined && qo.timeout > 0 ? qo.timeout : timeout),
       signal: qo?.signal,
       delayedNameRemoval: delayed,
       typeAndUnitLabels: opts.typeAndUnitLabels ?? false,
