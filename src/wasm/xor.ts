@@ -44,14 +44,22 @@ const REASONS: Record<number, string> = {
  * Callers that know the file add it (see `src/tsdb/`).
  */
 export class XorChunkError extends Error {
-  constructor(
-    readonly chunkIndex: number,
-    readonly byteOffset: number,
-    readonly sampleIndex: number,
-    readonly reason: string,
-  ) {
+  /** Index of the chunk in the batch. */
+  readonly chunkIndex: number;
+  /** Byte offset inside the chunk (2-byte header included) where the failing sample starts. */
+  readonly byteOffset: number;
+  /** Index of the failing sample in the chunk. */
+  readonly sampleIndex: number;
+  /** What is wrong, without the position. */
+  readonly reason: string;
+
+  constructor(chunkIndex: number, byteOffset: number, sampleIndex: number, reason: string) {
     super(`corrupt XOR chunk ${chunkIndex}: ${reason} at byte offset ${byteOffset} (sample ${sampleIndex})`);
     this.name = "XorChunkError";
+    this.chunkIndex = chunkIndex;
+    this.byteOffset = byteOffset;
+    this.sampleIndex = sampleIndex;
+    this.reason = reason;
   }
 }
 
