@@ -33,7 +33,12 @@ interface RefIt {
 class RefLeaf implements RefIt {
   idx = -1;
   adj = 0;
-  constructor(readonly r: SampleArrays, readonly counter: boolean) {}
+  readonly r: SampleArrays;
+  readonly counter: boolean;
+  constructor(r: SampleArrays, counter: boolean) {
+    this.r = r;
+    this.counter = counter;
+  }
   next() {
     if (this.idx < this.r.t.length) this.idx++;
     return this.idx < this.r.t.length;
@@ -61,7 +66,11 @@ class RefPair implements RefIt {
   penA = 0;
   penB = 0;
   useA = true;
-  constructor(readonly a: RefIt, readonly b: RefIt) {
+  readonly a: RefIt;
+  readonly b: RefIt;
+  constructor(a: RefIt, b: RefIt) {
+    this.a = a;
+    this.b = b;
     this.lastIter = a;
     this.aval = a.next();
     this.bval = b.next();
