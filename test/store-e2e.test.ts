@@ -20,6 +20,7 @@ import { labelsFromRecord } from "../src/model/labels.ts";
 import type { FloatSeries } from "../src/model/series.ts";
 import { createS3Bucket } from "../src/objstore/s3-bucket.ts";
 import type { Bucket } from "../src/objstore/bucket.ts";
+import { createFilesystemBucket } from "../src/runtime/node/filesystem-bucket.ts";
 import { loadWasm } from "../src/runtime/node/load-wasm.ts";
 import { writeBlock } from "../src/tsdb/block-writer.ts";
 import type { MeridianWasm } from "../src/wasm/module.ts";
@@ -40,6 +41,25 @@ async function buildCli(): Promise<string> {
     if (!existsSync(join(out, "src/runtime/node/cli.js"))) throw new Error(`tsc failed: ${err.stdout ?? err}`);
   });
   return out;
+}
+
+/** Starts `meridian store` from the compiled CLI; resolves once it logged its ports. */
+async function startCli(out: string, configFile: string, dataDir: string, onStderr: (text: string) => void): Promise<{ proc: ChildProcess; httpPort: number; grpcPort: number }> {
+  const proc = spawn(process.execPath, [
+    join(out, "src/runtime/node/cli.js"), "store",
+    `--objstore.config-file=${configFile}`, `--data-dir=${dataDir}`,
+    "--http-address=127.0.0.1:0", "--grpc-address=127.0.0.1:0", "--sync-block-duration=1s", "--log.level=debug",
+  ], { stdio: ["ignore", "inherit", "pipe"] });
+  let text = "";
+  return new Promise((resolveListen, reject) => {
+    proc.stderr!.on("data", (d: Buffer) => {
+      text += d.toString();
+      onStderr(d.toString());
+      const m = /http port (\d+), grpc port (\d+)/.exec(text);
+      if (m) resolveListen({ proc, httpPort: Number(m[1]), grpcPort: Number(m[2]) });
+    });
+    proc.once("exit", (code) => reject(new Error(`meridian store exited with ${code}: ${text}`)));
+  });
 }
 
 describe("meridian store end to end (s3rver, gRPC, Connect, gRPC-Web)", () => {
@@ -80,23 +100,7 @@ describe("meridian store end to end (s3rver, gRPC, Connect, gRPC-Web)", () => {
     scraped = loadExpected(SCRAPED).map((s) => ({ ...s, labels: labelsFromRecord({ ...Object.fromEntries(s.labels.map((l) => [l.name, l.value])), cluster: "scraped", replica: "r0" }) }));
     dir = mkdtempSync(join(tmpdir(), "meridian-store-e2e-"));
     writeFileSync(join(dir, "bucket.yml"), s3.yaml("blocks"));
-    proc = spawn(process.execPath, [
-      join(out, "src/runtime/node/cli.js"), "store",
-      `--objstore.config-file=${join(dir, "bucket.yml")}`, `--data-dir=${join(dir, "data")}`,
-      "--http-address=127.0.0.1:0", "--grpc-address=127.0.0.1:0", "--sync-block-duration=1s", "--log.level=debug",
-    ], { cwd: dir, stdio: ["ignore", "inherit", "pipe"] });
-    await new Promise<void>((resolveListen, reject) => {
-      proc.stderr!.on("data", (d: Buffer) => {
-        stderr += d.toString();
-        const m = /http port (\d+), grpc port (\d+)/.exec(stderr);
-        if (m && !httpPort) {
-          httpPort = Number(m[1]);
-          grpcPort = Number(m[2]);
-          resolveListen();
-        }
-      });
-      proc.once("exit", (code) => reject(new Error(`meridian store exited with ${code}: ${stderr}`)));
-    });
+    ({ proc, httpPort, grpcPort } = await startCli(out, join(dir, "bucket.yml"), join(dir, "data"), (t) => (stderr += t)));
     while ((await fetch(`http://127.0.0.1:${httpPort}/-/ready`)).status !== 200) await new Promise((r) => setTimeout(r, 100));
   }, 120_000);
 
@@ -194,5 +198,23 @@ describe("meridian store end to end (s3rver, gRPC, Connect, gRPC-Web)", () => {
     await waitSyncs(1);
     const after = await collectSeries(client.series(seriesRequest([["=", "__name__", "late_metric"]], t0, t0 + 200_000)));
     expect(after.series).toEqual([]);
+  });
+
+  it("serves a FILESYSTEM bucket the same way", async () => {
+    const fsDir = join(dir, "fs-bucket");
+    const fsBucket = createFilesystemBucket(fsDir);
+    await uploadFixtureGroup(fsBucket, GROUP);
+    writeFileSync(join(dir, "fs.yml"), `type: FILESYSTEM\nconfig:\n  directory: ${fsDir}\n`);
+    const fsStore = await startCli(out, join(dir, "fs.yml"), join(dir, "fs-data"), () => {});
+    try {
+      while ((await fetch(`http://127.0.0.1:${fsStore.httpPort}/-/ready`)).status !== 200) await new Promise((r) => setTimeout(r, 100));
+      const client = createClient(Store, createConnectTransport({ baseUrl: `http://127.0.0.1:${fsStore.httpPort}`, useBinaryFormat: true }));
+      const ms: M[] = [["=~", "__name__", "demo_.*"]];
+      assertMatches(wasm, await collectSeries(client.series(seriesRequest(ms, 1699990000000, 1700030000000))), expectedFor(expected, ms, 1699990000000, 1700030000000));
+    } finally {
+      const exited = new Promise<number | null>((r) => fsStore.proc.once("exit", r));
+      fsStore.proc.kill("SIGTERM");
+      expect(await exited).toBe(0);
+    }
   });
 });
