@@ -198,6 +198,24 @@ describe("limits and hints", () => {
     await expect(createEngine().instantQuery(q, "reqs_total", 0, { signal: ac.signal })).rejects.toMatchObject({ kind: "canceled" });
   });
 
+  it("aborts a hanging storage call at the query timeout", async () => {
+    const hanging: Queryable = {
+      querier(start, end) {
+        const inner = q.querier(start, end);
+        return {
+          select: (_ms, _hints, signal) =>
+            new Promise((_resolve, reject) => signal?.addEventListener("abort", () => reject(new Error("aborted")))),
+          labelNames: inner.labelNames.bind(inner),
+          labelValues: inner.labelValues.bind(inner),
+        };
+      },
+    };
+    await expect(createEngine({ timeout: 20 }).instantQuery(hanging, "reqs_total", 0)).rejects.toMatchObject({
+      kind: "timeout",
+      message: "query timed out in query execution",
+    });
+  });
+
   it("passes time range, range, function and grouping to storage", async () => {
     const seen: SelectHints[] = [];
     const recording: Queryable = {

@@ -12,7 +12,9 @@ import { parseExpr } from "./parser.ts";
 import { resolveDurations } from "./resolve-durations.ts";
 import type { Queryable } from "./storage.ts";
 import { dropMetricName, labelsKey, type NodeValue, type RangeSeries, type StepSeries } from "./step-series.ts";
-import { BadDataError, ExecutionError, QueryError, type QueryResult, type Sample, type Value } from "./value.ts";
+import {
+  BadDataError, CanceledError, ExecutionError, QueryError, TimeoutError, type QueryResult, type Sample, type Value,
+} from "./value.ts";
 
 /** Engine-wide options (Prometheus server flags). */
 export interface EngineOptions {
@@ -65,15 +67,25 @@ export function createEngine(opts: EngineOptions = {}): Engine {
   const noStep = opts.noStepSubqueryInterval ?? 60_000;
 
   function context(q: Queryable, text: string, start: number, end: number, step: number, qo: QueryOptions | undefined, lookback: number): QueryContext {
+    const ms = qo?.timeout !== undefined && qo.timeout > 0 ? qo.timeout : timeout;
+    // Storage calls get a signal that fires on cancellation or at the deadline, so a slow store
+    // cannot hold the query past its timeout.
+    const timer = new AbortController();
+    const handle = setTimeout(() => timer.abort(new TimeoutError()), ms);
+    (handle as { unref?: () => void }).unref?.();
+    const signals = qo?.signal ? [qo.signal, timer.signal] : [timer.signal];
+    const any = (AbortSignal as { any?: (s: AbortSignal[]) => AbortSignal }).any;
     return {
       queryStep: step,
+      storageSignal: any ? any(signals) : timer.signal,
+      stopTimer: () => clearTimeout(handle),
       querier: q.querier(start - lookback, end),
       query: text,
       queryStart: start,
       queryEnd: end,
       lookbackDelta: lookback,
       maxSamples,
-      deadline: Date.now() + (qo?.timeout !== undefined && qo.timeout > 0 ? qo.timeout : timeout),
+      deadline: Date.now() + ms,
       signal: qo?.signal,
       delayedNameRemoval: delayed,
       typeAndUnitLabels: opts.typeAndUnitLabels ?? false,
@@ -132,8 +144,13 @@ async function run(ev: Evaluator, expr: Expr): Promise<NodeValue> {
     return await ev.eval(expr);
   } catch (err) {
     if (err instanceof QueryError) throw err;
+    // A storage call aborted by the deadline or the caller.
+    if (ev.ctx.signal?.aborted) throw new CanceledError();
+    if (Date.now() > ev.ctx.deadline) throw new TimeoutError();
     if (err instanceof RangeError) throw new ExecutionError(`query processing failed: ${err.message}`);
     throw err;
+  } finally {
+    ev.ctx.stopTimer?.();
   }
 }
 

@@ -29,6 +29,10 @@ export interface QueryContext {
   readonly maxSamples: number;
   readonly deadline: number;
   readonly signal?: AbortSignal;
+  /** Passed to storage: fires on cancellation or when the deadline passes. */
+  readonly storageSignal?: AbortSignal;
+  /** Clears the deadline timer when the query ends. */
+  readonly stopTimer?: () => void;
   readonly delayedNameRemoval: boolean;
   /** Prometheus `type-and-unit-labels`: decide "is a counter" from `__type__`. */
   readonly typeAndUnitLabels?: boolean;
@@ -237,7 +241,7 @@ export class Evaluator {
       func,
       ...(grouping ? { grouping, by } : {}),
     };
-    const res = await this.ctx.querier.select(vs.matchers, hints, this.ctx.signal);
+    const res = await this.ctx.querier.select(vs.matchers, hints, this.ctx.storageSignal ?? this.ctx.signal);
     for (const w of res.warnings) this.ctx.warnings.add(w);
     this.check();
     return res.series;
