@@ -14,8 +14,7 @@ import type { FloatSeries } from "../model/series.ts";
 import type { Querier, Queryable, SelectHints, SelectResult } from "../promql/storage.ts";
 import { labelsFromProto, matchersToProto } from "../server/store-api-convert.ts";
 import type { MeridianWasm } from "../wasm/module.ts";
-import { decodeXorSeriesBatch } from "../wasm/xor.ts";
-import { dedupSeries } from "./dedup.ts";
+import { decodeDedupXorSeries } from "./dedup-xor.ts";
 import { StoreQueryError, UnsupportedDataError } from "./errors.ts";
 import { collectSeries } from "./fanout.ts";
 import type { FanoutStoreApi } from "./fanout-store-api.ts";
@@ -78,24 +77,14 @@ function rawChunks(series: Series): AggrChunk[] {
  * penalty dedup, or by chain merge (when dedup is off several runs only come from overlapping blocks).
  */
 export function decodeAndDedup(wasm: MeridianWasm, series: readonly Series[], hints: SelectHints, mode: "penalty" | "chain"): FloatSeries[] {
-  const runsPerSeries = series.map((s) =>
-    splitReplicaRuns(rawChunks(s).map((c) => ({ minTime: Number(c.minTime), maxTime: Number(c.maxTime), data: c.raw!.data }))),
+  const replicas = series.map((s) =>
+    splitReplicaRuns(rawChunks(s).map((c) => ({ minTime: Number(c.minTime), maxTime: Number(c.maxTime), data: c.raw!.data }))).map((run) =>
+      run.map((c) => c.data),
+    ),
   );
-  const flatRuns = runsPerSeries.flatMap((runs) => runs.map((r) => r.map((c) => c.data)));
-  const decoded = decodeXorSeriesBatch(wasm, flatRuns, { mint: hints.start, maxt: hints.end });
-  const counter = COUNTER_FUNCS.has(hints.func);
-  const out: FloatSeries[] = [];
-  let k = 0;
-  for (let i = 0; i < series.length; i++) {
-    const labels = labelsFromProto(series[i]!.labels);
-    const n = runsPerSeries[i]!.length;
-    const replicas = decoded.slice(k, k + n).map((d) => ({ labels, t: d.t, v: d.v }));
-    k += n;
-    if (replicas.length === 0) out.push({ labels, t: new Float64Array(0), v: new Float64Array(0) });
-    else if (replicas.length === 1) out.push(replicas[0]!);
-    else out.push(dedupSeries(wasm, replicas, { mode, counter }));
-  }
-  return out;
+  // One WASM call decodes every chunk and merges the replicas of every series.
+  const merged = decodeDedupXorSeries(wasm, replicas, { mode, counter: COUNTER_FUNCS.has(hints.func), mint: hints.start, maxt: hints.end });
+  return series.map((s, i) => ({ labels: labelsFromProto(s.labels), t: merged[i]!.t, v: merged[i]!.v }));
 }
 
 /** Options of {@link createStoreQueryable}. */
