@@ -30,12 +30,12 @@ const TOP_LEVEL = new Set(["type", "config", "prefix"]);
 const FS_FIELDS = new Set(["directory"]);
 /** S3 fields Meridian implements. */
 const S3_FIELDS = new Set([
-  "bucket", "endpoint", "region", "access_key", "secret_key", "session_token", "insecure", "bucket_lookup_type", "max_retries", "prefix",
+  "bucket", "endpoint", "region", "access_key", "secret_key", "session_token", "insecure", "bucket_lookup_type", "max_retries", "prefix", "part_size",
 ]);
 /** Thanos S3 fields accepted for compatibility but without effect here (reported in `ignored`). */
 const S3_IGNORED = new Set([
   "aws_sdk_auth", "signature_version2", "put_user_metadata", "http_config", "trace", "list_objects_version",
-  "send_content_md5", "disable_multipart", "part_size", "sse_config", "sts_endpoint",
+  "send_content_md5", "disable_multipart", "sse_config", "sts_endpoint",
 ]);
 
 function asRecord(value: unknown, what: string): Record<string, unknown> {
@@ -101,6 +101,10 @@ export function parseObjstoreConfig(yamlText: string): ObjstoreConfig {
       if (maxRetries !== undefined && (typeof maxRetries !== "number" || !Number.isInteger(maxRetries) || maxRetries < 0)) {
         throw new ObjstoreConfigError(`${where}: field max_retries must be a non-negative integer`);
       }
+      const partSize = cfg.part_size;
+      if (partSize !== undefined && (typeof partSize !== "number" || !Number.isInteger(partSize) || partSize <= 0)) {
+        throw new ObjstoreConfigError(`${where}: field part_size must be a positive integer (bytes)`);
+      }
       const accessKey = str(cfg, "access_key", where);
       const secretKey = str(cfg, "secret_key", where);
       if (!!accessKey !== !!secretKey) {
@@ -117,6 +121,7 @@ export function parseObjstoreConfig(yamlText: string): ObjstoreConfig {
         bucketLookupType: lookup,
         prefix: str(cfg, "prefix", where),
         maxAttempts: maxRetries === undefined ? undefined : maxRetries + 1,
+        partSize: partSize as number | undefined,
       };
       return { type, s3, prefix, ignored };
     }

@@ -8,13 +8,15 @@ import {
   GetObjectCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
-  PutObjectCommand,
   S3Client,
   type S3ClientConfig,
 } from "@aws-sdk/client-s3";
-import { bodyToBytes, compareKeys, normalizeDir, ObjectNotFoundError, validateObjectName, validateRange, type Bucket } from "./bucket.ts";
+import { compareKeys, normalizeDir, ObjectNotFoundError, validateObjectName, validateRange, type Bucket } from "./bucket.ts";
 import { withPrefix } from "./prefixed-bucket.ts";
 import { isTransientError, withRetry } from "./retry.ts";
+import { uploadObject } from "./s3-multipart.ts";
+
+const DEFAULT_PART_SIZE = 16 * 1024 * 1024;
 
 /** S3 settings, named after Thanos' S3 config fields (camel-cased). */
 export interface S3BucketConfig {
@@ -35,6 +37,8 @@ export interface S3BucketConfig {
   readonly maxAttempts?: number;
   /** Timeout of one attempt in ms (default 120000). */
   readonly requestTimeoutMs?: number;
+  /** Multipart part size for large uploads (default 16 MiB, minimum 5 MiB; Thanos' `part_size`). */
+  readonly partSize?: number;
   /** Objects per ListObjectsV2 page (default 1000; tests lower it to exercise paging). */
   readonly listPageSize?: number;
   /** Called on each retry, for logging. */
@@ -195,9 +199,8 @@ export function createS3Bucket(config: S3BucketConfig): Bucket {
     },
     async upload(name, body) {
       validateObjectName(displayName, name);
-      // Buffered so a retry can resend the body; block files are uploaded one at a time.
-      const bytes = await bodyToBytes(body);
-      await call("upload", name, (s) => client.send(new PutObjectCommand({ Bucket: bucketName, Key: name, Body: bytes, ContentLength: bytes.length }), { abortSignal: s }));
+      // Parts are buffered (one at a time) so a retry can resend them.
+      await uploadObject(client, call, bucketName, name, body, config.partSize ?? DEFAULT_PART_SIZE);
     },
     async delete(name) {
       // S3 deletes of missing keys succeed silently; check first so all buckets agree.
