@@ -152,13 +152,18 @@ async function rangeFunction(ev: Evaluator, e: Call, mi: number, path: readonly 
     const ss = newStepSeries(labels, n, drop && ev.ctx.delayedNameRemoval);
     let any = 0;
     const { t, v } = s;
+    let widest = 0;
     forEachWindow(ev, op, t, (i, lo, hi, rs, re) => {
+      if (hi - lo > widest) widest = hi - lo;
       const x = kernel(t, v, lo, hi, rs, re, i);
       if (x === undefined) return;
       ss.v[i] = x;
       ss.p[i] = 1;
       any++;
     });
+    // As Prometheus, the samples of the current window count against the limit while it is processed.
+    ev.account(widest);
+    ev.release(widest);
     if (any === 0) continue;
     ev.account(any);
     out.push(ss);
