@@ -93,22 +93,39 @@ function readLength(c: Cursor, what: string): number {
   return n;
 }
 
+/**
+ * Intern table for short ASCII strings. Label names and most label values repeat across series
+ * (`__name__`, `job`, `cluster="eu"`): returning the same string instance saves the allocation and
+ * the memory of one copy per series. Direct-mapped by an FNV-1a hash of the bytes; a collision
+ * simply replaces the entry.
+ */
+const INTERN_SLOTS = 4096;
+const internTable: (string | undefined)[] = new Array<string | undefined>(INTERN_SLOTS).fill(undefined);
+
 function readString(c: Cursor, what: string): string {
   const n = readLength(c, what);
   const b = c.buf;
   const start = c.pos;
-  c.pos += n;
-  // Short ASCII strings (label names and most values) without the TextDecoder call overhead.
-  if (n <= 32) {
-    let s = "";
-    for (let i = start; i < start + n; i++) {
-      const ch = b[i]!;
-      if (ch >= 0x80) return utf8.decode(b.subarray(start, start + n));
-      s += String.fromCharCode(ch);
-    }
-    return s;
+  const end = start + n;
+  c.pos = end;
+  if (n > 32) return utf8.decode(b.subarray(start, end));
+  let h = 0x811c9dc5;
+  for (let i = start; i < end; i++) {
+    const ch = b[i]!;
+    if (ch >= 0x80) return utf8.decode(b.subarray(start, end));
+    h = Math.imul(h ^ ch, 0x01000193);
   }
-  return utf8.decode(b.subarray(start, start + n));
+  const slot = (h >>> 0) & (INTERN_SLOTS - 1);
+  const cached = internTable[slot];
+  if (cached !== undefined && cached.length === n) {
+    let same = true;
+    for (let i = 0; i < n; i++) if (cached.charCodeAt(i) !== b[start + i]) { same = false; break; }
+    if (same) return cached;
+  }
+  let s = "";
+  for (let i = start; i < end; i++) s += String.fromCharCode(b[i]!);
+  internTable[slot] = s;
+  return s;
 }
 
 function skipField(c: Cursor, wireType: number, what: string): void {
