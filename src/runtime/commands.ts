@@ -66,6 +66,7 @@ export const sidecarCommand: CommandSpec = {
     { name: "prometheus.url", kind: "string", default: "http://localhost:9090", help: "URL of the Prometheus to serve." },
     { name: "tsdb.path", kind: "string", default: "./data", help: "Prometheus' TSDB directory, for shipping blocks." },
     { name: "shipper.upload-compacted", kind: "bool", default: "false", help: "Also upload compacted blocks (level > 1)." },
+    { name: "shipper.ignore-unequal-block-size", kind: "bool", default: "false", hidden: true, help: "Only warn (instead of refusing to start) when Prometheus' min and max block durations differ." },
   ],
 };
 

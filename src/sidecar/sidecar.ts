@@ -25,6 +25,8 @@ export interface SidecarOptions {
   readonly bucket?: Bucket;
   readonly shipperFs?: ShipperFs;
   readonly uploadCompacted?: boolean;
+  /** Warn instead of refusing when Prometheus compacts locally (`--shipper.ignore-unequal-block-size`). */
+  readonly ignoreUnequalBlockSize?: boolean;
   /** Heartbeat period (default 30 s, as Thanos). */
   readonly heartbeatMs?: number;
   /** Shipper period (default 30 s, as Thanos). */
@@ -127,7 +129,8 @@ export function createSidecar(opts: SidecarOptions): Sidecar {
           try {
             const check = checkBlockDurations(await client.blockDurations(stopSignal));
             for (const w of check.warnings) log("warn", w);
-            if (check.error) throw new Error(check.error);
+            if (check.error && opts.ignoreUnequalBlockSize) log("warn", `${check.error} (ignored: --shipper.ignore-unequal-block-size)`);
+            else if (check.error) throw new Error(check.error);
             break;
           } catch (err) {
             if (stopSignal.aborted) return;

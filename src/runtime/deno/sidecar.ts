@@ -33,6 +33,7 @@ export async function runSidecarOnDeno(flags: FlagValues): Promise<number> {
     log,
     ...(bucket ? { bucket, shipperFs: createNodeShipperFs(String(flags["tsdb.path"])) } : {}),
     uploadCompacted: flags["shipper.upload-compacted"] === true,
+    ignoreUnequalBlockSize: flags["shipper.ignore-unequal-block-size"] === true,
   });
   const shutdown = new AbortController();
   const app = createComponentApp({

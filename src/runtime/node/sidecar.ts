@@ -45,6 +45,7 @@ export async function runSidecar(flags: FlagValues): Promise<number> {
     log,
     ...(bucket ? { bucket, shipperFs: createNodeShipperFs(tsdbPath) } : {}),
     uploadCompacted: flags["shipper.upload-compacted"] === true,
+    ignoreUnequalBlockSize: flags["shipper.ignore-unequal-block-size"] === true,
   });
   const shutdown = new AbortController();
   const app = createComponentApp({
