@@ -30,6 +30,8 @@ import { startHttpServer, type RunningServer } from "../src/runtime/node/serve.t
 import { createComponentApp } from "../src/server/app.ts";
 import { createMetricsRegistry } from "../src/server/metrics.ts";
 import { createBucketStore } from "../src/store/bucket-store.ts";
+import { createTestStore } from "../src/server/test-store.ts";
+import { encodeXorChunk } from "../src/tsdb/xor-encoder.ts";
 import type { Hono } from "hono";
 import { uploadFixtureGroup } from "./helpers/s3rver-store.ts";
 
@@ -239,6 +241,62 @@ describe("Worker start-up rules", () => {
       expect(await res.text()).toMatch(/MERIDIAN_ENDPOINTS: "127\.0\.0\.1:10901" is a native gRPC address/);
     } finally {
       await bad.dispose();
+    }
+  });
+});
+
+describe("Worker fan-out beyond the 6-connection limit", () => {
+  it("queries 8 Connect endpoints streaming more series than the fan-out reads ahead, equal to the Node querier", { timeout: 120_000 }, async () => {
+    const ts = Array.from({ length: 120 }, (_, i) => 1_700_000_000_000 + i * 15_000);
+    const urls: string[] = [];
+    for (let k = 0; k < 8; k++) {
+      // 1000 series (~300 KB) per store: far more than the fan-out's 256-frame read-ahead, so a store
+      // holding a connection stalls until the merge moves on, which needs the heads of all 8 streams.
+      const storeApi = createTestStore({
+        externalLabels: { store: `s${k}` },
+        series: Array.from({ length: 1000 }, (_, i) => ({
+          labels: { __name__: "fanout_metric", series: String(i).padStart(4, "0") },
+          chunks: [{ minTime: ts[0]!, maxTime: ts[119]!, data: encodeXorChunk(ts, ts.map((_, j) => k * 1000 + i + j * 0.25)) }],
+        })),
+      });
+      const app = createComponentApp({ storeApi, ready: () => true, metrics: createMetricsRegistry() });
+      const s = await startHttpServer({ address: "127.0.0.1:0", fetch: app.fetch });
+      servers.push(s);
+      urls.push(`http://127.0.0.1:${s.port}`);
+    }
+    const fan = miniflare({ MERIDIAN_PUBLIC: "true", MERIDIAN_ENDPOINTS: JSON.stringify(urls) }, false);
+    const set = createEndpointSet({ staticEndpoints: urls.map((address) => ({ address })), clientFactory: (s) => createStoreClient(s.address) });
+    try {
+      await set.probe();
+      const ref = createQueryComponent({ endpoints: set, wasm: await loadWasm(), metrics: createMetricsRegistry() }).app;
+      for (const expr of ["count(fanout_metric)", "sum by (store) (max_over_time(fanout_metric[1m]))"]) {
+        const path = `/api/v1/query?query=${encodeURIComponent(expr)}&time=1700001000`;
+        const w = await fan.dispatchFetch(`http://worker${path}`);
+        expect(w.status, await w.clone().text()).toBe(200);
+        const got = (await w.json()) as { data: { result: unknown[] }; warnings?: string[] };
+        expect(got.warnings).toBeUndefined();
+        const want = await (await ref.fetch(new Request(`http://reference${path}`))).json();
+        expect(got).toEqual(want);
+      }
+      const count = (await (await fan.dispatchFetch(`http://worker/api/v1/query?query=count(fanout_metric)&time=1700001000`)).json()) as { data: { result: { value: [number, string] }[] } };
+      expect(count.data.result[0]!.value[1]).toBe("8000");
+    } finally {
+      set.close();
+      await fan.dispose();
+    }
+    // The limiter really was in play: with room for the small Info answers but not for the Series
+    // streams, streams holding connections fail with the limiter's message (partial response)
+    // instead of hanging, and the waiting stores are still queried.
+    const tight = miniflare({ MERIDIAN_PUBLIC: "true", MERIDIAN_ENDPOINTS: JSON.stringify(urls), MERIDIAN_SPILL_BYTES: "4KB" }, false);
+    try {
+      const res = await tight.dispatchFetch(`http://worker/api/v1/query?query=count(fanout_metric)&time=1700001000`);
+      const stores = await (await tight.dispatchFetch("http://worker/api/v1/stores")).text();
+      expect(stores).not.toContain("unhealthy");
+      const body = (await res.json()) as { warnings?: string[] };
+      expect(res.status).toBe(200);
+      expect(body.warnings?.join("\n")).toMatch(/outbound connection limit \(6\) reached/);
+    } finally {
+      await tight.dispose();
     }
   });
 });
