@@ -13,6 +13,7 @@ import type { Evaluator, RangeOperand } from "./evaluator.ts";
 import { ANCHORED_SAFE, anchoredStart, extendedRate, SMOOTHED_SAFE, withoutStaleMarkers } from "./extended-range.ts";
 import { evalHistogramFunc } from "./functions-histogram.ts";
 import { evalInfo } from "./functions-info.ts";
+import { createSlidingExtremum } from "./sliding-extremum.ts";
 import { absentLabels, evalSortFunc } from "./functions-series.ts";
 import {
   DATE_KERNELS, RANGE_KERNELS, UNARY_KERNELS, clamp, clampValid, doubleExponentialSmoothing, goMax, goMin, predictLinear,
@@ -153,9 +154,13 @@ async function rangeFunction(ev: Evaluator, e: Call, mi: number, path: readonly 
     let any = 0;
     const { t, v } = s;
     let widest = 0;
+    // Forward-moving windows: min/max via a monotonic deque instead of rescanning each window.
+    const sliding = op.at === null && (name === "max_over_time" || name === "min_over_time")
+      ? createSlidingExtremum(name === "max_over_time", t.length)
+      : null;
     forEachWindow(ev, op, t, (i, lo, hi, rs, re) => {
       if (hi - lo > widest) widest = hi - lo;
-      const x = kernel(t, v, lo, hi, rs, re, i);
+      const x = sliding ? sliding.at(v, lo, hi) : kernel(t, v, lo, hi, rs, re, i);
       if (x === undefined) return;
       ss.v[i] = x;
       ss.p[i] = 1;
