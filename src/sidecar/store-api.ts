@@ -82,11 +82,19 @@ const SAMPLES_PER_CHUNK = 120;
 export function createSidecarStoreApi(opts: SidecarStoreOptions): StoreApi {
   const { client, state } = opts;
 
-  function requireReady(): Labels {
-    if (!state.ready || state.externalLabels.length === 0) {
+  // Data calls only need the external labels to be known: while Prometheus is briefly down they
+  // fail on their own (Unavailable), and they work again as soon as it is back, before the next
+  // heartbeat. Info reports readiness itself.
+  function requireLabels(): Labels {
+    if (state.externalLabels.length === 0) {
       throw new ConnectError(`Prometheus ${client.url} is not ready: ${state.lastError || "no answer yet"}`, Code.Unavailable);
     }
     return state.externalLabels;
+  }
+
+  function requireReady(): Labels {
+    if (!state.ready) throw new ConnectError(`Prometheus ${client.url} is not ready: ${state.lastError || "no answer yet"}`, Code.Unavailable);
+    return requireLabels();
   }
 
   function toStoreError(err: unknown, signal?: AbortSignal): unknown {
@@ -102,7 +110,7 @@ export function createSidecarStoreApi(opts: SidecarStoreOptions): StoreApi {
   }
 
   async function* series(req: SeriesRequest, signal: AbortSignal): AsyncGenerator<SeriesResponse> {
-    const ext = requireReady();
+    const ext = requireLabels();
     const rest = applyExternalLabelMatchers(matchersFromProto(req.matchers), ext);
     if (!rest) return;
     if (rest.length === 0) throw new ConnectError("no matchers specified (excluding external labels)", Code.InvalidArgument);
@@ -184,7 +192,7 @@ export function createSidecarStoreApi(opts: SidecarStoreOptions): StoreApi {
   }
 
   async function labelNames(req: LabelNamesRequest, signal: AbortSignal): Promise<LabelNamesResponse> {
-    const ext = requireReady();
+    const ext = requireLabels();
     const empty: LabelNamesResponse = { $typeName: "thanos.LabelNamesResponse", names: [], warnings: [] };
     const rest = applyExternalLabelMatchers(matchersFromProto(req.matchers), ext);
     if (!rest) return empty;
@@ -202,7 +210,7 @@ export function createSidecarStoreApi(opts: SidecarStoreOptions): StoreApi {
 
   async function labelValues(req: LabelValuesRequest, signal: AbortSignal): Promise<LabelValuesResponse> {
     if (req.label === "") throw new ConnectError("label name parameter cannot be empty", Code.InvalidArgument);
-    const ext = requireReady();
+    const ext = requireLabels();
     const empty: LabelValuesResponse = { $typeName: "thanos.LabelValuesResponse", values: [], warnings: [] };
     if (req.withoutReplicaLabels.includes(req.label)) return empty;
     const rest = applyExternalLabelMatchers(matchersFromProto(req.matchers), ext);
