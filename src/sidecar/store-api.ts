@@ -22,6 +22,7 @@ import { compareStrings, getLabel, normalizeLabels, type Label, type Labels } fr
 import type { Matcher } from "../model/matcher.ts";
 import { labelsFromProto, labelsToProto, matchersFromProto } from "../server/store-api-convert.ts";
 import type { StoreApi } from "../server/store-api.ts";
+import { xxhash64 } from "../store/xxhash64.ts";
 import { createXorEncoder } from "../tsdb/xor-encoder.ts";
 import { PrometheusHttpError, type PrometheusClient } from "./prometheus-client.ts";
 import type { PrometheusState } from "./prometheus-state.ts";
@@ -269,11 +270,12 @@ function encodeSamples(ts: TimeSeries): AggrChunk[] {
     const enc = createXorEncoder();
     const end = Math.min(ts.samples.length, i + SAMPLES_PER_CHUNK);
     for (let j = i; j < end; j++) enc.append(Number(ts.samples[j]!.timestamp), ts.samples[j]!.value);
+    const data = enc.bytes();
     out.push({
       $typeName: "thanos.AggrChunk",
       minTime: ts.samples[i]!.timestamp,
       maxTime: ts.samples[end - 1]!.timestamp,
-      raw: { $typeName: "thanos.Chunk", type: Chunk_Encoding.XOR, data: enc.bytes(), hash: 0n },
+      raw: { $typeName: "thanos.Chunk", type: Chunk_Encoding.XOR, data, hash: xxhash64(data) },
     });
   }
   return out;
