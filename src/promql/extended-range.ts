@@ -8,8 +8,9 @@
 
 import { isStaleMarker } from "../model/series.ts";
 
-/** Functions that accept `anchored` / `smoothed`, as Prometheus lists them in its errors. */
+/** Functions that accept `anchored`, as Prometheus lists them in its errors. */
 export const ANCHORED_SAFE = ["changes", "delta", "increase", "rate", "resets"];
+/** Functions that accept `smoothed`. */
 export const SMOOTHED_SAFE = ["delta", "increase", "rate"];
 
 /** Index of the first element in `t[lo..hi)` with `pred` true (Go's sort.Search over `n` elements). */
