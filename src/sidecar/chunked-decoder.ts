@@ -4,11 +4,9 @@
  * directly, with chunk bytes as zero-copy views into the frame, instead of first building
  * reflective protobuf messages and converting them (about twice as fast as `fromBinary`).
  * Unknown fields are skipped as protobuf requires, so newer Prometheus versions still decode.
- * Each chunk gets its xxhash64 in `hash`, as Thanos' sidecar sends it.
  */
 import type { AggrChunk, Chunk_Encoding } from "../gen/store/storepb/types_pb.ts";
 import type { Label } from "../model/labels.ts";
-import { xxhash64 } from "../store/xxhash64.ts";
 
 /** One series of a frame: labels as sent (sorted) and its chunks, ready for a thanos.Series. */
 export interface DecodedChunkedSeries {
@@ -144,8 +142,9 @@ export function decodeChunkedReadResponse(buf: Uint8Array): DecodedChunkedReadRe
       $typeName: "thanos.AggrChunk",
       minTime,
       maxTime,
-      // xxhash64 as the Thanos sidecar sets it: queriers drop chunks they already got elsewhere by it.
-      raw: { $typeName: "thanos.Chunk", type: (type - 1) as Chunk_Encoding, data, hash: xxhash64(data) },
+      // hash 0 = absent (allowed by the proto): hashing in JS would cost as much as the rest of the
+      // sidecar path; queriers compare equal-range chunks by bytes (or hash them) instead.
+      raw: { $typeName: "thanos.Chunk", type: (type - 1) as Chunk_Encoding, data, hash: 0n },
     };
   }
 
