@@ -47,6 +47,9 @@ interface RegionSeries {
 
 const BUCKETS = ["0.05", "0.1", "0.25", "0.5", "1", "2.5", "+Inf"];
 
+/** Scrape targets per region: 12 series each, so the demo holds a few hundred series. */
+export const DEMO_INSTANCES: readonly string[] = Array.from({ length: 10 }, (_, i) => `app-${i + 1}`);
+
 /**
  * Generates a region's series at the scrape times `times`. Values depend only on region, series and
  * time, so both HA replicas of a region scrape identical samples, as real replicas (almost) do.
@@ -54,7 +57,7 @@ const BUCKETS = ["0.05", "0.1", "0.25", "0.5", "1", "2.5", "+Inf"];
 export function regionSeries(region: string, times: Float64Array): RegionSeries[] {
   const out: RegionSeries[] = [];
   const n = times.length;
-  for (const instance of ["app-1", "app-2", "app-3"]) {
+  for (const instance of DEMO_INSTANCES) {
     const seed = hash(`${region}/${instance}`);
     const up = new Float64Array(n);
     for (let i = 0; i < n; i++) up[i] = prng(seed + times[i]! / DEMO_SCRAPE_MS)() < 0.003 ? 0 : 1;
@@ -76,7 +79,7 @@ export function regionSeries(region: string, times: Float64Array): RegionSeries[
     const counts = new Float64Array(BUCKETS.length);
     const buckets = BUCKETS.map(() => new Float64Array(n));
     for (let i = 0; i < n; i++) {
-      for (let r = 0; r < 300; r++) {
+      for (let r = 0; r < 60; r++) {
         const latency = -Math.log(1 - hrand()) * 0.3; // exponential, mean 300 ms
         for (let b = 0; b < BUCKETS.length; b++) if (BUCKETS[b] === "+Inf" || latency <= Number(BUCKETS[b])) counts[b]! += 1;
       }
@@ -136,14 +139,13 @@ export function demoBlocks(rep: DemoReplica, times: Float64Array, series: readon
   return blocks;
 }
 
-/** The demo's four replicas over the `hours` before `now`, each down for a while at a different time. */
-export function demoReplicas(now: number, hours: number): DemoReplica[] {
+/** The demo's four replicas; each is down for a while, at different times (most in the last 6 h, so the default graph shows it). */
+export function demoReplicas(now: number): DemoReplica[] {
   const h = 3600_000;
-  const start = now - hours * h;
   return [
-    { region: "eu-west", replica: "a", gaps: [[start + 1.5 * h, start + 1.9 * h]] },
-    { region: "eu-west", replica: "b", gaps: [[start + 3.2 * h, start + 3.5 * h]] },
-    { region: "us-east", replica: "a", gaps: [[start + 2.1 * h, start + 2.4 * h]] },
+    { region: "eu-west", replica: "a", gaps: [[now - 5 * h, now - 4.6 * h]] },
+    { region: "eu-west", replica: "b", gaps: [[now - 2 * h, now - 1.7 * h]] },
+    { region: "us-east", replica: "a", gaps: [[now - 20 * h, now - 19.5 * h], [now - 3.5 * h, now - 3.2 * h]] },
     { region: "us-east", replica: "b", gaps: [[now - 0.7 * h, now - 0.4 * h]] },
   ];
 }

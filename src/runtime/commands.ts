@@ -73,10 +73,12 @@ export const sidecarCommand: CommandSpec = {
 /** `meridian demo`: the one-command global view on embedded defaults (what `npm start` runs). */
 export const demoCommand: CommandSpec = {
   name: "demo",
-  summary: "Writes demo blocks (two regions x two HA replicas) to a local bucket and serves a store gateway and a querier over them.",
+  summary: "Writes 24 h of demo blocks (two regions x two HA replicas) to a local bucket and serves a store gateway and a querier with the UI over them.",
   flags: [
     { name: "http-address", kind: "string", default: "localhost:10902", help: "Listen host:port for the querier's HTTP API and UI." },
-    { name: "data-dir", kind: "string", default: "./data/demo", help: "Where the demo bucket and caches live." },
+    { name: "data-dir", kind: "string", default: "./data/demo", help: "Where the demo bucket and caches live (rewritten on every start)." },
+    { name: "prometheus.url", kind: "string", default: "http://localhost:9090", help: "A Prometheus to add through a sidecar when it answers there." },
+    { name: "log.level", kind: "string", default: "info", help: "Log filtering level: debug, info, warn, error." },
   ],
 };
 
