@@ -6,20 +6,19 @@
  * function drops the name except `last_over_time`, `first_over_time`, sort*, label_* and friends.
  */
 import { getLabel, METRIC_NAME, type Labels } from "../model/labels.ts";
-import { MatcherError } from "../model/matcher.ts";
-import { compilePromRegex } from "./regex.ts";
 import type { Call, Expr } from "./ast.ts";
 import type { Evaluator, RangeOperand } from "./evaluator.ts";
 import { ANCHORED_SAFE, anchoredStart, extendedRate, SMOOTHED_SAFE, withoutStaleMarkers } from "./extended-range.ts";
 import { evalHistogramFunc } from "./functions-histogram.ts";
 import { evalInfo } from "./functions-info.ts";
+import { labelJoin, labelReplace } from "./functions-labels.ts";
 import { createSlidingExtremum } from "./sliding-extremum.ts";
 import { absentLabels, evalSortFunc } from "./functions-series.ts";
 import {
   DATE_KERNELS, RANGE_KERNELS, UNARY_KERNELS, clamp, clampValid, doubleExponentialSmoothing, goMax, goMin, predictLinear,
   quantileOverTime, round,
 } from "./kernels/index.ts";
-import { dropMetricName, mergeSameLabels, newStepSeries, setLabel, type NodeValue, type StepSeries } from "./step-series.ts";
+import { dropMetricName, mergeSameLabels, newStepSeries, type NodeValue, type StepSeries } from "./step-series.ts";
 import { ExecutionError } from "./value.ts";
 import { formatGoFloat } from "./format-float.ts";
 
@@ -357,99 +356,4 @@ async function instantFunction(ev: Evaluator, e: Call, path: readonly Expr[]): P
       return { type: "vector", series: await evalHistogramFunc(ev, e, path) };
   }
   throw new ExecutionError(`function ${JSON.stringify(name)} is not supported`);
-}
-
-function stringArg(e: Expr): string {
-  const u = unparen(e);
-  if (u.kind !== "string") throw new ExecutionError("expected a string literal");
-  return u.value;
-}
-
-/** Prometheus: label names must be non-empty valid UTF-8 (3.x allows any UTF-8). */
-function validLabelName(s: string): boolean {
-  return s !== "" && !s.includes("\ufffd");
-}
-
-async function labelReplace(ev: Evaluator, e: Call, path: readonly Expr[]): Promise<StepSeries[]> {
-  const dst = stringArg(e.args[1]!);
-  const repl = stringArg(e.args[2]!);
-  const src = stringArg(e.args[3]!);
-  const regexStr = stringArg(e.args[4]!);
-  let re: RegExp;
-  try {
-    re = compilePromRegex(regexStr);
-  } catch (err) {
-    if (err instanceof MatcherError) throw new ExecutionError(`invalid regular expression in label_replace(): ${regexStr}`);
-    throw err;
-  }
-  if (!validLabelName(dst)) throw new ExecutionError(`invalid destination label name in label_replace(): ${dst}`);
-  const vec = await ev.evalVector(e.args[0]!, path);
-  for (const s of vec) {
-    const m = re.exec(getLabel(s.labels, src));
-    if (!m) continue;
-    const value = expandTemplate(repl, m);
-    s.labels = setLabel(s.labels, dst, value);
-    if (dst === METRIC_NAME) s.dropName = false;
-  }
-  return mergeSameLabels(vec);
-}
-
-/** Go's `Regexp.ExpandString`: `$1`, `${1}`, `$name`, `${name}`, `$$`. */
-export function expandTemplate(tpl: string, m: RegExpExecArray): string {
-  let out = "";
-  for (let i = 0; i < tpl.length; i++) {
-    const c = tpl[i]!;
-    if (c !== "$" || i + 1 >= tpl.length) {
-      out += c;
-      continue;
-    }
-    const next = tpl[i + 1]!;
-    if (next === "$") {
-      out += "$";
-      i++;
-      continue;
-    }
-    let name: string;
-    let end: number;
-    if (next === "{") {
-      const close = tpl.indexOf("}", i + 2);
-      if (close < 0) {
-        out += c;
-        continue;
-      }
-      name = tpl.slice(i + 2, close);
-      end = close;
-      if (!/^[A-Za-z0-9_]+$/.test(name)) {
-        out += c;
-        continue;
-      }
-    } else {
-      const mm = /^[A-Za-z0-9_]+/.exec(tpl.slice(i + 1));
-      if (!mm) {
-        out += c;
-        continue;
-      }
-      name = mm[0];
-      end = i + name.length;
-    }
-    if (/^[0-9]+$/.test(name)) out += m[Number(name)] ?? "";
-    else out += m.groups?.[name] ?? "";
-    i = end;
-  }
-  return out;
-}
-
-async function labelJoin(ev: Evaluator, e: Call, path: readonly Expr[]): Promise<StepSeries[]> {
-  const dst = stringArg(e.args[1]!);
-  const sep = stringArg(e.args[2]!);
-  const srcs = e.args.slice(3).map(stringArg);
-  for (const s of srcs) if (!validLabelName(s)) throw new ExecutionError(`invalid source label name in label_join(): ${s}`);
-  if (!validLabelName(dst)) throw new ExecutionError(`invalid destination label name in label_join(): ${dst}`);
-  const vec = await ev.evalVector(e.args[0]!, path);
-  for (const s of vec) {
-    const value = srcs.map((l) => getLabel(s.labels, l)).join(sep);
-    s.labels = setLabel(s.labels, dst, value);
-    if (dst === METRIC_NAME) s.dropName = false;
-  }
-  return mergeSameLabels(vec);
 }
