@@ -38,6 +38,9 @@ describe("parseApiDuration", () => {
   });
   it("rejects bad durations", () => {
     expect(() => parseApiDuration("1x", "step")).toThrow(/invalid parameter "step"/);
+    // Finite but too large for int64 ns overflows; out of float range is just unparsable (as Go).
+    expect(() => parseApiDuration("1e300", "step")).toThrow('invalid parameter "step": cannot parse "1e300" to a valid duration. It overflows int64');
+    expect(() => parseApiDuration("1e400", "step")).toThrow(/^invalid parameter "step": cannot parse "1e400" to a valid duration$/);
   });
 });
 

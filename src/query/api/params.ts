@@ -54,7 +54,9 @@ export function parseTime(text: string, param: string, wrapped = true): number {
 
 /** Parses an API duration (`step`, `timeout`, `lookback_delta`): float seconds or a Prometheus duration, into ms. */
 export function parseApiDuration(text: string, param: string): number {
-  if (/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(text)) {
+  // Go's ParseFloat fails on out-of-range input ("1e400"), which then falls through to the
+  // duration parser; only a finite float too large for int64 nanoseconds "overflows".
+  if (/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(text) && Number.isFinite(Number(text))) {
     const ms = Number(text) * 1000;
     if (!Number.isFinite(ms) || Math.abs(ms) > 9.223372036854775e15) {
       throw invalidParam(param, `cannot parse ${JSON.stringify(text)} to a valid duration. It overflows int64`);
