@@ -190,6 +190,12 @@ describe.skipIf(!havePrometheus)("query API: Meridian querier vs Prometheus 2.42
     paths.push(`/api/v1/query?query=${q("node_load1")}&time=${encodeURIComponent(new Date(AT).toISOString())}`); // RFC 3339
     paths.push(`/api/v1/query?query=${q("node_load1")}&time=${sec(AT + 500)}`); // fractional time: ".500" timestamps
     paths.push(`/api/v1/query?query=${q("node_load1")}&time=${(AT + 123.4) / 1000}`); // fraction rounded to ms
+    paths.push(`/api/v1/query?query=${q("node_load1")}&time=${(AT + 0.5) / 1000}`); // half a ms: rounds away from zero
+    paths.push(`/api/v1/query?query=${q("node_load1")}&time=${encodeURIComponent("2023-11-15T03:30:00.25+02:00")}`); // RFC 3339 with offset and fraction
+    paths.push(`/api/v1/query?query=${q("node_load1")}&time=1.7000118e9`); // exponent form
+    paths.push(`/api/v1/query?query=${q("node_load1")}`); // default time = now: after the data, empty
+    paths.push(`/api/v1/query?query=${q("compat_special")}&time=${sec(AT)}&timeout=30s`);
+    paths.push(instant("sort_desc(node_load1)"), instant("sort(compat_special)", COMPAT_T0 + 25 * MIN), instant("bottomk(2, node_load1)"));
     expect(await compareAll(paths)).toEqual([]);
   });
 
@@ -220,6 +226,14 @@ describe.skipIf(!havePrometheus)("query API: Meridian querier vs Prometheus 2.42
       `/api/v1/series?match[]=node_load1&start=abc`,
       `/api/v1/labels?end=abc`,
       `/api/v1/label/job/values?start=abc`,
+      `/api/v1/query`, // no query: the parser's "no expression found in input"
+      `/api/v1/query?query=&time=${sec(AT)}`,
+      `/api/v1/query_range?query=${q("node_load1")}&start=${sec(START)}&end=${sec(END)}`, // no step
+      `/api/v1/query_range?query=${q("node_load1")}&end=${sec(END)}&step=60`, // no start
+      `/api/v1/query_range?query=${q("node_load1")}&start=${sec(START)}&end=${sec(END)}&step=1e400`,
+      `/api/v1/query_range?query=${q("node_load1")}&start=${sec(START)}&end=${sec(END)}&step=1e300`,
+      `/api/v1/query?query=${q("node_load1")}&time=1e400`,
+      `/api/v1/query?query=${q("node_load1")}&time=${sec(AT)}&timeout=-1s`,
     ];
     expect(await compareAll(paths)).toEqual([]);
     // Parse and type errors whose wording Meridian's parser shares with Prometheus' parser.
