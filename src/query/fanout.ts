@@ -84,8 +84,9 @@ export function dedupChunks(chunks: readonly AggrChunk[]): AggrChunk[] {
   return out;
 }
 
-function isSortedByTime(chunks: readonly AggrChunk[]): boolean {
-  for (let i = 1; i < chunks.length; i++) if (compareChunks(chunks[i - 1]!, chunks[i]!) > 0) return false;
+/** True when chunks are strictly ordered by time range: then they are sorted and cannot hold duplicates. */
+function isStrictlySortedByTime(chunks: readonly AggrChunk[]): boolean {
+  for (let i = 1; i < chunks.length; i++) if (compareChunks(chunks[i - 1]!, chunks[i]!) >= 0) return false;
   return true;
 }
 
@@ -192,7 +193,8 @@ export async function* fanoutSeries(stores: readonly FanoutStore[], req: SeriesR
     const flush = (): Series => {
       const s = current!;
       current = undefined;
-      if (parts.length === 1 && isSortedByTime(parts[0]!)) { parts = []; return s; }
+      // Common case: one frame whose chunks are already in order and distinct; pass it through.
+      if (parts.length === 1 && isStrictlySortedByTime(parts[0]!)) { parts = []; return s; }
       const chunks = dedupChunks(parts.flat());
       parts = [];
       return { $typeName: "thanos.Series", labels: s.labels, chunks };
