@@ -149,6 +149,12 @@ describe("meridian query and store on Deno", () => {
     expect((deno as { data: { result: { metric: Record<string, string> }[] } }).data.result.map((r) => r.metric.replica)).toEqual(["a", "b"]);
   });
 
+  it("serves the bundled web UI page without a token", async () => {
+    const res = await fetch(`${denoQueryUrl}/`);
+    expect(res.status).toBe(200);
+    expect(await res.text()).toContain("static/app.js");
+  });
+
   it("rejects HTTP API calls without the token or with a wrong one", async () => {
     const variants: Record<string, string>[] = [{}, { authorization: "Bearer nope" }];
     for (const headers of variants) {

@@ -201,6 +201,18 @@ describe("querier on Workers (Miniflare) over R2 blocks + a Connect endpoint", (
     }
   });
 
+  it("serves the bundled web UI (public page and assets; its API calls need the token)", async () => {
+    const page = await fetch(`${workerUrl}/`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get("content-type")).toContain("text/html");
+    const html = await page.text();
+    const script = /src="\/?static\/([^"]+\.js)"/.exec(html)?.[1];
+    expect(script).toBeDefined();
+    const js = await fetch(`${workerUrl}/static/${script}`);
+    expect(js.status).toBe(200);
+    expect((await js.text()).length).toBeGreaterThan(10_000);
+  });
+
   it("rejects HTTP API calls without the token or with a wrong one (401, nothing revealed)", async () => {
     const variants: Record<string, string>[] = [{}, { authorization: "Bearer wrong" }, { authorization: TOKEN }];
     for (const headers of variants) {
