@@ -48,10 +48,18 @@ function framesOf(store: Gen[], mode: number, withHash: boolean): SeriesResponse
 
 describe("fan-out merge (property)", () => {
   it("yields the sorted union with distinct chunks ordered by time", async () => {
-    await fc.assert(fc.asyncProperty(fc.array(fc.tuple(storeArb, fc.integer({ min: 0, max: 2 }), fc.boolean()), { minLength: 1, maxLength: 5 }), async (stores) => {
-      const fanStores = stores.map(([gens, mode, withHash], i) => ({ name: `store${i}`, async *series() { yield* framesOf(gens, mode, withHash); } }));
-      const { series, warnings } = await collectSeries(fanoutSeries(fanStores, create(SeriesRequestSchema, {}), { readAhead: 2 }));
-      expect(warnings).toEqual([]);
+    await fc.assert(fc.asyncProperty(fc.array(fc.tuple(storeArb, fc.integer({ min: 0, max: 2 }), fc.boolean(), fc.boolean()), { minLength: 1, maxLength: 5 }), fc.integer({ min: 0, max: 12 }), async (stores, limit) => {
+      const fanStores = stores.map(([gens, mode, withHash, warn], i) => ({
+        name: `store${i}`,
+        async *series() {
+          const frames = framesOf(gens, mode, withHash);
+          // A warning somewhere in the middle of the stream.
+          if (warn) frames.splice(Math.floor(frames.length / 2), 0, create(SeriesResponseSchema, { result: { case: "warning", value: `w${i}` } }));
+          yield* frames;
+        },
+      }));
+      const { series, warnings } = await collectSeries(fanoutSeries(fanStores, create(SeriesRequestSchema, { limit: BigInt(limit) }), { readAhead: 2 }));
+      if (limit === 0) expect([...warnings].sort()).toEqual(stores.flatMap(([, , , warn], i) => (warn ? [`w${i}`] : [])).sort());
       // Expected: union by label, distinct (t,id) per label, sorted by t (ids of equal t keep first-seen order is not
       // required, so compare as sorted sets within equal times).
       const want = new Map<string, Set<string>>();
@@ -60,7 +68,8 @@ describe("fan-out merge (property)", () => {
         for (const c of g.chunks) set.add(`${c.t}:${c.id}`);
         want.set(labelOf(g.key), set);
       }
-      const wantKeys = [...want.keys()].sort();
+      const all = [...want.keys()].sort();
+      const wantKeys = limit > 0 ? all.slice(0, limit) : all;
       expect(series.map((s) => s.labels[0]!.value)).toEqual(wantKeys);
       for (const s of series) {
         const got = s.chunks.map((c) => `${c.raw!.data[0]}:${c.raw!.data[1]}`);
