@@ -94,7 +94,7 @@ describe("Grafana-shaped requests", () => {
   it("/api/v1/label/__name__/values (metric browser)", async () => {
     const res = await querier.request(`/api/v1/label/__name__/values?start=${s(END - 3600_000)}&end=${s(END)}`, { headers: GRAFANA_HEADERS });
     expect(res.status).toBe(200);
-    expect(json(res.text).data).toEqual(["compat_huge", "compat_special", "compat_tiny", "http_request_duration_seconds_bucket", "http_requests_total", "node_load1"]);
+    expect(json(res.text).data).toEqual(["compat_huge", "compat_special", "compat_stale", "compat_tiny", "http_request_duration_seconds_bucket", "http_requests_total", "node_load1"]);
     const jobs = await querier.request(`/api/v1/label/job/values?match[]=${encodeURIComponent('http_requests_total{code="500"}')}`);
     expect(json(jobs.text).data).toEqual(["api", "web"]);
   });

@@ -5,7 +5,7 @@
  * window and lookback used by queries on whole-minute grids.
  */
 import { labelsFromRecord } from "../../src/model/labels.ts";
-import type { FloatSeries } from "../../src/model/series.ts";
+import { STALE_NAN, type FloatSeries } from "../../src/model/series.ts";
 
 /** Start of the data (ms); a whole hour, so query grids built from it are whole minutes. */
 export const COMPAT_T0 = 1_700_002_800_000;
@@ -77,6 +77,16 @@ export function makeCompatSeries(): FloatSeries[] {
   out.push(build({ __name__: "compat_special", kind: "floats" }, (i) => SPECIAL_VALUES[Math.floor(i / 40) % SPECIAL_VALUES.length]!));
   out.push(build({ __name__: "compat_tiny", kind: "tiny" }, (i) => (i + 1) * 1e-9));
   out.push(build({ __name__: "compat_huge", kind: "huge" }, (i) => (i + 1) * 1e22));
+  // Stale markers (only a block writer can store them; PromQL hides them): one in the middle
+  // after which the target comes back 5 minutes later, one ending the series at 2 h.
+  const stale = build({ __name__: "compat_stale", kind: "stale" }, (i) => i % 7);
+  const keep = [...stale.t.keys()].filter((i) => i <= 240 || (i >= 260 && i <= 480));
+  const t = Float64Array.from(keep.map((i) => stale.t[i]!));
+  const v = Float64Array.from(keep.map((i) => stale.v[i]!));
+  // Direct typed-array stores keep the stale NaN's bits (plain JS arrays may canonicalise NaN).
+  v[keep.indexOf(240)] = STALE_NAN;
+  v[keep.indexOf(480)] = STALE_NAN;
+  out.push({ labels: stale.labels, t, v });
   return out;
 }
 

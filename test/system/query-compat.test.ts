@@ -158,6 +158,9 @@ const EXPRESSIONS = [
   "compat_tiny * 1e-300",
   "compat_huge",
   "compat_huge * 1e280",
+  "compat_stale",
+  "count_over_time(compat_stale[10m])",
+  "last_over_time(compat_stale[10m])",
   "nonexistent_metric",
   "sum(nonexistent_metric)",
   "scalar(sum(node_load1))",
@@ -185,6 +188,10 @@ describe.skipIf(!havePrometheus)("query API: Meridian querier vs Prometheus 2.42
     for (let k = 0; k < 14; k++) paths.push(instant("compat_special", COMPAT_T0 + k * 10 * MIN + 5 * MIN));
     paths.push(instant('"a string <&> with \\"quotes\\""'));
     paths.push(instant("http_requests_total[2m]"), instant("compat_special[1m]", COMPAT_T0 + 25 * MIN));
+    // Around the stale markers (sample 240 at 1 h, sample 480 at 2 h): hidden, series ends there.
+    for (const at of [COMPAT_T0 + 60 * MIN + 30_000, COMPAT_T0 + 63 * MIN, COMPAT_T0 + 66 * MIN, COMPAT_T0 + 120 * MIN + 30_000, COMPAT_T0 + 123 * MIN]) {
+      paths.push(instant("compat_stale", at), instant("compat_stale[3m]", at), instant("count_over_time(compat_stale[5m])", at));
+    }
     paths.push(instant("node_load1", DATA_END + 10 * MIN)); // past the lookback: empty
     paths.push(instant("node_load1", COMPAT_T0 - MIN)); // before the data: empty
     paths.push(`/api/v1/query?query=${q("node_load1")}&time=${encodeURIComponent(new Date(AT).toISOString())}`); // RFC 3339
