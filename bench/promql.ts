@@ -2,8 +2,8 @@
  * PromQL range-query throughput over in-memory data: `npm run bench -- promql [--series N]
  * [--hours H] [--step SECONDS] [--only NAME]`. Default: 10,000 counter series `x` (plus 10,000
  * `x_bucket` series: 1,000 classic histograms × 10 buckets) with one sample every 15 s over one
- * day; each query runs over the whole day at a 60 s step. Prints wall time, input samples/s and
- * peak RSS per query.
+ * day; each query runs over the whole day at a 60 s step. Prints wall and CPU time, input
+ * samples/s (by wall time) and peak RSS per query.
  */
 import process from "node:process";
 import { labelsFromRecord } from "../src/model/labels.ts";
@@ -85,11 +85,16 @@ export default async function (args: string[]): Promise<void> {
     if (only && only !== name) continue;
     (globalThis as { gc?: () => void }).gc?.();
     const start = process.hrtime.bigint();
+    const cpu0 = process.cpuUsage();
     const { result, peakRss } = await withPeakRss(() => engine.rangeQuery(q, expr, 0, end, step));
     const secs = Number(process.hrtime.bigint() - start) / 1e9;
+    const cpu = process.cpuUsage(cpu0);
+    const cpuSecs = (cpu.user + cpu.system) / 1e6;
     const outSeries = result.value.type === "matrix" ? result.value.series.length : 0;
     const inputSamples = inputSeries * perSeries;
     report(`promql_${name}_wall`, secs, "s");
+    // CPU time is less sensitive than wall time to other processes on a shared machine.
+    report(`promql_${name}_cpu`, cpuSecs, "s");
     report(`promql_${name}_samples_per_sec`, Math.round(inputSamples / secs), "samples/s");
     report(`promql_${name}_peak_rss`, Math.round(peakRss / 1048576), "MiB");
     report(`promql_${name}_output_series`, outSeries, "series");
