@@ -77,7 +77,7 @@ describe("remoteRead", () => {
     };
     const result = await remoteRead({ url: base, query });
     expect(result.type).toBe("chunks");
-    const frames = result.type === "chunks" ? await collect(result.frames) : [];
+    const frames = result.type === "chunks" ? (await collect(result.frameBatches)).flat() : [];
     expect(frames.map((f) => f.series[0]!.labels[0]!.value)).toEqual(["a", "b", "c"]);
     expect(frames[2]!.series[0]!.chunks[0]!.raw!.data.length).toBe(70_000);
     expect(frames[2]!.series[0]!.chunks[0]!.raw!.data[300]).toBe(300 & 0xff);
@@ -101,7 +101,7 @@ describe("remoteRead", () => {
     const got: string[] = [];
     await expect(
       (async () => {
-        for await (const f of result.frames) got.push(f.series[0]!.labels[0]!.value);
+        for await (const b of result.frameBatches) for (const f of b) got.push(f.series[0]!.labels[0]!.value);
       })(),
     ).rejects.toThrow(/frame 1 at offset \d+: CRC32C mismatch/);
     expect(got).toEqual(["ok"]);
@@ -115,7 +115,7 @@ describe("remoteRead", () => {
     };
     const result = await remoteRead({ url: base, query });
     if (result.type !== "chunks") throw new Error("expected chunks");
-    const err = await collect(result.frames).then(() => undefined, (e: unknown) => e);
+    const err = await collect(result.frameBatches).then(() => undefined, (e: unknown) => e);
     expect(err).toBeInstanceOf(RemoteReadError);
     expect(String((err as Error).message)).toMatch(/frame 0 at offset 0/);
   });
@@ -127,7 +127,7 @@ describe("remoteRead", () => {
     };
     const result = await remoteRead({ url: base, query });
     if (result.type !== "chunks") throw new Error("expected chunks");
-    await expect(collect(result.frames)).rejects.toThrow(RemoteReadError);
+    await expect(collect(result.frameBatches)).rejects.toThrow(RemoteReadError);
   });
 
   it("rejects frames above the size limit", async () => {
@@ -137,7 +137,7 @@ describe("remoteRead", () => {
     };
     const result = await remoteRead({ url: base, query, maxFrameBytes: 1000 });
     if (result.type !== "chunks") throw new Error("expected chunks");
-    await expect(collect(result.frames)).rejects.toThrow(/exceeds the limit of 1000 bytes/);
+    await expect(collect(result.frameBatches)).rejects.toThrow(/exceeds the limit of 1000 bytes/);
   });
 
   it("falls back to SAMPLES by content type", async () => {

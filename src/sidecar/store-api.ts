@@ -124,36 +124,38 @@ export function createSidecarStoreApi(opts: SidecarStoreOptions): StoreApi {
     let sent = 0;
     let batch: Series[] = [];
 
-    // Turns released series into frames, honouring limit and batching.
-    function* emit(ready: { labels: Labels; items: AggrChunk[] }[]): Generator<SeriesResponse> {
+    // Turns released series into response frames appended to `out`, honouring limit and batching.
+    function emit(ready: { labels: Labels; items: AggrChunk[] }[], out: SeriesResponse[]): SeriesResponse[] {
       for (const s of ready) {
-        if (sent >= limit) return;
+        if (sent >= limit) break;
         sent++;
         const msg: Series = { $typeName: "thanos.Series", labels: labelsToProto(s.labels), chunks: s.items };
         if (batchSize > 1) {
           batch.push(msg);
           if (batch.length >= batchSize) {
-            yield { $typeName: "thanos.SeriesResponse", result: { case: "batch", value: { $typeName: "thanos.SeriesBatch", series: batch } } };
+            out.push({ $typeName: "thanos.SeriesResponse", result: { case: "batch", value: { $typeName: "thanos.SeriesBatch", series: batch } } });
             batch = [];
           }
         } else {
-          yield { $typeName: "thanos.SeriesResponse", result: { case: "series", value: msg } };
+          out.push({ $typeName: "thanos.SeriesResponse", result: { case: "series", value: msg } });
         }
       }
+      return out;
     }
-    function* flushBatch(): Generator<SeriesResponse> {
+    function flushBatch(out: SeriesResponse[]): SeriesResponse[] {
       if (batch.length > 0) {
-        yield { $typeName: "thanos.SeriesResponse", result: { case: "batch", value: { $typeName: "thanos.SeriesBatch", series: batch } } };
+        out.push({ $typeName: "thanos.SeriesResponse", result: { case: "batch", value: { $typeName: "thanos.SeriesBatch", series: batch } } });
         batch = [];
       }
+      return out;
     }
 
     try {
       if (req.skipChunks) {
         const found = await client.series(rest, start, end, signal);
-        for (const labels of found) yield* emit(resorter.push(labels, []));
-        yield* emit(resorter.finish());
-        yield* flushBatch();
+        const out: SeriesResponse[] = [];
+        for (const labels of found) emit(resorter.push(labels, []), out);
+        yield* flushBatch(emit(resorter.finish(), out));
         return;
       }
       const result = await remoteRead({
@@ -165,12 +167,14 @@ export function createSidecarStoreApi(opts: SidecarStoreOptions): StoreApi {
         maxFrameBytes: opts.maxFrameBytes,
       });
       if (result.type === "chunks") {
-        for await (const frame of result.frames) {
-          if (frame.queryIndex !== 0) throw new RemoteReadError(`remote read: unexpected query index ${frame.queryIndex} in frame`);
-          for (const cs of frame.series) {
-            yield* emit(resorter.push(sortedLabels(cs.labels), cs.chunks));
-            if (sent >= limit) return;
+        for await (const batch of result.frameBatches) {
+          const out: SeriesResponse[] = [];
+          for (const frame of batch) {
+            if (frame.queryIndex !== 0) throw new RemoteReadError(`remote read: unexpected query index ${frame.queryIndex} in frame`);
+            for (const cs of frame.series) emit(resorter.push(sortedLabels(cs.labels), cs.chunks), out);
           }
+          yield* out;
+          if (sent >= limit) return;
         }
       } else {
         const results = result.response.results;
@@ -180,12 +184,11 @@ export function createSidecarStoreApi(opts: SidecarStoreOptions): StoreApi {
             opts.onWarning?.(`remote read: series without samples skipped`);
             continue;
           }
-          yield* emit(resorter.push(labelsFromProto(ts.labels as unknown as ProtoLabel[]), encodeSamples(ts)));
+          yield* emit(resorter.push(labelsFromProto(ts.labels as unknown as ProtoLabel[]), encodeSamples(ts)), []);
           if (sent >= limit) return;
         }
       }
-      yield* emit(resorter.finish());
-      yield* flushBatch();
+      yield* flushBatch(emit(resorter.finish(), []));
     } catch (err) {
       throw toStoreError(err, signal);
     }
