@@ -1,6 +1,6 @@
 /**
  * The HTTP face every Meridian component shares, as a Hono app (runs on Node, Deno and Workers):
- * the StoreAPI over Connect and gRPC-Web, `/-/healthy`, `/-/ready`, `/metrics`, optional CORS for
+ * the StoreAPI (and gRPC health) over Connect and gRPC-Web, `/-/healthy`, `/-/ready`, `/metrics`, optional CORS for
  * browsers calling the StoreAPI, and optional bearer-token authentication. Components add their own
  * routes (e.g. the querier's `/api/v1/*`) to the returned app.
  */
@@ -10,6 +10,7 @@ import { cors } from "hono/cors";
 import type { Interceptor } from "@connectrpc/connect";
 import { createBearerTokenInterceptor, isAuthorized, UNAUTHENTICATED_MESSAGE } from "./auth.ts";
 import { createConnectFetchHandler } from "./connect-handler.ts";
+import { registerHealth } from "./health.ts";
 import { METRICS_CONTENT_TYPE } from "./metrics.ts";
 import type { MetricsRegistry } from "./metrics.ts";
 import { createRpcMetricsInterceptor } from "./rpc-metrics.ts";
@@ -59,8 +60,8 @@ export function createComponentApp(opts: ComponentAppOptions): Hono {
   const rpc = storeApi
     ? createConnectFetchHandler({
         // Binary protobuf clients get the fast Series codec; JSON clients the ordinary one.
-        routes: (r) => registerStoreApi(r, storeApi, { ready: opts.ready, rawSeries: true }),
-        jsonRoutes: (r) => registerStoreApi(r, storeApi, { ready: opts.ready }),
+        routes: (r) => { registerStoreApi(r, storeApi, { ready: opts.ready, rawSeries: true }); registerHealth(r, opts.ready); },
+        jsonRoutes: (r) => { registerStoreApi(r, storeApi, { ready: opts.ready }); registerHealth(r, opts.ready); },
         interceptors,
         ...(opts.shutdownSignal ? { shutdownSignal: opts.shutdownSignal } : {}),
       })

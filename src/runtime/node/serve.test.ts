@@ -7,6 +7,7 @@ import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import type { Client, Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Health, HealthCheckResponse_ServingStatus } from "../../gen/grpc/health/v1/health_pb.ts";
 import { Info } from "../../gen/info/infopb/rpc_pb.ts";
 import { SeriesRequestSchema, Store } from "../../gen/store/storepb/rpc_pb.ts";
 import type { SeriesRequest, SeriesResponse } from "../../gen/store/storepb/rpc_pb.ts";
@@ -286,6 +287,33 @@ describe("client cancellation", () => {
       expect(await done).toBe(Code.Canceled);
       await aborted; // resolves only if the server saw the cancellation
       expect(got.length).toBeLessThanOrEqual(1);
+    } finally {
+      await server.close(1000);
+    }
+  });
+});
+
+describe("gRPC health", () => {
+  it("reports NOT_SERVING until ready, SERVING after, NotFound for unknown services, and Watch sees the change", async () => {
+    let up = false;
+    const server = await startGrpcServer({ address: "127.0.0.1:0", storeApi: store, ready: () => up });
+    try {
+      const health = createClient(Health, createGrpcTransport({ baseUrl: `http://127.0.0.1:${server.port}` }));
+      expect((await health.check({})).status).toBe(HealthCheckResponse_ServingStatus.NOT_SERVING);
+      expect(await codeOf(health.check({ service: "nope" }))).toBe(Code.NotFound);
+      const ac = new AbortController();
+      const seen: HealthCheckResponse_ServingStatus[] = [];
+      for await (const r of health.watch({ service: "thanos.Store" }, { signal: ac.signal })) {
+        seen.push(r.status);
+        if (seen.length === 1) up = true;
+        else break;
+      }
+      expect(seen).toEqual([HealthCheckResponse_ServingStatus.NOT_SERVING, HealthCheckResponse_ServingStatus.SERVING]);
+      expect((await health.check({ service: "thanos.info.Info" })).status).toBe(HealthCheckResponse_ServingStatus.SERVING);
+      // Also over gRPC-Web through the HTTP app.
+      ready = true;
+      const web = createClient(Health, createGrpcWebTransport({ baseUrl: `http://127.0.0.1:${http.port}`, httpVersion: "1.1" }));
+      expect((await web.check({})).status).toBe(HealthCheckResponse_ServingStatus.SERVING);
     } finally {
       await server.close(1000);
     }

@@ -16,6 +16,7 @@ import { splitHostPort } from "../../server/address.ts";
 import { createBearerTokenInterceptor } from "../../server/auth.ts";
 import type { MetricsRegistry } from "../../server/metrics.ts";
 import { createRpcMetricsInterceptor } from "../../server/rpc-metrics.ts";
+import { registerHealth } from "../../server/health.ts";
 import { isJsonContentType } from "../../server/raw-series.ts";
 import { registerStoreApi } from "../../server/store-api.ts";
 import type { StoreApi } from "../../server/store-api.ts";
@@ -121,8 +122,8 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningS
 }
 
 /**
- * Starts a native gRPC server (HTTP/2 cleartext, or TLS with `tls`) serving `thanos.Store` and
- * `thanos.info.Info` for `storeApi` — what Thanos queriers and grpc-go clients dial.
+ * Starts a native gRPC server (HTTP/2 cleartext, or TLS with `tls`) serving `thanos.Store`,
+ * `thanos.info.Info` and `grpc.health.v1.Health` for `storeApi` — what Thanos queriers and grpc-go clients dial.
  */
 export async function startGrpcServer(opts: GrpcServerOptions): Promise<RunningServer> {
   const shutdown = new AbortController();
@@ -130,7 +131,10 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<RunningS
   if (opts.bearerToken !== undefined) interceptors.push(createBearerTokenInterceptor(opts.bearerToken));
   if (opts.metrics) interceptors.push(createRpcMetricsInterceptor(opts.metrics));
   const adapter = (rawSeries: boolean): ReturnType<typeof connectNodeAdapter> => connectNodeAdapter({
-    routes: (r) => registerStoreApi(r, opts.storeApi, { ...(opts.ready ? { ready: opts.ready } : {}), rawSeries }),
+    routes: (r) => {
+      registerStoreApi(r, opts.storeApi, { ...(opts.ready ? { ready: opts.ready } : {}), rawSeries });
+      registerHealth(r, opts.ready ?? (() => true));
+    },
     grpc: true,
     grpcWeb: false,
     connect: false,
