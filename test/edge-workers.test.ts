@@ -201,6 +201,28 @@ describe("querier on Workers (Miniflare) over R2 blocks + a Connect endpoint", (
     }
   });
 
+  it("answers concurrent queries (one isolate, shared limiter and caches) as the Node querier does", async () => {
+    const paths = [...cases.map(([e, p]) => q(e, p)), ...ranges.map((e) => `/api/v1/query_range?query=${encodeURIComponent(e)}&start=1699999000&end=1700020000&step=60`)];
+    const got = await Promise.all(paths.map(async (p) => (await fetch(`${workerUrl}${p}`, { headers: auth })).json()));
+    for (let i = 0; i < paths.length; i++) expect(got[i], paths[i]).toEqual(await (await reference.fetch(new Request(`http://reference${paths[i]}`))).json());
+  });
+
+  it("is itself an endpoint: a Node querier using the Worker over Connect (with its token) gives the same answers", async () => {
+    const global = createEndpointSet({ staticEndpoints: [{ address: workerUrl, bearerToken: TOKEN }], clientFactory: (s) => createStoreClient(s.address, { bearerToken: s.bearerToken! }) });
+    try {
+      await global.probe();
+      expect(global.statuses()[0]!.health).toBe("healthy");
+      expect(global.statuses()[0]!.componentType).toBe("query");
+      const app = createQueryComponent({ endpoints: global, wasm: await loadWasm(), metrics: createMetricsRegistry(), replicaLabels: ["replica"] }).app;
+      for (const path of [q("sum by (region) (rate(demo_requests_total[5m]))", "?time=1700010000"), `/api/v1/query_range?query=${encodeURIComponent("edges * 2")}&start=1699999000&end=1700020000&step=60`]) {
+        const viaWorker = await (await app.fetch(new Request(`http://global${path}`))).json();
+        expect(viaWorker).toEqual(await (await reference.fetch(new Request(`http://reference${path}`))).json());
+      }
+    } finally {
+      global.close();
+    }
+  });
+
   it("serves the bundled web UI (public page and assets; its API calls need the token)", async () => {
     const page = await fetch(`${workerUrl}/`);
     expect(page.status).toBe(200);
