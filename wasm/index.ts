@@ -3,3 +3,4 @@
 export * from "./arena";
 export * from "./xor";
 export * from "./dedup";
+export * from "./xxhash";
