@@ -173,16 +173,29 @@ export default async function (args: string[]): Promise<void> {
   const empty = join(tmp, "empty-bucket");
   await mkdir(empty);
   try {
-    const e = await startStore(empty, join(tmp, "data-empty"));
-    const rssEmpty = await settledRss(e.proc.pid!);
-    await e.stop();
+    // Resident memory differs by a few MB between launches of the same process (GC timing), so
+    // each figure is the median of three launches with a fresh data dir.
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+    const emptyRss: number[] = [];
+    const syncedRss: number[] = [];
+    const syncSecs: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const e = await startStore(empty, join(tmp, `data-empty-${i}`));
+      emptyRss.push(await settledRss(e.proc.pid!));
+      await e.stop();
+      const f = await startStore(dir, join(tmp, `data-probe-${i}`));
+      syncSecs.push(f.syncSeconds);
+      syncedRss.push(await settledRss(f.proc.pid!));
+      await f.stop();
+    }
+    const rssEmpty = median(emptyRss);
     report("store_rss_empty_bucket", rssEmpty, "bytes");
+    report("store_initial_sync_seconds", median(syncSecs), "s");
+    const rssSynced = median(syncedRss);
+    report("store_rss_synced", rssSynced, "bytes");
 
     const dataDir = join(tmp, "data");
     const s = await startStore(dir, dataDir);
-    report("store_initial_sync_seconds", s.syncSeconds, "s");
-    const rssSynced = await settledRss(s.proc.pid!);
-    report("store_rss_synced", rssSynced, "bytes");
     const held = rssSynced - rssEmpty;
     report("store_memory_held_for_bucket", held, "bytes");
     report("store_memory_held_pct_of_index", (100 * held) / indexSize, "%");
