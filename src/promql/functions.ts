@@ -18,7 +18,7 @@ import {
   DATE_KERNELS, RANGE_KERNELS, UNARY_KERNELS, clamp, clampValid, doubleExponentialSmoothing, goMax, goMin, predictLinear,
   quantileOverTime, round,
 } from "./kernels/index.ts";
-import { dropMetricName, mergeSameLabels, newStepSeries, type NodeValue, type StepSeries } from "./step-series.ts";
+import { dropMetricName, labelsKey, newStepSeries, type NodeValue, type StepSeries } from "./step-series.ts";
 import { ExecutionError } from "./value.ts";
 import { formatGoFloat } from "./format-float.ts";
 
@@ -183,7 +183,7 @@ async function rangeFunction(ev: Evaluator, e: Call, mi: number, path: readonly 
       }
     }
   }
-  return ev.ctx.delayedNameRemoval || keepName ? out : mergeSameLabels(out);
+  return ev.ctx.delayedNameRemoval || keepName ? out : assertUniqueLabels(out);
 }
 
 /** rate/increase/delta/changes/resets over `anchored` or `smoothed` range selectors. */
@@ -232,7 +232,21 @@ function extendedRangeFunction(ev: Evaluator, e: Call, op: RangeOperand): StepSe
     ev.account(any);
     out.push(ss);
   }
-  return ev.ctx.delayedNameRemoval ? out : mergeSameLabels(out);
+  return ev.ctx.delayedNameRemoval ? out : assertUniqueLabels(out);
+}
+
+/**
+ * Without delayed name removal Prometheus rejects a range-function result in which two series
+ * share a label set once the name is gone, even when their steps do not overlap.
+ */
+function assertUniqueLabels(series: StepSeries[]): StepSeries[] {
+  const seen = new Set<string>();
+  for (const s of series) {
+    const k = labelsKey(s.labels);
+    if (seen.has(k)) throw new ExecutionError("vector cannot contain metrics with the same labelset");
+    seen.add(k);
+  }
+  return series;
 }
 
 /** Calls `fn(step, lo, hi, rangeStart, rangeEnd)` for each step whose window `(re - range, re]` is non-empty. */
