@@ -94,6 +94,13 @@ export function makeCompatSeries(): FloatSeries[] {
 export function withoutWindow(series: readonly FloatSeries[], from: number, to: number): FloatSeries[] {
   return series.map((s) => {
     const keep = [...s.t.keys()].filter((i) => s.t[i]! < from || s.t[i]! >= to);
-    return { labels: s.labels, t: Float64Array.from(keep.map((i) => s.t[i]!)), v: Float64Array.from(keep.map((i) => s.v[i]!)) };
+    const t = new Float64Array(keep.length);
+    const v = new Float64Array(keep.length);
+    // Element-wise typed-array copies keep NaN payloads (stale markers); a plain JS array would not.
+    keep.forEach((k, j) => {
+      t[j] = s.t[k]!;
+      v[j] = s.v[k]!;
+    });
+    return { labels: s.labels, t, v };
   });
 }
