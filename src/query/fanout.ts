@@ -25,6 +25,9 @@ export interface FanoutOptions {
   signal?: AbortSignal;
 }
 
+/** `response_batch_size` the fan-out asks stores for (Thanos' `DefaultResponseBatchSize`). */
+export const DOWNSTREAM_BATCH_SIZE = 64n;
+
 /** True when the request asks to fail on any store failure instead of warning. */
 export function isAbortStrategy(req: SeriesRequest): boolean {
   return req.partialResponseDisabled || req.partialResponseStrategy === PartialResponseStrategy.ABORT;
@@ -145,7 +148,10 @@ export async function* fanoutSeries(stores: readonly FanoutStore[], req: SeriesR
   const onAbort = (): void => ac.abort(opts.signal?.reason);
   if (opts.signal?.aborted) ac.abort(opts.signal.reason);
   else opts.signal?.addEventListener("abort", onAbort, { once: true });
-  const readers = stores.map((s) => openStoreReader(s, req, {
+  // Ask stores for SeriesBatch frames as Thanos' querier does (64 series per frame): per-frame
+  // overhead dominates otherwise. Readers unpack batches, so callers never see the difference.
+  const downstream: SeriesRequest = req.responseBatchSize > 1n ? req : { ...req, responseBatchSize: DOWNSTREAM_BATCH_SIZE };
+  const readers = stores.map((s) => openStoreReader(s, downstream, {
     signal: ac.signal,
     ...(opts.responseTimeoutMs !== undefined ? { responseTimeoutMs: opts.responseTimeoutMs } : {}),
     ...(opts.readAhead !== undefined ? { readAhead: opts.readAhead } : {}),
