@@ -170,3 +170,35 @@ function decodeByteEscapes(body: string, start: number, done: (next: number, s: 
   const str = new TextDecoder().decode(new Uint8Array(bytes));
   return done(i - 1, str);
 }
+
+/**
+ * Unbalanced brackets, reported with Prometheus' lexer wording ("unclosed left parenthesis",
+ * "unexpected right bracket ']'", ...). Strings and comments are skipped. Null when balanced.
+ */
+export function bracketError(q: string): { msg: string; pos: number } | null {
+  const stack: { c: string; pos: number }[] = [];
+  const closers: Record<string, [string, string]> = { ")": ["(", "right parenthesis"], "]": ["[", "right bracket"], "}": ["{", "right brace"] };
+  for (let i = 0; i < q.length; i++) {
+    const c = q[i]!;
+    if (c === '"' || c === "'" || c === "`") {
+      const start = i;
+      for (i++; i < q.length && q[i] !== c; i++) if (q[i] === "\\" && c !== "`") i++;
+      if (i >= q.length) return { msg: "unterminated quoted string", pos: start };
+      continue;
+    }
+    if (c === "#") {
+      while (i < q.length && q[i] !== "\n") i++;
+      continue;
+    }
+    if (c === "(" || c === "[" || c === "{") stack.push({ c, pos: i });
+    const closer = closers[c];
+    if (closer) {
+      const top = stack.pop();
+      if (!top || top.c !== closer[0]) return { msg: `unexpected ${closer[1]} '${c}'`, pos: i };
+    }
+  }
+  const open = stack.pop();
+  if (!open) return null;
+  const what = open.c === "(" ? "unclosed left parenthesis" : open.c === "[" ? "unclosed left bracket" : "unexpected end of input inside braces";
+  return { msg: what, pos: q.length };
+}

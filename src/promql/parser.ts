@@ -16,7 +16,7 @@ import type {
 import { parseDurationExpr, type DurationNode, type ParsedDuration } from "./parser-duration.ts";
 import { checkAst } from "./parser-check.ts";
 import { createRegexMatcher } from "./regex.ts";
-import { maskScalarOfFunctions, maskTrailingDots, unquoteString } from "./parser-text.ts";
+import { bracketError, maskScalarOfFunctions, maskTrailingDots, unquoteString } from "./parser-text.ts";
 import { QueryError } from "./value.ts";
 
 /** A syntax or type error in a query; `pos` points into the query text. */
@@ -158,6 +158,8 @@ class Converter {
       }
     } while (c.next());
     if (!errNode) return;
+    const unbalanced = bracketError(this.q);
+    if (unbalanced) throw this.err(unbalanced.msg, unbalanced.pos, unbalanced.pos);
     const { from } = errNode;
     let i = from;
     while (i < this.q.length && /\s/.test(this.q[i]!)) i++;
