@@ -113,6 +113,7 @@ describe("a store that stalls (--store.response-timeout)", () => {
   let stalling: TestStore;
   let q: TestQuerier;
   let stalled = 0;
+  let released = 0;
   beforeAll(async () => {
     ok = await storeFor("eu", "a");
     // Info, labels and the stream's start work; the Series stream then sends nothing until canceled.
@@ -122,6 +123,7 @@ describe("a store that stalls (--store.response-timeout)", () => {
         async *[Symbol.asyncIterator]() {
           stalled++;
           await new Promise<void>((resolve) => signal.addEventListener("abort", () => resolve(), { once: true }));
+          released++;
         },
       }),
     }));
@@ -146,6 +148,20 @@ describe("a store that stalls (--store.response-timeout)", () => {
     const res = await q.request(range("node_load1", "&partial_response=false"));
     expect(res.status).toBe(500);
     expect(body(res.text).error).toContain(`failed to receive any data in 300ms from ${stalling.address}`);
+  });
+
+  it("without --store.response-timeout, the query's own timeout ends the wait: 503 timeout, no hang", async () => {
+    const patient = await startTestQuerier([ok.address, stalling.address], { replicaLabels: ["replica"], probeIntervalMs: NEVER });
+    try {
+      const res = await patient.request(instant("count by (cluster) (node_load1)", "&timeout=500ms"));
+      expect(res.status).toBe(503);
+      expect(body(res.text)).toMatchObject({ status: "error", errorType: "timeout" });
+      // The stalled stream is released: the store sees its call canceled.
+      const before = stalled;
+      await waitFor(() => released >= before, "the stalled Series call to be canceled");
+    } finally {
+      await patient.close();
+    }
   });
 
   it("storeMatch[] leaving out the stalling store gives a clean answer", async () => {
