@@ -236,7 +236,7 @@ export class Evaluator {
     const hints: SelectHints = {
       start: lo - back,
       end: hi,
-      step: this.ctx.queryStart === this.ctx.queryEnd ? 0 : this.interval,
+      step: this.ctx.queryStep, // as Prometheus: the query step, also inside subqueries (0 for instant queries)
       range,
       func,
       ...(grouping ? { grouping, by } : {}),
