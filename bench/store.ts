@@ -9,13 +9,11 @@
  * Targets (issue 3): memory held for the synced bucket < 10% of the index size; index bytes
  * fetched for the 1% query < 5% of the index size.
  *
- * The client offers no compression (Thanos' default), so the figures are the store's own cost.
+ * The client is the querier's StoreAPI client (native gRPC without compression, Thanos' default).
  *
  * Args: `--series N` (default 1000000, a multiple of 100), `--runs N` warm repetitions (default 2).
  */
 import { create } from "@bufbuild/protobuf";
-import { createClient } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -24,7 +22,9 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { SeriesRequestSchema, Store } from "../src/gen/store/storepb/rpc_pb.ts";
+import { SeriesRequestSchema } from "../src/gen/store/storepb/rpc_pb.ts";
+import { createStoreClient } from "../src/query/store-client.ts";
+import { createNodeTransportFactory } from "../src/runtime/node/store-transport.ts";
 import { labelsFromRecord } from "../src/model/labels.ts";
 import { createMatcher } from "../src/model/matcher.ts";
 import { writeBlockDir } from "../src/runtime/node/write-block-dir.ts";
@@ -200,7 +200,8 @@ export default async function (args: string[]): Promise<void> {
     report("store_memory_held_for_bucket", held, "bytes");
     report("store_memory_held_pct_of_index", (100 * held) / indexSize, "%");
 
-    const client = createClient(Store, createGrpcTransport({ baseUrl: `http://127.0.0.1:${s.grpc}`, acceptCompression: [] }));
+    // The querier's own client (native gRPC, fast Series codec), as a Meridian querier would read.
+    const client = createStoreClient(`127.0.0.1:${s.grpc}`, { transportFactory: createNodeTransportFactory() });
     const selectors: [string, ReturnType<typeof createMatcher>[]][] = [
       ["1pct", [createMatcher("=", "__name__", "metric_042")]],
       ["1pct_spread", [createMatcher("=~", "instance", "host-[0-9]{3}42:9100")]],
@@ -216,7 +217,7 @@ export default async function (args: string[]): Promise<void> {
         const t = performance.now();
         let series = 0;
         let samples = 0;
-        for await (const f of client.series(req)) {
+        for await (const f of client.series(req, new AbortController().signal)) {
           const list = f.result.case === "batch" ? f.result.value.series : f.result.case === "series" ? [f.result.value] : [];
           for (const one of list) {
             series++;
@@ -238,6 +239,7 @@ export default async function (args: string[]): Promise<void> {
       }
     }
     clearInterval(sampler);
+    client.close();
     report("store_rss_peak_during_queries", peak, "bytes");
     report("store_rss_after_queries", await settledRss(s.proc.pid!), "bytes");
     await s.stop();
