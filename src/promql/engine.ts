@@ -78,6 +78,7 @@ export function createEngine(opts: EngineOptions = {}): Engine {
     return {
       queryStep: step,
       storageSignal: any ? any(signals) : timer.signal,
+      timedOut: () => timer.signal.aborted,
       stopTimer: () => clearTimeout(handle),
       querier: q.querier(start - lookback, end),
       query: text,
@@ -146,7 +147,7 @@ async function run(ev: Evaluator, expr: Expr): Promise<NodeValue> {
     if (err instanceof QueryError) throw err;
     // A storage call aborted by the deadline or the caller.
     if (ev.ctx.signal?.aborted) throw new CanceledError();
-    if (Date.now() > ev.ctx.deadline) throw new TimeoutError();
+    if (ev.ctx.timedOut?.() || Date.now() > ev.ctx.deadline) throw new TimeoutError();
     if (err instanceof RangeError) throw new ExecutionError(`query processing failed: ${err.message}`);
     throw err;
   } finally {
@@ -231,10 +232,20 @@ function rangeValue(ctx: QueryContext, ev: Evaluator, val: NodeValue): Value {
     }
   }
   const out: FloatSeries[] = [];
+  // Series with a value at every step share one timestamp array and keep their value array.
+  let allSteps: Float64Array | null = null;
   for (const s of merged) {
     let k = 0;
     for (let i = 0; i < ev.n; i++) k += s.p[i]!;
     if (k === 0) continue;
+    if (k === ev.n) {
+      if (!allSteps) {
+        allSteps = new Float64Array(ev.n);
+        for (let i = 0; i < ev.n; i++) allSteps[i] = ev.ts(i);
+      }
+      out.push({ labels: s.labels, t: allSteps, v: s.v });
+      continue;
+    }
     const t = new Float64Array(k);
     const v = new Float64Array(k);
     k = 0;

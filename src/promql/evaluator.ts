@@ -31,6 +31,8 @@ export interface QueryContext {
   readonly signal?: AbortSignal;
   /** Passed to storage: fires on cancellation or when the deadline passes. */
   readonly storageSignal?: AbortSignal;
+  /** True once the deadline timer fired. */
+  readonly timedOut?: () => boolean;
   /** Clears the deadline timer when the query ends. */
   readonly stopTimer?: () => void;
   readonly delayedNameRemoval: boolean;
@@ -81,7 +83,7 @@ export class Evaluator {
   /** Throws when the query timed out or was canceled. Cheap; call once per series or step. */
   check(): void {
     if (this.ctx.signal?.aborted) throw new CanceledError();
-    if (Date.now() > this.ctx.deadline) throw new TimeoutError();
+    if (Date.now() > this.ctx.deadline || this.ctx.timedOut?.()) throw new TimeoutError();
   }
 
   /** Adds a Prometheus-style warning annotation: `PromQL warning: ... (line:col)`. */
