@@ -13,7 +13,7 @@ import { compareLabels } from "../model/labels.ts";
 import type { Labels } from "../model/labels.ts";
 import type { Matcher } from "../model/matcher.ts";
 import { labelsToProto, matchersFromProto } from "../server/store-api-convert.ts";
-import type { StoreApi } from "../server/store-api.ts";
+import type { StoreApi, StoreCallContext } from "../server/store-api.ts";
 import type { Endpoint } from "./endpoint-set.ts";
 import { fanoutLabelNames, fanoutLabelValues } from "./fanout-labels.ts";
 import type { LabelFanoutStore } from "./fanout-labels.ts";
@@ -45,6 +45,8 @@ export interface FanoutCallOptions {
   /** `storeMatch[]`: restrict to stores whose `__address__` matches one set. */
   storeMatchers?: readonly (readonly Matcher[])[];
   signal?: AbortSignal;
+  /** Tenant forwarded to every store as `thanos-tenant` (Thanos proxies pass it on unchanged). */
+  tenant?: string;
 }
 
 /** The fan-out StoreApi plus per-call variants taking `storeMatch[]`. */
@@ -55,13 +57,14 @@ export interface FanoutStoreApi extends StoreApi {
   labelValuesWith(req: LabelValuesRequest, opts?: FanoutCallOptions): ReturnType<StoreApi["labelValues"]>;
 }
 
-function asFanoutStore(e: Endpoint): FanoutStore & LabelFanoutStore {
+function asFanoutStore(e: Endpoint, call: FanoutCallOptions): FanoutStore & LabelFanoutStore {
+  const ctx: StoreCallContext = call.tenant ? { tenant: call.tenant } : {};
   return {
     name: e.address,
     supportsWithoutReplicaLabels: e.status.supportsWithoutReplicaLabels,
-    series: (req, signal) => e.client.series(req, signal),
-    labelNames: (req, signal) => e.client.labelNames(req, signal),
-    labelValues: (req, signal) => e.client.labelValues(req, signal),
+    series: (req, signal) => e.client.series(req, signal, ctx),
+    labelNames: (req, signal) => e.client.labelNames(req, signal, ctx),
+    labelValues: (req, signal) => e.client.labelValues(req, signal, ctx),
   };
 }
 
@@ -75,7 +78,7 @@ export function createFanoutStoreApi(opts: FanoutStoreApiOptions): FanoutStoreAp
     return selectStores(opts.endpoints.stores(), {
       minTime: unbounded ? -Infinity : Number(minTime), maxTime: unbounded ? Infinity : Number(maxTime), matchers,
       ...(call.storeMatchers ? { storeMatchers: call.storeMatchers } : {}),
-    }).map(asFanoutStore);
+    }).map((e) => asFanoutStore(e, call));
   }
 
   async function* seriesWith(req: SeriesRequest, call: FanoutCallOptions = {}): AsyncIterable<SeriesResponse> {
@@ -83,9 +86,10 @@ export function createFanoutStoreApi(opts: FanoutStoreApiOptions): FanoutStoreAp
     yield* fanoutSeries(stores, req, { responseTimeoutMs: timeout, ...(call.signal ? { signal: call.signal } : {}) });
   }
 
-  async function* batched(req: SeriesRequest, signal: AbortSignal): AsyncIterable<SeriesResponse> {
+  async function* batched(req: SeriesRequest, signal: AbortSignal, tenant: string | undefined): AsyncIterable<SeriesResponse> {
+    const call: FanoutCallOptions = { signal, ...(tenant ? { tenant } : {}) };
     const size = Number(req.responseBatchSize);
-    if (size <= 1) { yield* seriesWith(req, { signal }); return; }
+    if (size <= 1) { yield* seriesWith(req, call); return; }
     // SeriesBatch frames of up to `size` series; flushed before any other frame and at the end.
     let batch: Series[] = [];
     const flush = (): SeriesResponse => {
@@ -93,7 +97,7 @@ export function createFanoutStoreApi(opts: FanoutStoreApiOptions): FanoutStoreAp
       batch = [];
       return f;
     };
-    for await (const f of seriesWith(req, { signal })) {
+    for await (const f of seriesWith(req, call)) {
       if (f.result.case === "series") {
         batch.push(f.result.value);
         if (batch.length >= size) yield flush();
@@ -128,10 +132,10 @@ export function createFanoutStoreApi(opts: FanoutStoreApiOptions): FanoutStoreAp
         store: { minTime: toInt64(minTime), maxTime: toInt64(maxTime), supportsSharding: false, supportsWithoutReplicaLabels: true, tsdbInfos },
       });
     },
-    series: (req, signal) => batched(req, signal),
+    series: (req, signal, ctx) => batched(req, signal, ctx?.tenant),
     seriesWith,
-    labelNames: (req, signal) => labelNamesWith(req, { signal }),
-    labelValues: (req, signal) => labelValuesWith(req, { signal }),
+    labelNames: (req, signal, ctx) => labelNamesWith(req, { signal, ...(ctx?.tenant ? { tenant: ctx.tenant } : {}) }),
+    labelValues: (req, signal, ctx) => labelValuesWith(req, { signal, ...(ctx?.tenant ? { tenant: ctx.tenant } : {}) }),
     labelNamesWith,
     labelValuesWith,
   };

@@ -314,6 +314,26 @@ describe("SD file, tokens and querier of queriers", () => {
     }
   });
 
+  it("forwards the tenant through a querier to the stores", async () => {
+    const seen: string[] = [];
+    const tenantStore = await serveGrpc({
+      externalLabels: { cluster: "ten" },
+      series: [{ labels: { job: "t" }, chunks: [chunk(0, 9, "x")] }],
+      onCall: (method, call) => seen.push(`${method}:${call?.tenant ?? "-"}`),
+    });
+    const lower = endpointSet([tenantStore.address]);
+    await lower.probe();
+    const server = await startGrpcServer({ address: "127.0.0.1:0", storeApi: createFanoutStoreApi({ endpoints: lower }) });
+    servers.push(server);
+    const upper = endpointSet([`127.0.0.1:${server.port}`]);
+    await upper.probe();
+    const api = createFanoutStoreApi({ endpoints: upper });
+    await collectSeries(api.seriesWith(req({ job: "t" }), { tenant: "team-a" }));
+    await api.labelNamesWith(create(LabelNamesRequestSchema, {}), { tenant: "team-b" });
+    await collectSeries(api.seriesWith(req({ job: "t" })));
+    expect(seen).toEqual(["series:team-a", "labelNames:team-b", "series:-"]);
+  });
+
   it("uses a querier as an endpoint of another querier", async () => {
     const lower = endpointSet([replicaA.address, replicaB.address]);
     await lower.probe();

@@ -22,7 +22,8 @@ import type { RawSeriesResponse } from "../gen/meridian/rawpb/raw_pb.ts";
 import { splitHostPort } from "../server/address.ts";
 import { fromRawSeriesResponse, RawStore } from "../server/raw-series.ts";
 import type { RawStoreService } from "../server/raw-series.ts";
-import type { StoreApi } from "../server/store-api.ts";
+import { TENANT_HEADER } from "../server/store-api.ts";
+import type { StoreApi, StoreCallContext } from "../server/store-api.ts";
 
 /** How an endpoint address is dialed. */
 export interface EndpointTarget {
@@ -108,10 +109,10 @@ export interface StoreClient extends StoreApi {
   readonly target: EndpointTarget;
   /** Info with a deadline (the endpoint probe). */
   info(signal?: AbortSignal, timeoutMs?: number): Promise<InfoResponse>;
-  /** `thanos.Store/Series`; `signal` cancels the stream. */
-  series(req: SeriesRequest, signal?: AbortSignal): AsyncIterable<SeriesResponse>;
-  labelNames(req: LabelNamesRequest, signal?: AbortSignal): Promise<LabelNamesResponse>;
-  labelValues(req: LabelValuesRequest, signal?: AbortSignal): Promise<LabelValuesResponse>;
+  /** `thanos.Store/Series`; `signal` cancels the stream; `call.tenant` is sent as `thanos-tenant`. */
+  series(req: SeriesRequest, signal?: AbortSignal, call?: StoreCallContext): AsyncIterable<SeriesResponse>;
+  labelNames(req: LabelNamesRequest, signal?: AbortSignal, call?: StoreCallContext): Promise<LabelNamesResponse>;
+  labelValues(req: LabelValuesRequest, signal?: AbortSignal, call?: StoreCallContext): Promise<LabelValuesResponse>;
   /** Releases connections; calls after close fail. */
   close(): void;
 }
@@ -121,6 +122,13 @@ function headerInterceptor(bearerToken: string | undefined, headers: Readonly<Re
     if (headers) for (const [k, v] of Object.entries(headers)) req.header.set(k, v);
     if (bearerToken !== undefined) req.header.set("authorization", `Bearer ${bearerToken}`);
     return next(req);
+  };
+}
+
+function callOptions(signal: AbortSignal | undefined, call: StoreCallContext | undefined): { signal?: AbortSignal; headers?: Record<string, string> } {
+  return {
+    ...(signal ? { signal } : {}),
+    ...(call?.tenant ? { headers: { [TENANT_HEADER]: call.tenant } } : {}),
   };
 }
 
@@ -147,18 +155,18 @@ export function createStoreClient(address: string, opts: StoreClientOptions = {}
       check();
       return info.info({}, { ...(signal ? { signal } : {}), ...(timeoutMs ? { timeoutMs } : {}) });
     },
-    series(req: SeriesRequest, signal?: AbortSignal): AsyncIterable<SeriesResponse> {
+    series(req: SeriesRequest, signal?: AbortSignal, call?: StoreCallContext): AsyncIterable<SeriesResponse> {
       check();
-      if (raw) return decodeRawFrames(raw.series(req, signal ? { signal } : {}));
-      return store.series(req, signal ? { signal } : {});
+      if (raw) return decodeRawFrames(raw.series(req, callOptions(signal, call)));
+      return store.series(req, callOptions(signal, call));
     },
-    labelNames(req: LabelNamesRequest, signal?: AbortSignal): Promise<LabelNamesResponse> {
+    labelNames(req: LabelNamesRequest, signal?: AbortSignal, call?: StoreCallContext): Promise<LabelNamesResponse> {
       check();
-      return store.labelNames(req, signal ? { signal } : {});
+      return store.labelNames(req, callOptions(signal, call));
     },
-    labelValues(req: LabelValuesRequest, signal?: AbortSignal): Promise<LabelValuesResponse> {
+    labelValues(req: LabelValuesRequest, signal?: AbortSignal, call?: StoreCallContext): Promise<LabelValuesResponse> {
       check();
-      return store.labelValues(req, signal ? { signal } : {});
+      return store.labelValues(req, callOptions(signal, call));
     },
     close() {
       if (closed) return;

@@ -20,16 +20,30 @@ import type { RawSeriesResponse } from "../gen/meridian/rawpb/raw_pb.ts";
 import { MatcherError } from "../model/matcher.ts";
 import { RawStore, toRawSeriesResponse } from "./raw-series.ts";
 
+/** Per-call metadata a StoreApi may use (implementations can ignore it). */
+export interface StoreCallContext {
+  /** Tenant from the `thanos-tenant` request header; a proxy forwards it downstream unchanged. */
+  readonly tenant?: string;
+}
+
+/** The gRPC metadata / HTTP header carrying the tenant (Thanos). */
+export const TENANT_HEADER = "thanos-tenant";
+
 /** A StoreAPI component (what Thanos calls a store: sidecar, store gateway, querier). */
 export interface StoreApi {
   /** `thanos.info.Info/Info`: component type, external label sets, time range. */
   info(signal?: AbortSignal): Promise<InfoResponse>;
   /** `thanos.Store/Series`: frames sorted by labels (StoreAPI contract). */
-  series(req: SeriesRequest, signal: AbortSignal): AsyncIterable<SeriesResponse>;
+  series(req: SeriesRequest, signal: AbortSignal, call?: StoreCallContext): AsyncIterable<SeriesResponse>;
   /** `thanos.Store/LabelNames`. */
-  labelNames(req: LabelNamesRequest, signal: AbortSignal): Promise<LabelNamesResponse>;
+  labelNames(req: LabelNamesRequest, signal: AbortSignal, call?: StoreCallContext): Promise<LabelNamesResponse>;
   /** `thanos.Store/LabelValues`. */
-  labelValues(req: LabelValuesRequest, signal: AbortSignal): Promise<LabelValuesResponse>;
+  labelValues(req: LabelValuesRequest, signal: AbortSignal, call?: StoreCallContext): Promise<LabelValuesResponse>;
+}
+
+function callContext(header: Headers): StoreCallContext {
+  const tenant = header.get(TENANT_HEADER);
+  return tenant ? { tenant } : {};
 }
 
 /** Options for {@link registerStoreApi}. */
@@ -88,14 +102,14 @@ async function mapErrors<T>(p: () => Promise<T>, signal?: AbortSignal): Promise<
 export function registerStoreApi(router: ConnectRouter, api: StoreApi, opts: RegisterStoreApiOptions = {}): void {
   if (opts.rawSeries) {
     // Methods one by one: router.service() would also add a second handler for Series' path.
-    router.rpc(RawStore.method.series, (req, ctx) => rawFrames(mapStreamErrors(api.series(req, ctx.signal), ctx.signal)));
-    router.rpc(Store.method.labelNames, (req, ctx) => mapErrors(() => api.labelNames(req, ctx.signal), ctx.signal));
-    router.rpc(Store.method.labelValues, (req, ctx) => mapErrors(() => api.labelValues(req, ctx.signal), ctx.signal));
+    router.rpc(RawStore.method.series, (req, ctx) => rawFrames(mapStreamErrors(api.series(req, ctx.signal, callContext(ctx.requestHeader)), ctx.signal)));
+    router.rpc(Store.method.labelNames, (req, ctx) => mapErrors(() => api.labelNames(req, ctx.signal, callContext(ctx.requestHeader)), ctx.signal));
+    router.rpc(Store.method.labelValues, (req, ctx) => mapErrors(() => api.labelValues(req, ctx.signal, callContext(ctx.requestHeader)), ctx.signal));
   } else {
     router.service(Store, {
-      series: (req, ctx) => mapStreamErrors(api.series(req, ctx.signal), ctx.signal),
-      labelNames: (req, ctx) => mapErrors(() => api.labelNames(req, ctx.signal), ctx.signal),
-      labelValues: (req, ctx) => mapErrors(() => api.labelValues(req, ctx.signal), ctx.signal),
+      series: (req, ctx) => mapStreamErrors(api.series(req, ctx.signal, callContext(ctx.requestHeader)), ctx.signal),
+      labelNames: (req, ctx) => mapErrors(() => api.labelNames(req, ctx.signal, callContext(ctx.requestHeader)), ctx.signal),
+      labelValues: (req, ctx) => mapErrors(() => api.labelValues(req, ctx.signal, callContext(ctx.requestHeader)), ctx.signal),
     });
   }
   router.service(Info, {

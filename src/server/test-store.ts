@@ -14,7 +14,7 @@ import { Chunk_Encoding } from "../gen/store/storepb/types_pb.ts";
 import { compareLabels, compareStrings, getLabel, labelsFromRecord, mergeLabels, withoutLabels } from "../model/labels.ts";
 import type { Labels } from "../model/labels.ts";
 import { labelsToProto, matchersFromProto } from "./store-api-convert.ts";
-import type { StoreApi } from "./store-api.ts";
+import type { StoreApi, StoreCallContext } from "./store-api.ts";
 
 /** One chunk of a test series; `data` is opaque to the serving layer. */
 export interface TestChunk {
@@ -41,6 +41,8 @@ export interface TestStoreOptions {
   warnings?: string[];
   /** Behave like an old store: ignore `without_replica_labels` and advertise no support for it. */
   ignoreWithoutReplicaLabels?: boolean;
+  /** Observes each call's method and context (tests of tenant forwarding). */
+  onCall?: (method: "series" | "labelNames" | "labelValues", call: StoreCallContext | undefined) => void;
 }
 
 /** Creates the in-memory StoreApi. Its min/max time are taken from the chunks. */
@@ -71,7 +73,8 @@ export function createTestStore(opts: TestStoreOptions): StoreApi {
         },
       });
     },
-    async *series(req, signal): AsyncIterable<SeriesResponse> {
+    async *series(req, signal, call): AsyncIterable<SeriesResponse> {
+      opts.onCall?.("series", call);
       const matchers = matchersFromProto(req.matchers);
       if (matchers.some((m) => m.name === "__limit_test__")) throw new ConnectError("exceeded series limit: test", Code.ResourceExhausted);
       let index = 0;
@@ -94,12 +97,14 @@ export function createTestStore(opts: TestStoreOptions): StoreApi {
         });
       }
     },
-    async labelNames(req) {
+    async labelNames(req, _signal, call) {
+      opts.onCall?.("labelNames", call);
       const names = new Set<string>();
       for (const s of select(matchersFromProto(req.matchers), req.withoutReplicaLabels)) for (const l of s.labels) names.add(l.name);
       return create(LabelNamesResponseSchema, { names: [...names].sort(compareStrings) });
     },
-    async labelValues(req) {
+    async labelValues(req, _signal, call) {
+      opts.onCall?.("labelValues", call);
       if (req.label === "__internal_error__") throw new Error("boom: test failure");
       const values = new Set<string>();
       for (const s of select(matchersFromProto(req.matchers), req.withoutReplicaLabels)) {
