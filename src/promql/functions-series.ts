@@ -3,8 +3,7 @@
  * the `sort` family (Prometheus orders NaN last for `sort`, and uses natural order for
  * `sort_by_label`, with the full label set as the tie breaker).
  */
-import { compareLabels, getLabel, METRIC_NAME, type Label, type Labels } from "../model/labels.ts";
-import { compareStrings } from "../model/labels.ts";
+import { compareLabels, compareStrings, getLabel, METRIC_NAME, type Label, type Labels } from "../model/labels.ts";
 import type { Call, Expr, VectorSelector } from "./ast.ts";
 import type { Evaluator } from "./evaluator.ts";
 import { byReverseValueLess, byValueLess, goSort } from "./go-sort.ts";
@@ -16,7 +15,6 @@ import type { StepSeries } from "./step-series.ts";
  */
 export function absentLabels(vs: VectorSelector): Labels {
   const out = new Map<string, string>();
-  const removed = new Set<string>();
   const has = new Set<string>();
   for (const m of vs.matchers) {
     if (m.name === METRIC_NAME) continue;
@@ -25,7 +23,6 @@ export function absentLabels(vs: VectorSelector): Labels {
       has.add(m.name);
     } else {
       out.delete(m.name);
-      removed.add(m.name);
     }
   }
   const labels: Label[] = [];
