@@ -18,6 +18,8 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { ChunkedReadResponseSchema, ReadRequest_ResponseType } from "../src/gen/prompb/remote_pb.ts";
 import { SeriesRequestSchema, Store } from "../src/gen/store/storepb/rpc_pb.ts";
 import { LabelMatcher_Type } from "../src/gen/store/storepb/types_pb.ts";
@@ -26,6 +28,8 @@ import { createMatcher } from "../src/model/matcher.ts";
 import type { FloatSeries } from "../src/model/series.ts";
 import { writeBlockDir } from "../src/runtime/node/write-block-dir.ts";
 import { encodeReadRequest, readChunkedFrames, STREAMED_CONTENT_TYPE } from "../src/sidecar/remote-read.ts";
+import { createSidecar } from "../src/sidecar/sidecar.ts";
+import { createMetricsRegistry } from "../src/server/metrics.ts";
 import { writeBlock } from "../src/tsdb/block-writer.ts";
 import { crc32c } from "../src/tsdb/crc32c.ts";
 import { encodeXorChunk } from "../src/tsdb/xor-encoder.ts";
@@ -144,6 +148,34 @@ async function startFakePrometheus(frames: Uint8Array, lowest: number): Promise<
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => new Promise((r) => server.close(() => r())) };
 }
 
+/**
+ * What the sidecar keeps alive while streaming (RSS mostly measures garbage): runs the StoreAPI
+ * in-process and, every 50 responses, forces a GC and records heap growth over the idle baseline.
+ */
+async function retainedHeap(promUrl: string, start: number, end: number): Promise<number> {
+  setFlagsFromString("--expose-gc");
+  const gc = runInNewContext("gc") as () => void;
+  const sidecar = createSidecar({ prometheusUrl: promUrl, metrics: createMetricsRegistry(), log: () => {} });
+  await sidecar.start();
+  try {
+    const req = create(SeriesRequestSchema, { minTime: BigInt(start), maxTime: BigInt(end), responseBatchSize: 64n, matchers: [{ type: LabelMatcher_Type.EQ, name: "__name__", value: "bench_metric" }] });
+    gc();
+    const base = process.memoryUsage().heapUsed;
+    let max = -Infinity;
+    let n = 0;
+    for await (const _ of sidecar.storeApi.series(req, new AbortController().signal)) {
+      if (++n % 50 === 0) {
+        gc();
+        max = Math.max(max, process.memoryUsage().heapUsed - base);
+      }
+    }
+    if (n < 50) throw new Error(`retained-heap run got only ${n} responses`);
+    return Math.max(0, max);
+  } finally {
+    await sidecar.stop();
+  }
+}
+
 function procStatus(pid: number, field: string): number {
   const m = new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(readFileSync(`/proc/${pid}/status`, "utf8"));
   return m ? Number(m[1]) * 1024 : NaN;
@@ -250,6 +282,7 @@ export default async function (args: string[]): Promise<void> {
     report("sidecar_largest_frame", largestFrame, "bytes");
     report("sidecar_peak_rss", peak, "bytes");
     report("sidecar_rss_growth_during_series", Math.max(0, peak - rssBefore), "bytes");
+    report("sidecar_retained_heap_max", await retainedHeap(promUrl, start, end), "bytes");
   } finally {
     for (const c of children) if (c.exitCode === null) c.kill("SIGTERM");
     await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once("exit", r)) : undefined)));
