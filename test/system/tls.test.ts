@@ -7,16 +7,18 @@
  * ports, a half-configured TLS flag pair is refused, and the Deno store serves HTTPS.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import https from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Code, ConnectError, createClient, type Interceptor } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Info } from "../../src/gen/info/infopb/rpc_pb.ts";
 import { Store } from "../../src/gen/store/storepb/rpc_pb.ts";
 import { createFilesystemBucket } from "../../src/runtime/node/filesystem-bucket.ts";
 import { uploadFixtureGroup } from "../helpers/s3rver-store.ts";
+import { findBinary, freePort } from "./helpers/promtool.ts";
 
 const root = process.cwd();
 const CLI = join(root, "dist/src/runtime/node/cli.js");
@@ -155,6 +157,39 @@ describe("TLS on Node servers (CLI flags)", () => {
       `--grpc-server-tls-cert=${join(dir, "cert.pem")}`], { encoding: "utf8", timeout: 60_000 });
     expect(r.status).toBe(1);
     expect(r.stderr).toContain("--grpc-server-tls-cert needs --grpc-server-tls-key");
+  });
+
+  it.skipIf(!findBinary("prometheus"))("sidecar: Info over gRPC+TLS and Connect over HTTPS with the token", async () => {
+    // The sidecar needs external labels from Prometheus before it is ready.
+    mkdirSync(join(dir, "prom"), { recursive: true });
+    writeFileSync(join(dir, "prometheus.yml"), "global:\n  external_labels: {cluster: tls, replica: r0}\nscrape_configs: []\n");
+    const promPort = await freePort();
+    const prom = start(findBinary("prometheus")!, [`--config.file=${join(dir, "prometheus.yml")}`, `--storage.tsdb.path=${join(dir, "prom")}`, `--web.listen-address=127.0.0.1:${promPort}`]);
+    prom.ports.catch(() => undefined); // Prometheus logs no Meridian "listening" line
+    const promUrl = `http://127.0.0.1:${promPort}`;
+    await until("prometheus ready", async () => (await fetch(`${promUrl}/-/ready`)).ok);
+    try {
+      writeFileSync(join(dir, "sidecar-token"), STORE_TOKEN);
+      const sc = start(process.execPath, [CLI, "sidecar", "--http-address=127.0.0.1:0", "--grpc-address=127.0.0.1:0", `--prometheus.url=${promUrl}`,
+        `--http.tls-cert-file=${join(dir, "cert.pem")}`, `--http.tls-key-file=${join(dir, "key.pem")}`,
+        `--grpc-server-tls-cert=${join(dir, "cert.pem")}`, `--grpc-server-tls-key=${join(dir, "key.pem")}`,
+        `--http.bearer-token-file=${join(dir, "sidecar-token")}`]);
+      const ports = await sc.ports;
+      await until("sidecar ready over https", async () => (await get(ports.http, "/-/ready")).status === 200);
+      const grpc = createClient(Info, createGrpcTransport({ baseUrl: `https://127.0.0.1:${ports.grpc}`, nodeOptions: { ca }, interceptors: bearer(STORE_TOKEN) }));
+      expect((await grpc.info({})).ComponentType).toBe("sidecar");
+      const connect = createClient(Info, createConnectTransport({ baseUrl: `https://127.0.0.1:${ports.http}`, httpVersion: "1.1", nodeOptions: { ca }, interceptors: bearer(STORE_TOKEN) }));
+      expect((await connect.info({})).ComponentType).toBe("sidecar");
+      const denied = await createClient(Info, createGrpcTransport({ baseUrl: `https://127.0.0.1:${ports.grpc}`, nodeOptions: { ca } })).info({}).then(() => undefined, (e: unknown) => ConnectError.from(e));
+      expect(denied?.code).toBe(Code.Unauthenticated);
+      const exited = new Promise((r) => sc.child.once("exit", r));
+      sc.child.kill("SIGTERM");
+      await exited;
+    } finally {
+      const exited = new Promise((r) => prom.child.once("exit", r));
+      prom.child.kill("SIGTERM");
+      await exited;
+    }
   });
 
   it("Deno store serves Connect over HTTPS with the same flags", async () => {
