@@ -11,7 +11,7 @@ import type { Matcher } from "../model/matcher.ts";
 import { openBlock, type Block } from "../tsdb/block.ts";
 import type { ByteRangeReader } from "../tsdb/byte-range-reader.ts";
 import type { RawChunk } from "../tsdb/chunk-reader.ts";
-import { buildIndexHeader, indexHeaderChunks, loadIndexHeader, type IndexHeader } from "../tsdb/index-header.ts";
+import { buildIndexHeader, loadIndexHeader, serializeIndexHeader, type IndexHeader } from "../tsdb/index-header.ts";
 import { blockExternalLabels, type BlockMeta } from "../tsdb/meta.ts";
 import { postingsForMatchers, union, type Postings, type PostingsSource } from "../tsdb/postings.ts";
 import type { SeriesEntry } from "../tsdb/index-reader.ts";
@@ -65,19 +65,6 @@ export interface BucketBlock {
 
 const HEADER_FILE = "index-header";
 
-function toStream(chunks: AsyncGenerator<Uint8Array>): ReadableStream<Uint8Array> {
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      const r = await chunks.next();
-      if (r.done) controller.close();
-      else controller.enqueue(r.value);
-    },
-    async cancel() {
-      await chunks.return(undefined);
-    },
-  });
-}
-
 /** Loads the index-header from the local cache, or builds it from the bucket and caches it. */
 async function indexHeaderFor(opts: LoadBlockOptions, index: ByteRangeReader): Promise<IndexHeader> {
   const id = opts.meta.ulid;
@@ -95,7 +82,9 @@ async function indexHeaderFor(opts: LoadBlockOptions, index: ByteRangeReader): P
   }
   const built = await buildIndexHeader(index);
   if (!local) return built;
-  await local.upload(path, toStream(indexHeaderChunks(built)));
+  // One buffer of the header's size (symbols + postings offset table copies) for a moment; it
+  // avoids pulling in the Web Streams machinery just for this write.
+  await local.upload(path, await serializeIndexHeader(built));
   // Reload from disk so unsampled lookups read the local file, not the bucket.
   return loadIndexHeader(bucketReader(local, path));
 }
