@@ -247,10 +247,8 @@ function varint64Size(v: bigint): number {
     return size;
   }
   if (v < 0n) return 10; // negative int64: two's complement, always 10 bytes
-  let u = v;
-  let size = 1;
-  while (u >= 0x80n) { u >>= 7n; size++; }
-  return size;
+  // Above 2^53 (e.g. every chunk hash): compare instead of shifting a BigInt 7 bits at a time.
+  return v < 0x100000000000000n ? 8 : v < 0x8000000000000000n ? 9 : 10;
 }
 
 /** UTF-8 byte length of a string without encoding it. */
