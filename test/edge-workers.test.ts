@@ -223,6 +223,16 @@ describe("querier on Workers (Miniflare) over R2 blocks + a Connect endpoint", (
     }
   });
 
+  it("exposes the connection limiter on /metrics (behind the token)", async () => {
+    const res = await fetch(`${workerUrl}/metrics`, { headers: auth });
+    const text = await res.text();
+    expect(res.status).toBe(200);
+    expect(text).toMatch(/^meridian_outbound_connections_in_flight \d+$/m);
+    expect(text).toMatch(/^meridian_outbound_connections_waiting 0$/m);
+    expect(text).toMatch(/^meridian_outbound_spill_bytes 0$/m);
+    expect((await fetch(`${workerUrl}/metrics`)).status).toBe(401);
+  });
+
   it("serves the bundled web UI (public page and assets; its API calls need the token)", async () => {
     const page = await fetch(`${workerUrl}/`);
     expect(page.status).toBe(200);

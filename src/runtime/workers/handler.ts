@@ -70,6 +70,14 @@ async function build(env: MeridianWorkerEnv, opts: WorkerHandlerOptions): Promis
   setDefaultWasm(wasm);
   const metrics = createMetricsRegistry();
   const limiter = createOutboundLimiter({ maxConnections: config.maxConnections, spillBytes: config.spillBytes });
+  const inFlight = metrics.gauge("meridian_outbound_connections_in_flight", "Outbound connections (fetch, R2) held by this isolate.");
+  const waiting = metrics.gauge("meridian_outbound_connections_waiting", "Outbound calls waiting for a connection.");
+  const buffered = metrics.gauge("meridian_outbound_spill_bytes", "Response bytes buffered to free connections for waiting calls.");
+  metrics.onCollect(() => {
+    inFlight.set(limiter.inFlight);
+    waiting.set(limiter.waiting);
+    buffered.set(limiter.buffered);
+  });
   const around = <T>(fn: () => Promise<T>): Promise<T> => limiter.run(fn);
   const store = config.blocks
     ? createBucketStore({
