@@ -6,7 +6,7 @@
  *
  * Figures:
  * - end-to-end latency (HTTP request → full JSON body) of typical dashboard queries, median and
- *   fastest of R runs after one warm-up;
+ *   fastest of R runs after one warm-up (runs alternate with Prometheus' so both see the same load);
  * - samples/s through fan-out + WASM decode + penalty dedup (one select of every series over the
  *   whole range, both replicas' samples counted as input);
  * - peak RSS of the process while the queries run;
@@ -123,13 +123,10 @@ async function timeQuery(base: string, path: string): Promise<number> {
   return ms;
 }
 
-/** Median and fastest of `runs` runs after one warm-up. */
-async function measure(base: string, path: string, runs: number): Promise<{ median: number; min: number }> {
-  await timeQuery(base, path);
-  const times: number[] = [];
-  for (let i = 0; i < runs; i++) times.push(await timeQuery(base, path));
-  times.sort((a, b) => a - b);
-  return { median: times[Math.floor(times.length / 2)]!, min: times[0]! };
+/** Median and fastest of a set of timings. */
+function stats(times: number[]): { median: number; min: number } {
+  const sorted = [...times].sort((a, b) => a - b);
+  return { median: sorted[Math.floor(sorted.length / 2)]!, min: sorted[0]! };
 }
 
 function freePort(): Promise<number> {
@@ -219,65 +216,69 @@ export default async function (args: string[]): Promise<void> {
     { name: "instant_selector", path: `/api/v1/query?query=${enc('http_requests_total{instance="10.0.0.1:9090"}')}&time=${s(end - MIN)}` },
   ];
 
-  const meridian = new Map<string, number>();
-  const { peakRss } = await withPeakRss(async () => {
-    for (const q of queries) {
-      const m = await measure(base, q.path, runs);
-      meridian.set(q.name, m.median);
-      report(`query_${q.name}_median`, m.median, "ms");
-      report(`query_${q.name}_min`, m.min, "ms");
-    }
-  });
-  report("query_peak_rss", peakRss / 1024 / 1024, "MiB");
-
-  // Throughput of the storage path alone: every series, whole range, both replicas → dedup.
-  const queryable = createStoreQueryable({ stores: component.storeApi, wasm, request: { dedup: true, replicaLabels: ["replica"], partialResponse: true } });
-  const selectAll = async (): Promise<number> => {
-    const res = await queryable.querier(start, end).select(
-      [createMatcher("=", "__name__", "http_requests_total")],
-      { start, end, step: 60_000, range: 300_000, func: "rate" },
-    );
-    return res.series.reduce((acc, x) => acc + x.t.length, 0);
-  };
-  await selectAll();
-  const t0 = performance.now();
-  let out = 0;
-  for (let i = 0; i < runs; i++) out = await selectAll();
-  const secs = (performance.now() - t0) / 1000 / runs;
-  report("query_select_dedup_throughput", inputSamples / secs, "samples/s");
-  report("query_select_dedup_output", out, "samples");
-
-  endpoints.close();
-  await http.close(1000);
-  await Promise.all(servers.map((x) => x.close(1000)));
-
-  // Side by side: Prometheus 2.42 serving replica a's blocks directly.
+  // Prometheus 2.42 over replica a's blocks, started before measuring so that runs can alternate:
+  // both sides then see the same machine load (shared CI machines are noisy).
   const bin = ["/usr/bin/prometheus", "/usr/local/bin/prometheus"].find((p) => existsSync(p));
-  if (!bin || args.includes("--no-prometheus")) {
-    console.log("bench: prometheus comparison skipped (no /usr/bin/prometheus or --no-prometheus)");
-    return;
-  }
   const work = await mkdtemp(join(tmpdir(), "meridian-bench-query-"));
+  let prom: { url: string; child: ChildProcess } | undefined;
   try {
-    const tsdb = join(work, "tsdb");
-    await mkdir(tsdb, { recursive: true });
-    for (const b of blocksA) await writeBlockDir(tsdb, b);
-    const prom = await startPrometheus(bin, tsdb, work);
-    if (!prom) {
-      console.log("bench: prometheus comparison skipped (prometheus did not become ready)");
-      return;
+    if (bin && !args.includes("--no-prometheus")) {
+      const tsdb = join(work, "tsdb");
+      await mkdir(tsdb, { recursive: true });
+      for (const b of blocksA) await writeBlockDir(tsdb, b);
+      prom = await startPrometheus(bin, tsdb, work);
+      if (!prom) console.log("bench: prometheus comparison skipped (prometheus did not become ready)");
+    } else {
+      console.log("bench: prometheus comparison skipped (no /usr/bin/prometheus or --no-prometheus)");
     }
-    try {
+
+    const { peakRss } = await withPeakRss(async () => {
       for (const q of queries) {
-        const p = await measure(prom.url, q.path, runs);
-        report(`prometheus_${q.name}_median`, p.median, "ms");
-        report(`ratio_${q.name}`, meridian.get(q.name)! / p.median, "meridian/prometheus");
+        await timeQuery(base, q.path);
+        if (prom) await timeQuery(prom.url, q.path);
+        const mine: number[] = [];
+        const theirs: number[] = [];
+        for (let i = 0; i < runs; i++) {
+          mine.push(await timeQuery(base, q.path));
+          if (prom) theirs.push(await timeQuery(prom.url, q.path));
+        }
+        const m = stats(mine);
+        report(`query_${q.name}_median`, m.median, "ms");
+        report(`query_${q.name}_min`, m.min, "ms");
+        if (prom) {
+          const p = stats(theirs);
+          report(`prometheus_${q.name}_median`, p.median, "ms");
+          report(`ratio_${q.name}`, m.median / p.median, "meridian/prometheus");
+        }
       }
-    } finally {
-      prom.child.kill("SIGTERM");
-      await new Promise((r) => prom.child.once("exit", r));
-    }
+    });
+    report("query_peak_rss", peakRss / 1024 / 1024, "MiB");
+
+    // Throughput of the storage path alone: every series, whole range, both replicas → dedup.
+    const queryable = createStoreQueryable({ stores: component.storeApi, wasm, request: { dedup: true, replicaLabels: ["replica"], partialResponse: true } });
+    const selectAll = async (): Promise<number> => {
+      const res = await queryable.querier(start, end).select(
+        [createMatcher("=", "__name__", "http_requests_total")],
+        { start, end, step: 60_000, range: 300_000, func: "rate" },
+      );
+      return res.series.reduce((acc, x) => acc + x.t.length, 0);
+    };
+    await selectAll();
+    const t0 = performance.now();
+    let out = 0;
+    for (let i = 0; i < runs; i++) out = await selectAll();
+    const secs = (performance.now() - t0) / 1000 / runs;
+    report("query_select_dedup_throughput", inputSamples / secs, "samples/s");
+    report("query_select_dedup_output", out, "samples");
   } finally {
+    if (prom) {
+      const exited = new Promise((r) => prom!.child.once("exit", r));
+      prom.child.kill("SIGTERM");
+      await exited;
+    }
+    endpoints.close();
+    await http.close(1000);
+    await Promise.all(servers.map((x) => x.close(1000)));
     await rm(work, { recursive: true, force: true });
   }
 }
