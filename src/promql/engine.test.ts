@@ -186,6 +186,19 @@ describe("limits and hints", () => {
     );
   });
 
+  it("bounds memory for many sparse series with the same error", async () => {
+    const sparse = createMemoryQueryable(
+      Array.from({ length: 50 }, (_, k) => series({ __name__: "churn", k: String(k) }, MIN, [k])),
+    );
+    const engine = createEngine({ maxSlots: 1000 });
+    // 50 series × 61 steps = 3050 slots, though only 50 × 5 samples are ever visible.
+    await expect(engine.rangeQuery(sparse, "churn", 0, 60 * MIN, MIN)).rejects.toThrow(
+      "query processing would load too many samples into memory in query execution",
+    );
+    const ok = await createEngine().rangeQuery(sparse, "churn", 0, 60 * MIN, MIN);
+    expect(ok.value.type === "matrix" && ok.value.series.length).toBe(50);
+  });
+
   it("rejects more than 11,000 points per series", async () => {
     await expect(createEngine().rangeQuery(q, "reqs_total", 0, 11_001_000, 1000)).rejects.toThrow(
       "exceeded maximum resolution of 11,000 points per timeseries",

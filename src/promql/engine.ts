@@ -22,6 +22,11 @@ export interface EngineOptions {
   readonly lookbackDelta?: number;
   /** `--query.max-samples` (default 50,000,000). */
   readonly maxSamples?: number;
+  /**
+   * Budget of per-step value slots held at once (default max(4 × maxSamples, 50M)); protects
+   * against queries over very many sparse series, which cost memory per step, not per sample.
+   */
+  readonly maxSlots?: number;
   /** `--query.timeout`, ms (default 2m). */
   readonly timeout?: number;
   /** Enable Prometheus' `promql-experimental-functions` (limitk, sort_by_label, mad_over_time, ...). */
@@ -86,6 +91,7 @@ export function createEngine(opts: EngineOptions = {}): Engine {
       queryEnd: end,
       lookbackDelta: lookback,
       maxSamples,
+      ...(opts.maxSlots !== undefined ? { maxSlots: opts.maxSlots } : {}),
       deadline: Date.now() + ms,
       signal: qo?.signal,
       delayedNameRemoval: delayed,

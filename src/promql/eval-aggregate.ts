@@ -81,6 +81,7 @@ function reduceSimple(
   ev: Evaluator, op: "sum" | "count" | "group" | "min" | "max", input: StepSeries[], groupOf: Int32Array, groupLabels: Labels[],
 ): StepSeries[] {
   const n = ev.n;
+  ev.reserveSlots(groupLabels.length * n * (op === "sum" ? 3 : 2));
   const out = groupLabels.map((l) => newStepSeries(l, n));
   const comp = op === "sum" ? groupLabels.map(() => new Float64Array(n)) : null;
   // Per group and step: 0 = unseen, 1 = seen without dropName, 2 = seen with dropName.

@@ -44,6 +44,14 @@ export interface QueryContext {
   readonly infos: Set<string>;
   /** Samples currently held, for the max-samples limit. */
   samples: number;
+  /**
+   * Per-step value slots currently allocated. Sparse series cost a slot per step whatever their
+   * sample count, so this separate budget keeps a query over many short-lived series from
+   * exhausting memory before the sample limit would trip.
+   */
+  slots?: number;
+  /** Budget for {@link QueryContext.slots}; default max(4 × maxSamples, 50M). */
+  readonly maxSlots?: number;
 }
 
 /** A range-vector operand: raw samples plus how windows are placed over them. */
@@ -57,6 +65,9 @@ export interface RangeOperand {
   readonly anchored?: boolean;
   readonly smoothed?: boolean;
 }
+
+/** Minimum slot budget (≈450 MB of step slots), so small sample limits do not refuse dense queries. */
+const SLOT_FLOOR = 50_000_000;
 
 /** Error text Prometheus uses when `--query.max-samples` is exceeded. */
 export const TOO_MANY_SAMPLES = "query processing would load too many samples into memory in query execution";
@@ -118,6 +129,13 @@ export class Evaluator {
     this.ctx.samples -= k;
   }
 
+  /** Reserves `k` step slots (see {@link QueryContext.slots}); fails like the sample limit. */
+  reserveSlots(k: number): void {
+    const c = this.ctx;
+    c.slots = (c.slots ?? 0) + k;
+    if (c.slots > (c.maxSlots ?? Math.max(4 * c.maxSamples, SLOT_FLOOR))) throw new ExecutionError(TOO_MANY_SAMPLES);
+  }
+
   /**
    * Evaluates `e`; `path` holds its ancestors (for storage hints). As in Prometheus, the samples
    * held by children are released once a node's own result exists; only that result stays counted.
@@ -125,8 +143,10 @@ export class Evaluator {
   async eval(e: Expr, path: readonly Expr[] = []): Promise<NodeValue> {
     this.check();
     const before = this.ctx.samples;
+    const beforeSlots = this.ctx.slots ?? 0;
     const val = await this.evalNode(e, path);
     this.ctx.samples = before;
+    this.ctx.slots = beforeSlots + (val.type === "vector" ? val.series.length * this.n : 0);
     if (val.type === "vector") this.account(countPoints(val.series));
     else if (val.type === "matrix") {
       let k = 0;
@@ -259,6 +279,7 @@ export class Evaluator {
     for (const s of raw) {
       this.check();
       const { t, v } = s;
+      this.reserveSlots(this.n);
       const ss = newStepSeries(s.labels, this.n);
       let j = -1; // index of the last sample with t <= refT
       let any = 0;
@@ -275,7 +296,7 @@ export class Evaluator {
       if (any > 0) {
         this.account(any);
         out.push(ss);
-      }
+      } else this.ctx.slots! -= this.n;
     }
     return out;
   }
@@ -287,6 +308,7 @@ export class Evaluator {
     const out: StepSeries[] = [];
     for (const s of raw) {
       const { t, v } = withoutStaleMarkers(s.t, s.v);
+      this.reserveSlots(this.n);
       const ss = newStepSeries(s.labels, this.n);
       let lo = 0;
       let hi = 0;
@@ -304,7 +326,7 @@ export class Evaluator {
       if (any > 0) {
         this.account(any);
         out.push(ss);
-      }
+      } else this.ctx.slots! -= this.n;
     }
     return out;
   }
@@ -316,6 +338,7 @@ export class Evaluator {
     const at = this.atTime(vs);
     for (const s of raw) {
       const { t, v } = s;
+      this.reserveSlots(this.n);
       const ss = newStepSeries(s.labels, this.n, true);
       let j = -1;
       let any = 0;
@@ -332,7 +355,7 @@ export class Evaluator {
       if (any > 0) {
         this.account(any);
         out.push(ss);
-      }
+      } else this.ctx.slots! -= this.n;
     }
     return out;
   }

@@ -149,6 +149,7 @@ async function rangeFunction(ev: Evaluator, e: Call, mi: number, path: readonly 
     let labels: Labels = s.labels;
     const drop = !keepName || s.dropName;
     if (drop && !ev.ctx.delayedNameRemoval) labels = dropMetricName(labels);
+    ev.reserveSlots(n);
     const ss = newStepSeries(labels, n, drop && ev.ctx.delayedNameRemoval);
     let any = 0;
     const { t, v } = s;
@@ -168,7 +169,10 @@ async function rangeFunction(ev: Evaluator, e: Call, mi: number, path: readonly 
     // As Prometheus, the samples of the current window count against the limit while it is processed.
     ev.account(widest);
     ev.release(widest);
-    if (any === 0) continue;
+    if (any === 0) {
+      ev.ctx.slots! -= n;
+      continue;
+    }
     ev.account(any);
     out.push(ss);
     if (counterCheck) {
@@ -205,6 +209,7 @@ function extendedRangeFunction(ev: Evaluator, e: Call, op: RangeOperand): StepSe
     const { t, v } = withoutStaleMarkers(s.t, s.v);
     let labels: Labels = s.labels;
     if (!ev.ctx.delayedNameRemoval) labels = dropMetricName(labels);
+    ev.reserveSlots(ev.n);
     const ss = newStepSeries(labels, ev.n, ev.ctx.delayedNameRemoval);
     let lo = 0;
     let hi = 0;
@@ -228,7 +233,10 @@ function extendedRangeFunction(ev: Evaluator, e: Call, op: RangeOperand): StepSe
       ss.p[i] = 1;
       any++;
     }
-    if (any === 0) continue;
+    if (any === 0) {
+      ev.ctx.slots! -= ev.n;
+      continue;
+    }
     ev.account(any);
     out.push(ss);
   }
