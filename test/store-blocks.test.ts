@@ -240,6 +240,30 @@ describe("store gateway: block sync", () => {
   });
 });
 
+describe("store gateway: compacted blocks", () => {
+  it("serves a compacted block instead of the source blocks it covers (Thanos' DeduplicateFilter)", async () => {
+    const bucket = createMemoryBucket();
+    const a = writeBlock(makeSeries(2, T0), { minTime: T0, maxTime: T0 + H2, thanos: { labels: { r: "1" } } });
+    const b = writeBlock(makeSeries(2, T0 + H2), { minTime: T0 + H2, maxTime: T0 + 2 * H2, thanos: { labels: { r: "1" } } });
+    const both = makeSeries(2, T0).map((s, i) => {
+      const next = makeSeries(2, T0 + H2)[i]!;
+      return { labels: s.labels, t: Float64Array.from([...s.t, ...next.t]), v: Float64Array.from([...s.v, ...next.v]) };
+    });
+    const c = writeBlock(both, { minTime: T0, maxTime: T0 + 2 * H2, compaction: { level: 2, sources: [a.ulid, b.ulid] }, thanos: { labels: { r: "1" } } });
+    // Same sources but another stream: not a duplicate.
+    const other = writeBlock(makeSeries(2, T0), { minTime: T0, maxTime: T0 + H2, compaction: { sources: [a.ulid] }, thanos: { labels: { r: "2" } } });
+    for (const x of [a, b, c, other]) await uploadWrittenBlock(bucket, x);
+    const { store } = newStore(bucket);
+    const r = await store.sync();
+    expect(r.duplicates).toBe(2);
+    expect(store.blockIds().sort()).toEqual([c.ulid, other.ulid].sort());
+    const got = await collectSeries(store.storeApi.series(seriesRequest([["=", "r", "1"]], T0, T0 + 2 * H2), signal()));
+    expect(got.queriedBlocks).toEqual([c.ulid]);
+    const dec = decodeXorChunksToSeries(await loadWasm(), got.series[0]!.chunks.map((ch) => ch.data));
+    expect(dec.t.length).toBe(2 * H2 / 15000);
+  });
+});
+
 describe("store gateway: corrupted blocks", () => {
   it("answers from the healthy blocks and warns (or fails under ABORT) naming the broken block", async () => {
     const bucket = createMemoryBucket();

@@ -139,6 +139,7 @@ export function createBucketStore(opts: BucketStoreOptions): BucketStore {
     m.metaSynced.set(r.partial, { state: "partial" });
     m.metaSynced.set(r.markedForDeletion, { state: "marked-for-deletion" });
     m.metaSynced.set(r.downsampled, { state: "downsampled" });
+    m.metaSynced.set(r.duplicates, { state: "duplicate" });
     m.indexHeaderBytes.set(syncer.blocks().reduce((n, b) => n + b.indexHeaderSize, 0));
     for (const id of r.loaded) log("info", `loaded block ${id}`);
     for (const id of r.dropped) log("info", `dropped block ${id}`);

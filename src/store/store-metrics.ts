@@ -14,7 +14,7 @@ export interface StoreMetrics {
   readonly syncs: Counter;
   readonly syncFailures: Counter;
   readonly syncDuration: Histogram;
-  /** By `state`: loaded, failed, partial, marked-for-deletion, downsampled. */
+  /** By `state`: loaded, failed, partial, marked-for-deletion, downsampled, duplicate. */
   readonly metaSynced: Gauge;
   /** By `data_type`: index-header, index, chunks. */
   readonly bytesFetched: Counter;
