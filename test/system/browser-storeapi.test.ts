@@ -7,7 +7,7 @@
  * Screenshots go to test/artifacts/.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -16,11 +16,13 @@ import { create } from "@bufbuild/protobuf";
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { build } from "esbuild";
+import { Miniflare } from "miniflare";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LabelNamesRequestSchema, LabelValuesRequestSchema, SeriesRequestSchema, Store } from "../../src/gen/store/storepb/rpc_pb.ts";
 import { LabelMatcher_Type } from "../../src/gen/store/storepb/types_pb.ts";
 import { createFilesystemBucket } from "../../src/runtime/node/filesystem-bucket.ts";
+import { wasmPath } from "../../src/runtime/node/load-wasm.ts";
 import { uploadFixtureGroup } from "../helpers/s3rver-store.ts";
 import { findBinary } from "./helpers/promtool.ts";
 
@@ -39,6 +41,8 @@ let allowedOrigin = "";
 let otherOrigin = "";
 let store: { http: number; grpc: number };
 let query: { http: number; grpc: number };
+let worker: Miniflare | undefined;
+let workerPort = 0;
 
 function startCli(args: string[]): Promise<{ http: number; grpc: number }> {
   const child = spawn(process.execPath, [CLI, ...args, "--http-address=127.0.0.1:0", "--grpc-address=127.0.0.1:0"], { cwd: root, stdio: ["ignore", "ignore", "pipe"] });
@@ -95,11 +99,25 @@ beforeAll(async () => {
   // The querier reaches the store over native gRPC; the browser reaches the querier over Connect.
   query = await startCli(["query", `--endpoint=127.0.0.1:${store.grpc}`, "--query.replica-label=replica", `--web.cors-origin=${allowedOrigin}`, `--http.bearer-token-file=${join(dir, "token")}`]);
   await until("querier sees the store", async () => (await (await fetch(`http://127.0.0.1:${query.http}/api/v1/stores`, { headers: { authorization: `Bearer ${TOKEN}` } })).text()).includes('"health":"healthy"'));
+  // The querier as a Worker (workerd via Miniflare) with CORS for the page's origin.
+  await build({
+    entryPoints: [join(root, "src/runtime/workers/worker.ts")], bundle: true, format: "esm", platform: "browser", target: "es2022",
+    outfile: join(dir, "worker.mjs"), logLevel: "silent",
+    plugins: [{ name: "wasm-module", setup: (b) => b.onResolve({ filter: /\.wasm$/ }, () => ({ path: "./meridian.wasm", external: true })) }],
+  });
+  copyFileSync(wasmPath(), join(dir, "meridian.wasm"));
+  worker = new Miniflare({
+    modules: true, scriptPath: join(dir, "worker.mjs"), modulesRoot: dir, modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"] }],
+    compatibilityDate: "2025-01-01", host: "127.0.0.1", port: 0,
+    bindings: { MERIDIAN_BEARER_TOKEN: TOKEN, MERIDIAN_ENDPOINTS: JSON.stringify([`http://127.0.0.1:${store.http}`]), MERIDIAN_CORS_ORIGIN: allowedOrigin },
+  });
+  workerPort = Number((await worker.ready).port);
   browser = await chromium.launch({ executablePath: chromiumPath, args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"] });
 }, 120_000);
 
 afterAll(async () => {
   await browser?.close();
+  await worker?.dispose();
   for (const c of children) {
     if (c.exitCode === null && c.signalCode === null) {
       const exited = new Promise((r) => c.once("exit", r));
@@ -182,6 +200,17 @@ describe.skipIf(!chromiumPath)("browser StoreAPI example page in Chromium", () =
     const denied = await openPage(allowedOrigin, params(query.http), "query-no-token");
     expect(denied.status).toBe("error: [Unauthenticated] unauthenticated");
     expect(denied.rows).toEqual([]);
+  });
+
+  it("calls the querier running as a Cloudflare Worker (Miniflare) across origins", async () => {
+    const got = await openPage(allowedOrigin, params(workerPort, { token: TOKEN }), "worker");
+    const want = await expected(workerPort, TOKEN);
+    expect(got.status).toMatch(/^done: \d+ series/);
+    expect(want.rows.length).toBeGreaterThan(0);
+    expect(got.rows).toEqual(want.rows);
+    expect(got.labelValues).toEqual(want.values);
+    const blocked = await openPage(otherOrigin, params(workerPort, { token: TOKEN }), "worker-blocked-origin");
+    expect(blocked.status).toMatch(/^error:/);
   });
 
   it("is blocked by the browser when the page's origin is not allowed", async () => {
