@@ -238,6 +238,14 @@ describe("global querier over two regional queriers", () => {
     const sets = r.data.query.map((s: any) => s.labelSets.map((l: any) => `${l.cluster}/${l.replica}`).sort().join(",")).sort();
     expect(sets).toEqual(["eu/a,eu/b", "us/a,us/b"]);
     for (const s of r.data.query) expect(s.health).toBe("healthy");
+    // Each regional querier's advertised time range is the union of its stores' ranges.
+    for (const [i, reg] of regional.entries()) {
+      const own = Object.values(body((await reg.request("/api/v1/stores")).text).data).flat() as { minTime: number; maxTime: number }[];
+      const seen = r.data.query.find((s: any) => s.name === reg.grpcAddress);
+      expect(seen, `regional ${i}`).toBeDefined();
+      expect(seen.minTime).toBe(Math.min(...own.map((s) => s.minTime)));
+      expect(seen.maxTime).toBe(Math.max(...own.map((s) => s.maxTime)));
+    }
   });
 
   it("answers every query byte for byte as one querier over all stores", async () => {
@@ -274,6 +282,14 @@ describe("global querier over two regional queriers", () => {
     ]);
     // Every minute step from the first sample to the end has a value (replica b's gap filled by a).
     for (const s of r.data.result) expect(s.values).toHaveLength(COMPAT_HOURS * 60);
+  });
+
+  it("turns a regional querier that went away into a warning on the global one (runs last)", async () => {
+    await regional[1]!.close();
+    const r = body((await global.request(instant("count by (cluster) (node_load1)"))).text);
+    expect(r.status).toBe("success");
+    expect(r.data.result).toEqual([{ metric: { cluster: "eu" }, value: [AT / 1000, "3"] }]);
+    expect(r.warnings.join("\n")).toContain(regional[1]!.grpcAddress!);
   });
 });
 
