@@ -10,7 +10,7 @@ import { InfoResponseSchema, type InfoResponse } from "../gen/info/infopb/rpc_pb
 import { SeriesRequestHintsSchema, SeriesResponseHintsSchema } from "../gen/store/hintspb/hints_pb.ts";
 import type { SeriesRequest, SeriesResponse } from "../gen/store/storepb/rpc_pb.ts";
 import { PartialResponseStrategy, type AggrChunk, type Series } from "../gen/store/storepb/types_pb.ts";
-import { compareLabels, labelsEqual, type Labels } from "../model/labels.ts";
+import { compareLabels, type Labels } from "../model/labels.ts";
 import type { Bucket } from "../objstore/bucket.ts";
 import type { MetricsRegistry } from "../server/metrics.ts";
 import { labelsToProto, matchersFromProto } from "../server/store-api-convert.ts";
@@ -201,7 +201,8 @@ export function createBucketStore(opts: BucketStoreOptions): BucketStore {
       for await (const s of mergeSeries(streams)) {
         yield* drainWarnings();
         if (sent >= limit) break;
-        if (prev && compareLabels(prev, s.labels) >= 0 && !labelsEqual(prev, s.labels)) {
+        // The merge emits each label set once, strictly ascending; anything else is a bug here.
+        if (prev && compareLabels(prev, s.labels) >= 0) {
           throw new Error(`internal error: series out of order: ${JSON.stringify(s.labels)} after ${JSON.stringify(prev)}`);
         }
         prev = s.labels;
