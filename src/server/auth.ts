@@ -33,10 +33,13 @@ export function isAuthorized(authorization: string | null | undefined, token: st
 /** Message of every authentication failure: deliberately says nothing about the reason. */
 export const UNAUTHENTICATED_MESSAGE = "unauthenticated";
 
+/** Services callable without a token: the gRPC health check, which orchestrator probes cannot authenticate for. */
+const OPEN_SERVICES = new Set(["grpc.health.v1.Health"]);
+
 /** Connect interceptor rejecting calls without the right bearer token with `Unauthenticated`. */
 export function createBearerTokenInterceptor(token: string): Interceptor {
   return (next) => async (req) => {
-    if (!isAuthorized(req.header.get("authorization"), token)) {
+    if (!OPEN_SERVICES.has(req.service.typeName) && !isAuthorized(req.header.get("authorization"), token)) {
       throw new ConnectError(UNAUTHENTICATED_MESSAGE, Code.Unauthenticated);
     }
     return next(req);

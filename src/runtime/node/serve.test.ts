@@ -191,9 +191,12 @@ describe("bearer token", () => {
     expect(m.status).toBe(want === undefined ? 200 : 401);
     if (want !== undefined) expect(await m.text()).toBe("unauthenticated\n");
   });
-  it("leaves probes open", async () => {
+  it("leaves probes open (HTTP probes and the gRPC health service)", async () => {
     expect((await fetch(`http://127.0.0.1:${httpAuth.port}/-/healthy`)).status).toBe(200);
     expect((await fetch(`http://127.0.0.1:${httpAuth.port}/-/ready`)).status).toBe(200);
+    const health = createClient(Health, createGrpcTransport({ baseUrl: `http://127.0.0.1:${grpcAuth.port}` }));
+    expect((await health.check({})).status).toBe(HealthCheckResponse_ServingStatus.SERVING);
+    expect(await codeOf(createClient(Info, createGrpcTransport({ baseUrl: `http://127.0.0.1:${grpcAuth.port}` })).info({}))).toBe(Code.Unauthenticated);
   });
 });
 
