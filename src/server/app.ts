@@ -27,7 +27,7 @@ export interface ComponentAppOptions {
   metrics: MetricsRegistry;
   /** Origins allowed to call the StoreAPI from browsers (`"*"` for any). No CORS headers when absent. */
   cors?: string[];
-  /** When set, every route except `/-/healthy`, `/-/ready` and CORS preflights requires `Authorization: Bearer <token>`. */
+  /** When set, every route except `/-/healthy`, `/-/ready`, CORS preflights and the gRPC health service requires `Authorization: Bearer <token>`. */
   bearerToken?: string;
   /** Aborting it cancels running RPCs (graceful shutdown). */
   shutdownSignal?: AbortSignal;
