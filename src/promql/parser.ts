@@ -11,11 +11,12 @@ import { METRIC_NAME } from "../model/labels.ts";
 import { createMatcher, type MatchType, type Matcher, MatcherError } from "../model/matcher.ts";
 import { DurationError, parseDuration } from "../model/duration.ts";
 import type {
-  AggregateOp, AtPreprocessor, BinaryOp, Expr, PosRange, VectorMatching, VectorSelector,
+  AggregateOp, AtPreprocessor, BinaryOp, Expr, PosRange, VectorSelector,
 } from "./ast.ts";
 import { parseDurationExpr, type DurationNode, type ParsedDuration } from "./parser-duration.ts";
 import { checkAst } from "./parser-check.ts";
 import { createRegexMatcher } from "./regex.ts";
+import { ItemParser, type Item, type MatchingClause } from "./parser-precedence.ts";
 import { bracketError, maskScalarOfFunctions, maskTrailingDots, unquoteString } from "./parser-text.ts";
 import { QueryError } from "./value.ts";
 
@@ -66,35 +67,6 @@ export function parseExpr(query: string, opts: ParseOptions = {}): Expr {
   const p = new Converter(query, opts);
   return p.run();
 }
-
-/** Internal: signals a parse error from deep inside the walk. */
-type Item =
-  | { readonly t: "operand"; readonly e: Expr }
-  | { readonly t: "unary"; readonly op: "-" | "+"; readonly start: number }
-  | {
-      readonly t: "bin";
-      readonly op: BinaryOp;
-      readonly bool: boolean;
-      readonly matching: MatchingClause | null;
-      readonly fill: { lhs: number | null; rhs: number | null } | null;
-      readonly pos: PosRange;
-    }
-  | { readonly t: "post"; readonly apply: (e: Expr) => Expr };
-
-interface MatchingClause {
-  readonly on: boolean;
-  readonly labels: string[];
-  readonly group: "left" | "right" | null;
-  readonly include: string[];
-}
-
-const PREC: Record<BinaryOp, number> = {
-  or: 1, and: 2, unless: 2,
-  "==": 3, "!=": 3, ">": 3, "<": 3, ">=": 3, "<=": 3,
-  "+": 4, "-": 4,
-  "*": 5, "/": 5, "%": 5, atan2: 5,
-  "^": 6,
-};
 
 const BIN_TOKENS: Record<string, BinaryOp> = {
   Pow: "^", Mul: "*", Div: "/", Mod: "%", Atan2: "atan2", Add: "+", Sub: "-",
@@ -177,7 +149,7 @@ class Converter {
   convert(n: SyntaxNode): Expr {
     const items: Item[] = [];
     this.flatten(n, items);
-    const r = new ItemParser(items, this);
+    const r = new ItemParser(items, (msg, from, to) => this.err(msg, from, to));
     const e = r.parseBinary(0);
     if (r.i !== items.length) throw this.err("unexpected expression", n.from, n.to);
     return e;
@@ -541,62 +513,5 @@ class Converter {
 }
 
 type Mods = { offset: number; timestamp: number | null; startOrEnd: AtPreprocessor | null; offsetExpr?: DurationNode };
-
-/** Precedence-climbing over flattened items (Prometheus: postfix > ^ > unary = * > + > cmp > and > or). */
-class ItemParser {
-  i = 0;
-  constructor(
-    private readonly items: Item[],
-    private readonly c: Converter,
-  ) {}
-
-  parseBinary(minPrec: number): Expr {
-    let lhs = this.parseUnary();
-    for (;;) {
-      const it = this.items[this.i];
-      if (!it || it.t !== "bin") break;
-      const prec = PREC[it.op];
-      if (prec < minPrec) break;
-      this.i++;
-      const rhs = this.parseBinary(it.op === "^" ? prec : prec + 1);
-      lhs = this.makeBinary(lhs, it, rhs);
-    }
-    return lhs;
-  }
-
-  parseUnary(): Expr {
-    const it = this.items[this.i];
-    if (!it) throw this.c.err("unexpected end of input", 0, 0);
-    if (it.t === "unary") {
-      this.i++;
-      const operand = this.parseBinary(PREC["^"]);
-      const pos = { start: it.start, end: operand.pos.end };
-      if (operand.kind === "number") {
-        return { kind: "number", value: it.op === "-" ? -operand.value : operand.value, pos };
-      }
-      return { kind: "unary", op: it.op, expr: operand, pos };
-    }
-    if (it.t !== "operand") throw this.c.err("unexpected operator", 0, 0);
-    this.i++;
-    let e = it.e;
-    for (let p = this.items[this.i]; p && p.t === "post"; p = this.items[++this.i]) e = p.apply(e);
-    return e;
-  }
-
-  makeBinary(lhs: Expr, it: Extract<Item, { t: "bin" }>, rhs: Expr): Expr {
-    const m = it.matching;
-    const matching: VectorMatching = {
-      card: m?.group === "left" ? "many-to-one" : m?.group === "right" ? "one-to-many" : "one-to-one",
-      on: m?.on ?? false,
-      matchingLabels: m?.labels ?? [],
-      include: m?.include ?? [],
-      ...(it.fill ? { fillLHS: it.fill.lhs, fillRHS: it.fill.rhs } : {}),
-    };
-    return {
-      kind: "binary", op: it.op, lhs, rhs, returnBool: it.bool, matching,
-      pos: { start: lhs.pos.start, end: rhs.pos.end },
-    };
-  }
-}
 
 export { unquoteString };
