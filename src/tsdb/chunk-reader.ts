@@ -4,7 +4,8 @@
  * samples is the WASM decoder's job (`src/wasm/xor.ts`).
  */
 import type { ByteRangeReader } from "./byte-range-reader.ts";
-import { Decoder, verifyCrc } from "./decoder.ts";
+import { crc32c } from "./crc32c.ts";
+import { Decoder, readBe32, verifyCrc } from "./decoder.ts";
 import { CorruptionError, readOrCorrupt } from "./errors.ts";
 import { DEFAULT_MAX_GAP, type ByteRange, readRanges } from "./ranges.ts";
 import { splitChunkRef } from "./series.ts";
@@ -52,13 +53,11 @@ export function segmentFileName(seq: number): string {
  * chunk, or the total record length needed when `bytes` is too short.
  */
 export function parseChunkRecord(bytes: Uint8Array, pos: number, file: string, base: number, ref: number): RawChunk | { need: number } {
-  const d = new Decoder(bytes, file, "chunk", base);
-  d.pos = pos;
   // Length varint: at most 5 bytes.
   let len = 0;
   let i = 0;
   for (let shift = 0; ; shift += 7, i++) {
-    if (i >= 5) throw d.corrupt(`chunk ${ref}: length varint longer than 5 bytes`, pos);
+    if (i >= 5) throw new Decoder(bytes, file, "chunk", base).corrupt(`chunk ${ref}: length varint longer than 5 bytes`, pos);
     if (pos + i >= bytes.length) return { need: pos + 5 + 1 + 4 };
     const c = bytes[pos + i]!;
     len += (c & 0x7f) * 2 ** shift;
@@ -67,8 +66,10 @@ export function parseChunkRecord(bytes: Uint8Array, pos: number, file: string, b
   const encAt = pos + i + 1;
   const end = encAt + 1 + len + 4;
   if (end > bytes.length) return { need: end - pos };
-  verifyCrc(d, encAt, encAt + 1 + len, encAt + 1 + len);
-  return { ref, encoding: bytes[encAt]!, data: bytes.subarray(encAt + 1, encAt + 1 + len) };
+  // Runs once per chunk served: check the CRC inline and build the Decoder only for the error.
+  const crcAt = encAt + 1 + len;
+  if (crc32c(bytes.subarray(encAt, crcAt)) !== readBe32(bytes, crcAt)) verifyCrc(new Decoder(bytes, file, "chunk", base), encAt, crcAt, crcAt);
+  return { ref, encoding: bytes[encAt]!, data: bytes.subarray(encAt + 1, crcAt) };
 }
 
 /**
@@ -116,23 +117,40 @@ export function openChunkReader(segments: (seq: number) => ByteRangeReader | Pro
       return { offset: it.offset, length: Math.min(estimate, size - it.offset) };
     });
     const views = await readRanges(reader, ranges, "chunk", maxGap);
-    await Promise.all(
-      items.map(async (it, k) => {
-        let r = parseChunkRecord(views[k]!, 0, file, it.offset, it.ref);
-        // Longer than the estimate: re-read with the length learnt (twice at most: the first
-        // re-read may only complete the length varint).
-        for (let attempt = 0; "need" in r; attempt++) {
-          const len = r.need;
-          if (it.offset + len > size) {
-            throw new CorruptionError(file, "chunk", it.offset, `chunk ref ${it.ref}: record of ${len} bytes runs past the end of the segment (${size} bytes)`);
-          }
-          if (attempt === 2) throw new CorruptionError(file, "chunk", it.offset, `chunk ref ${it.ref}: record length inconsistent`);
-          const bytes = await readOrCorrupt(file, "chunk", it.offset, () => reader.read(it.offset, len));
-          r = parseChunkRecord(bytes, 0, file, it.offset, it.ref);
-        }
-        out[it.index] = r;
-      }),
-    );
+    // Synchronous for chunks that fit the estimate (nearly all); only longer ones need a re-read.
+    let rereads: Promise<void>[] | undefined;
+    try {
+      for (let k = 0; k < items.length; k++) {
+        const it = items[k]!;
+        const r = parseChunkRecord(views[k]!, 0, file, it.offset, it.ref);
+        if ("need" in r) (rereads ??= []).push(reread(reader, size, it, r.need, out));
+        else out[it.index] = r;
+      }
+    } catch (err) {
+      // Re-reads already started must not end as unhandled rejections.
+      for (const p of rereads ?? []) p.catch(() => undefined);
+      throw err;
+    }
+    if (rereads) await Promise.all(rereads);
+  }
+
+  /**
+   * A chunk longer than the estimate: re-read with the length learnt (twice at most: the first
+   * re-read may only complete the length varint).
+   */
+  async function reread(reader: ByteRangeReader, size: number, it: { ref: number; offset: number; index: number }, need: number, out: RawChunk[]): Promise<void> {
+    const file = reader.name;
+    let r: RawChunk | { need: number } = { need };
+    for (let attempt = 0; "need" in r; attempt++) {
+      const len = r.need;
+      if (it.offset + len > size) {
+        throw new CorruptionError(file, "chunk", it.offset, `chunk ref ${it.ref}: record of ${len} bytes runs past the end of the segment (${size} bytes)`);
+      }
+      if (attempt === 2) throw new CorruptionError(file, "chunk", it.offset, `chunk ref ${it.ref}: record length inconsistent`);
+      const bytes = await readOrCorrupt(file, "chunk", it.offset, () => reader.read(it.offset, len));
+      r = parseChunkRecord(bytes, 0, file, it.offset, it.ref);
+    }
+    out[it.index] = r;
   }
 
   async function chunks(refs: ArrayLike<number>): Promise<RawChunk[]> {
