@@ -5,19 +5,16 @@
  */
 import { readFile } from "node:fs/promises";
 import process from "node:process";
-import { createEndpointSet } from "../../query/endpoint-set.ts";
-import { dedupeSpecs, endpointSpecsFromFlags } from "../../query/endpoint-config.ts";
 import { createQueryComponent } from "../../query/query-component.ts";
-import { createStoreClient } from "../../query/store-client.ts";
 import { createMetricsRegistry } from "../../server/metrics.ts";
 import type { FlagValues } from "../flags.ts";
 import { formatDuration } from "../../model/duration.ts";
-import { watchEndpointSdFile, type EndpointSdWatch } from "./endpoint-sd-file.ts";
+import { openEndpointsFromFlags, type NodeEndpoints } from "./endpoints.ts";
 import { loadWasm } from "./load-wasm.ts";
 import { createLogger } from "./logger.ts";
+import { registerProcessMetrics } from "./process-metrics.ts";
 import { startGrpcServer, startHttpServer } from "./serve.ts";
 import { tlsFromFlags } from "./tls-flags.ts";
-import { createNodeTransportFactory } from "./store-transport.ts";
 
 function strings(v: FlagValues[string] | undefined): string[] {
   if (v === undefined) return [];
@@ -42,25 +39,22 @@ export async function runQuery(flags: FlagValues): Promise<number> {
   const bearerFile = flags["http.bearer-token-file"];
   const bearerToken = typeof bearerFile === "string" && bearerFile !== "" ? (await readFile(bearerFile, "utf8")).trim() : undefined;
   const corsOrigin = flags["web.cors-origin"];
-  const transportFactory = createNodeTransportFactory();
-
-  const endpoints = createEndpointSet({
-    staticEndpoints: dedupeSpecs(endpointSpecsFromFlags(strings(flags["endpoint"]))),
-    clientFactory: (spec) => createStoreClient(spec.address, { transportFactory, ...(spec.bearerToken !== undefined ? { bearerToken: spec.bearerToken } : {}) }),
-  });
-  let sd: EndpointSdWatch | undefined;
-  const sdFile = flags["endpoint.sd-config-file"];
-  if (typeof sdFile === "string" && sdFile !== "") {
-    sd = await watchEndpointSdFile(sdFile, (specs) => endpoints.setDynamic(specs), { onError: (e) => log("warn", e.message) });
-  }
-  endpoints.start();
-
-  const shutdown = new AbortController();
   const dedupFunc = String(flags["deduplication.func"] ?? "penalty");
   if (dedupFunc !== "penalty" && dedupFunc !== "chain") {
     log("error", `--deduplication.func must be penalty or chain, got ${JSON.stringify(dedupFunc)}`);
     return 2;
   }
+  let opened: NodeEndpoints;
+  try {
+    opened = await openEndpointsFromFlags(flags, { onError: (e) => log("warn", e.message) });
+  } catch (err) {
+    log("error", (err as Error).message);
+    return 2;
+  }
+  const endpoints = opened.set;
+  registerProcessMetrics(metrics);
+
+  const shutdown = new AbortController();
   const component = createQueryComponent({
     endpoints,
     wasm,
@@ -98,8 +92,7 @@ export async function runQuery(flags: FlagValues): Promise<number> {
   });
   log("info", "shutting down");
   shutdown.abort();
-  sd?.close();
-  endpoints.close();
+  opened.close();
   await Promise.all([http.close(5000), grpc.close(5000)]);
   return 0;
 }
