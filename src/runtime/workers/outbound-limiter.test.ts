@@ -103,6 +103,21 @@ describe("outbound limiter", () => {
     expect(limiter.inFlight).toBe(0);
   });
 
+  it("gives the connection back when the caller aborts a stream it no longer reads", async () => {
+    const limiter = createOutboundLimiter({ maxConnections: 1 });
+    const ac = new AbortController();
+    const res = await limiter.fetch(`${base}/stream?n=64&size=65536`, { signal: ac.signal });
+    const reader = res.body!.getReader();
+    await reader.read();
+    expect(limiter.inFlight).toBe(1);
+    ac.abort(new Error("query finished early"));
+    expect(limiter.inFlight).toBe(0);
+    // The next call gets the connection without anyone touching the abandoned body.
+    const next = await limiter.fetch(`${base}/stream?n=1&size=3`);
+    expect(new Uint8Array(await next.arrayBuffer()).length).toBe(3);
+    await expect(reader.read()).rejects.toThrow("query finished early");
+  });
+
   it("gives up waiting when the caller aborts", async () => {
     const limiter = createOutboundLimiter({ maxConnections: 1 });
     const held = await limiter.acquire();

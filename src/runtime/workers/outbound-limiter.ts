@@ -89,7 +89,7 @@ export function createOutboundLimiter(opts: OutboundLimiterOptions = {}, fetchFn
   }
 
   /** Wraps a response body so the permit lives as long as the body, spilling under pressure. */
-  function holdBody(body: ReadableStream<Uint8Array>, p: Permit): ReadableStream<Uint8Array> {
+  function holdBody(body: ReadableStream<Uint8Array>, p: Permit, signal: AbortSignal | undefined): ReadableStream<Uint8Array> {
     const reader = body.getReader();
     const queue: Uint8Array[] = [];
     let done = false;
@@ -100,6 +100,7 @@ export function createOutboundLimiter(opts: OutboundLimiterOptions = {}, fetchFn
     const finish = (): void => {
       done = true;
       pressure.delete(onPressure);
+      signal?.removeEventListener("abort", onAbort);
       p.release();
     };
     const readOne = (): Promise<void> => {
@@ -149,6 +150,16 @@ export function createOutboundLimiter(opts: OutboundLimiterOptions = {}, fetchFn
     }
     pressure.add(onPressure);
     if (waiters.length > 0) void spill();
+    // A caller that aborts may never touch the body again; the connection must come back anyway.
+    const onAbort = (): void => {
+      if (done) return;
+      failure = signal!.reason ?? new Error("aborted");
+      dropQueue();
+      finish();
+      void reader.cancel(failure).catch(() => undefined);
+    };
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener("abort", onAbort, { once: true });
 
     return new ReadableStream<Uint8Array>({
       async pull(controller) {
@@ -215,7 +226,7 @@ export function createOutboundLimiter(opts: OutboundLimiterOptions = {}, fetchFn
         p.release();
         return res;
       }
-      return new Response(holdBody(res.body, p), { status: res.status, statusText: res.statusText, headers: res.headers });
+      return new Response(holdBody(res.body, p, init?.signal ?? undefined), { status: res.status, statusText: res.statusText, headers: res.headers });
     },
   };
 }
