@@ -229,6 +229,32 @@ describe("limits and hints", () => {
     });
   });
 
+  it("starts all selects before evaluating and uses each exactly once", async () => {
+    const calls: SelectHints[] = [];
+    let release: () => void = () => {};
+    const barrier = new Promise<void>((r) => (release = r));
+    const expr = "sum(rate(reqs_total[5m])) / sum(rate(reqs_total[5m] offset 1m)) + scalar(max_over_time(reqs_total[10m:1m] @ end()))";
+    const gated: Queryable = {
+      querier(start, end) {
+        const inner = q.querier(start, end);
+        return {
+          async select(ms, hints, signal) {
+            calls.push(hints);
+            // Resolves only once all three selects were issued: sequential fetching would hang.
+            if (calls.length === 3) release();
+            await barrier;
+            return inner.select(ms, hints, signal);
+          },
+          labelNames: inner.labelNames.bind(inner),
+          labelValues: inner.labelValues.bind(inner),
+        };
+      },
+    };
+    const r = await createEngine({ timeout: 60_000 }).rangeQuery(gated, expr, 10 * MIN, 12 * MIN, MIN);
+    expect(calls.length).toBe(3);
+    expect(r.value.type).toBe("matrix");
+  });
+
   it("passes time range, range, function and grouping to storage", async () => {
     const seen: SelectHints[] = [];
     const recording: Queryable = {

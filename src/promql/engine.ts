@@ -78,13 +78,18 @@ export function createEngine(opts: EngineOptions = {}): Engine {
     const timer = new AbortController();
     const handle = setTimeout(() => timer.abort(new TimeoutError()), ms);
     (handle as { unref?: () => void }).unref?.();
-    const signals = qo?.signal ? [qo.signal, timer.signal] : [timer.signal];
+    // Fired when the query ends, to cancel prefetched selects nobody will read (after an error).
+    const done = new AbortController();
+    const signals = qo?.signal ? [qo.signal, timer.signal, done.signal] : [timer.signal, done.signal];
     const any = (AbortSignal as { any?: (s: AbortSignal[]) => AbortSignal }).any;
     return {
       queryStep: step,
       storageSignal: any ? any(signals) : timer.signal,
       timedOut: () => timer.signal.aborted,
-      stopTimer: () => clearTimeout(handle),
+      stopTimer: () => {
+        clearTimeout(handle);
+        done.abort(new CanceledError("query finished"));
+      },
       querier: q.querier(start - lookback, end),
       query: text,
       queryStart: start,
@@ -148,6 +153,7 @@ export function createEngine(opts: EngineOptions = {}): Engine {
 
 async function run(ev: Evaluator, expr: Expr): Promise<NodeValue> {
   try {
+    ev.prefetch(expr);
     return await ev.eval(expr);
   } catch (err) {
     if (err instanceof QueryError) throw err;

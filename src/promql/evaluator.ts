@@ -6,12 +6,12 @@
  * and are called from {@link Evaluator.eval}.
  */
 import { isStaleMarker, type FloatSeries } from "../model/series.ts";
-import type { Expr, MatrixSelector, PosRange, SubqueryExpr, VectorSelector } from "./ast.ts";
+import { children, type Expr, type MatrixSelector, type PosRange, type SubqueryExpr, type VectorSelector } from "./ast.ts";
 import { evalAggregate } from "./eval-aggregate.ts";
 import { evalBinary } from "./eval-binary.ts";
 import { evalCall } from "./functions.ts";
 import { extendFloats, smoothedValue, withoutStaleMarkers } from "./extended-range.ts";
-import type { Querier, SelectHints } from "./storage.ts";
+import type { Querier, SelectHints, SelectResult } from "./storage.ts";
 import { countPoints, dropMetricName, mergeSameLabels, newStepSeries, type NodeValue, type RangeSeries, type StepSeries } from "./step-series.ts";
 import { CanceledError, ExecutionError, TimeoutError } from "./value.ts";
 
@@ -33,6 +33,8 @@ export interface QueryContext {
   readonly storageSignal?: AbortSignal;
   /** True once the deadline timer fired. */
   readonly timedOut?: () => boolean;
+  /** Selects started ahead of evaluation by {@link Evaluator.prefetch}, by selector and hint range. */
+  prefetched?: Map<VectorSelector, Map<string, Promise<SelectResult>>>;
   /** Clears the deadline timer when the query ends. */
   readonly stopTimer?: () => void;
   readonly delayedNameRemoval: boolean;
@@ -234,8 +236,8 @@ export class Evaluator {
     return null;
   }
 
-  /** Fetches series for a selector. `range` is the matrix range (0 for instant selectors). */
-  async select(vs: VectorSelector, path: readonly Expr[], range: number): Promise<readonly FloatSeries[]> {
+  /** Storage hints for a selector evaluated by this evaluator (Prometheus' `SelectHints`). */
+  hintsFor(vs: VectorSelector, path: readonly Expr[], range: number): SelectHints {
     const at = this.atTime(vs);
     const lo = (at ?? this.start) - vs.offset;
     const ahead = vs.smoothed ? this.ctx.lookbackDelta : 0;
@@ -255,7 +257,7 @@ export class Evaluator {
       const p = path[i]!;
       if (p.kind === "aggregate") { grouping = p.grouping; by = !p.without; break; }
     }
-    const hints: SelectHints = {
+    return {
       start: lo - back,
       end: hi,
       step: this.ctx.queryStep, // as Prometheus: the query step, also inside subqueries (0 for instant queries)
@@ -263,11 +265,65 @@ export class Evaluator {
       func,
       ...(grouping ? { grouping, by } : {}),
     };
-    const res = await this.ctx.querier.select(vs.matchers, hints, this.ctx.storageSignal ?? this.ctx.signal);
+  }
+
+  /** Fetches series for a selector. `range` is the matrix range (0 for instant selectors). */
+  async select(vs: VectorSelector, path: readonly Expr[], range: number): Promise<readonly FloatSeries[]> {
+    const hints = this.hintsFor(vs, path, range);
+    const key = `${hints.start}:${hints.end}:${hints.range}`;
+    const pending = this.ctx.prefetched?.get(vs);
+    let promise = pending?.get(key);
+    if (promise) pending!.delete(key);
+    else promise = this.ctx.querier.select(vs.matchers, hints, this.ctx.storageSignal ?? this.ctx.signal);
+    const res = await promise;
     for (const w of res.warnings) this.ctx.warnings.add(w);
     this.check();
     return res.series;
   }
+
+  /**
+   * Starts the storage selects of every selector under `e` concurrently, before evaluation needs
+   * them (Prometheus also fetches all selectors up front), so a query with several selectors over
+   * remote stores waits for the slowest store once, not once per selector. Uses exactly the hints
+   * evaluation will compute, and the results are picked up by {@link select}.
+   */
+  prefetch(e: Expr, parents: readonly Expr[] = []): void {
+    const sub = [...parents, e];
+    const start = (vs: VectorSelector, path: readonly Expr[], range: number): void => {
+      const hints = this.hintsFor(vs, path, range);
+      const key = `${hints.start}:${hints.end}:${hints.range}`;
+      const map = (this.ctx.prefetched ??= new Map());
+      let byKey = map.get(vs);
+      if (!byKey) map.set(vs, (byKey = new Map()));
+      if (byKey.has(key)) return;
+      const p = this.ctx.querier.select(vs.matchers, hints, this.ctx.storageSignal ?? this.ctx.signal);
+      p.catch(() => {}); // awaited (and reported) by select(); never an unhandled rejection
+      byKey.set(key, p);
+    };
+    switch (e.kind) {
+      case "vectorSelector":
+        start(e, parents, 0);
+        return;
+      case "matrixSelector":
+        start(e.vectorSelector, sub, e.range);
+        return;
+      case "subquery": {
+        const child = this.subqueryEvaluator(e);
+        child.prefetch(e.expr, sub);
+        return;
+      }
+      case "call":
+        if (e.func === "info") {
+          this.prefetch(e.args[0]!, sub);
+          return;
+        }
+        for (const a of e.args) this.prefetch(a, sub);
+        return;
+      default:
+        for (const c of children(e)) this.prefetch(c, sub);
+    }
+  }
+
 
   /** Instant vector selector: newest non-stale sample in `(t - lookback, t]` per step. */
   async vectorSelector(vs: VectorSelector, path: readonly Expr[]): Promise<StepSeries[]> {
@@ -375,7 +431,8 @@ export class Evaluator {
   }
 
   /** Evaluates a subquery's inner expression on its own step grid (aligned to multiples of the step). */
-  async subquery(sq: SubqueryExpr, path: readonly Expr[]): Promise<RangeOperand> {
+  /** The evaluator of a subquery's inner expression: its own step grid, aligned to multiples of the step. */
+  subqueryEvaluator(sq: SubqueryExpr): Evaluator {
     const at = this.atTime(sq);
     const step = sq.step > 0 ? sq.step : this.ctx.noStepSubqueryInterval;
     let parentStart = this.start;
@@ -390,7 +447,12 @@ export class Evaluator {
     const first = parentStart - sq.offset - sq.range;
     let start = step * Math.trunc(first / step);
     if (start <= first) start += step;
-    const child = new Evaluator(this.ctx, start, end, step);
+    return new Evaluator(this.ctx, start, end, step);
+  }
+
+  async subquery(sq: SubqueryExpr, path: readonly Expr[]): Promise<RangeOperand> {
+    const at = this.atTime(sq);
+    const child = this.subqueryEvaluator(sq);
     const val = await child.eval(sq.expr, [...path, sq]);
     if (val.type !== "vector") throw new ExecutionError("subquery is only allowed on instant vector");
     const series: RangeSeries[] = [];
