@@ -481,31 +481,29 @@ export class Evaluator {
     let total = 0;
     const extended = op.anchored || op.smoothed;
     const lb = this.ctx.lookbackDelta;
+    const lo = refT - op.range - (extended ? lb : 0);
+    const hi = refT + (op.smoothed ? lb : 0);
     for (const s of op.series) {
-      let ts: number[] = [];
-      let vs: number[] = [];
-      const lo = refT - op.range - (extended ? lb : 0);
-      const hi = refT + (op.smoothed ? lb : 0);
-      for (let k = 0; k < s.t.length; k++) {
-        const t = s.t[k]!;
-        if (t <= lo || t > hi) continue;
-        const x = s.v[k]!;
-        if (x !== x && isStaleMarker(x)) continue;
-        ts.push(t);
-        vs.push(x);
-      }
+      // Window (lo, hi] by binary search; without stale markers it is a zero-copy view.
+      const a = upperBound(s.t, lo);
+      const b = upperBound(s.t, hi);
+      if (b <= a) continue;
+      const clean = withoutStaleMarkers(s.t.subarray(a, b), s.v.subarray(a, b));
+      let t = clean.t;
+      let v = clean.v;
       if (extended) {
-        const ext = extendFloats(Float64Array.from(ts), Float64Array.from(vs), refT - op.range, refT, op.smoothed ?? false);
-        ts = ext.t;
-        vs = ext.v;
+        const ext = extendFloats(t, v, refT - op.range, refT, op.smoothed ?? false);
+        t = Float64Array.from(ext.t);
+        v = Float64Array.from(ext.v);
       }
-      if (ts.length === 0) continue;
-      total += ts.length;
-      out.push({ labels: s.labels, t: Float64Array.from(ts), v: Float64Array.from(vs), dropName: s.dropName });
+      if (t.length === 0) continue;
+      total += t.length;
+      out.push({ labels: s.labels, t, v, dropName: s.dropName });
     }
     this.account(total);
     return out;
   }
+
 
   /** Counts the present points of `series` against the sample limit. */
   accountSeries(series: readonly StepSeries[]): void {
@@ -513,3 +511,15 @@ export class Evaluator {
   }
 }
 
+
+/** Index of the first element of ascending `t` that is greater than `x`. */
+function upperBound(t: Float64Array, x: number): number {
+  let lo = 0;
+  let hi = t.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (t[mid]! <= x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
