@@ -165,7 +165,18 @@ describe.runIf(existsSync(CLI))("global view: Prometheus + sidecar + store gatew
         r.result
           .map((s) => ({ metric: ext && Object.keys(s.metric).length > 0 && !expr.startsWith("sum") ? labelsToRecord(mergeLabels(labelsFromRecord(s.metric), EXT)) : s.metric, values: s.values }))
           .sort((a, b) => (JSON.stringify(a.metric) < JSON.stringify(b.metric) ? -1 : 1));
-      expect(norm(ours, false), expr).toEqual(norm(theirs, true));
+      const a = norm(ours, false);
+      const b = norm(theirs, true);
+      // Name the first differing point so a failure says where (time vs block range).
+      const diffs: string[] = [];
+      for (let i = 0; i < Math.max(a.length, b.length); i++) {
+        const va = a[i]?.values ?? [];
+        const vb = b[i]?.values ?? [];
+        for (let k = 0; k < Math.max(va.length, vb.length) && diffs.length < 5; k++) {
+          if (JSON.stringify(va[k]) !== JSON.stringify(vb[k])) diffs.push(`${JSON.stringify(a[i]?.metric)} querier ${JSON.stringify(va[k])} prometheus ${JSON.stringify(vb[k])}`);
+        }
+      }
+      expect(a, `${expr} (block [${blockMeta.minTime}, ${blockMeta.maxTime}), query [${start}, ${end}]): ${diffs.join("; ")}`).toEqual(b);
     }
     // The overlap exists: the store gateway alone answers for the block's range.
     const inBlock = Math.floor((blockMeta.minTime + blockMeta.maxTime) / 2000);
