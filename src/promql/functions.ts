@@ -144,6 +144,8 @@ async function rangeFunction(ev: Evaluator, e: Call, mi: number, path: readonly 
   }
   const out: StepSeries[] = [];
   const counterCheck = name === "rate" || name === "increase";
+  // With `@` and step-independent parameters the result is the same at every step.
+  const stepInvariant = op.at !== null && name !== "predict_linear" && params.every((p) => p === null || p.every((x) => Object.is(x, p[0])));
   for (const s of op.series) {
     ev.check();
     let labels: Labels = s.labels;
@@ -158,14 +160,26 @@ async function rangeFunction(ev: Evaluator, e: Call, mi: number, path: readonly 
     const sliding = op.at === null && (name === "max_over_time" || name === "min_over_time")
       ? createSlidingExtremum(name === "max_over_time", t.length)
       : null;
-    forEachWindow(ev, op, t, (i, lo, hi, rs, re) => {
-      if (hi - lo > widest) widest = hi - lo;
-      const x = sliding ? sliding.at(v, lo, hi) : kernel(t, v, lo, hi, rs, re, i);
-      if (x === undefined) return;
-      ss.v[i] = x;
-      ss.p[i] = 1;
-      any++;
-    });
+    if (stepInvariant) {
+      // `@` pins the window: every step has the same value (Prometheus evaluates it once too).
+      forEachWindow(ev, op, t, (i, lo, hi, rs, re) => {
+        widest = hi - lo;
+        const x = kernel(t, v, lo, hi, rs, re, i);
+        if (x === undefined) return;
+        ss.v.fill(x);
+        ss.p.fill(1);
+        any = n;
+      }, 1);
+    } else {
+      forEachWindow(ev, op, t, (i, lo, hi, rs, re) => {
+        if (hi - lo > widest) widest = hi - lo;
+        const x = sliding ? sliding.at(v, lo, hi) : kernel(t, v, lo, hi, rs, re, i);
+        if (x === undefined) return;
+        ss.v[i] = x;
+        ss.p[i] = 1;
+        any++;
+      });
+    }
     // As Prometheus, the samples of the current window count against the limit while it is processed.
     ev.account(widest);
     ev.release(widest);
@@ -260,11 +274,12 @@ function assertUniqueLabels(series: StepSeries[]): StepSeries[] {
 /** Calls `fn(step, lo, hi, rangeStart, rangeEnd)` for each step whose window `(re - range, re]` is non-empty. */
 function forEachWindow(
   ev: Evaluator, op: RangeOperand, t: Float64Array, fn: (i: number, lo: number, hi: number, rs: number, re: number) => void,
+  steps = ev.n,
 ): void {
   let lo = 0;
   let hi = 0;
   const len = t.length;
-  for (let i = 0; i < ev.n; i++) {
+  for (let i = 0; i < steps; i++) {
     const re = (op.at ?? ev.ts(i)) - op.offset;
     const rs = re - op.range;
     while (hi < len && t[hi]! <= re) hi++;

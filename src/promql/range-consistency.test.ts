@@ -32,6 +32,9 @@ const EXPRS = [
   "label_replace(x, \"k\", \"$1\", \"i\", \"(.*)\")",
   "timestamp(x)",
   "deriv(x[3m])",
+  "rate(x[2m] @ 300)",
+  "max_over_time(x[3m] @ end())",
+  "sum(x @ 200) + x",
 ];
 
 const value = fc.oneof(
