@@ -33,7 +33,7 @@ const EXPRS = [
   "timestamp(x)",
   "deriv(x[3m])",
   "rate(x[2m] @ 300)",
-  "max_over_time(x[3m] @ end())",
+  "max_over_time(x[3m] @ 500)",
   "sum(x @ 200) + x",
 ];
 
