@@ -9,7 +9,6 @@ import { createMatcher, type Matcher } from "../model/matcher.ts";
 import { walkExpr, type Call, type Expr, type SubqueryExpr, type VectorSelector } from "./ast.ts";
 import { labelsString } from "./eval-binary.ts";
 import type { Evaluator } from "./evaluator.ts";
-import { createRegexMatcher } from "./regex.ts";
 import { SeriesCollector, type StepSeries } from "./step-series.ts";
 import { ExecutionError } from "./value.ts";
 
@@ -17,7 +16,7 @@ const IDENTIFYING = ["instance", "job"];
 
 function effectiveNameMatchers(ms: Matcher[]): Matcher[] {
   if (ms.some((m) => m.type === "=" || m.type === "=~")) return ms;
-  if (ms.length > 0) return [createRegexMatcher("=~", METRIC_NAME, ".+_info"), ...ms];
+  if (ms.length > 0) return [createMatcher("=~", METRIC_NAME, ".+_info"), ...ms];
   return [createMatcher("=", METRIC_NAME, "target_info")];
 }
 
@@ -76,7 +75,7 @@ export async function evalInfo(ev: Evaluator, e: Call, path: readonly Expr[]): P
   let info: StepSeries[] = [];
   if (idValues.size > 0) {
     const matchers: Matcher[] = [];
-    for (const [name, vals] of idValues) matchers.push(createRegexMatcher("=~", name, [...vals].map(quoteMeta).join("|")));
+    for (const [name, vals] of idValues) matchers.push(createMatcher("=~", name, [...vals].map(quoteMeta).join("|")));
     for (const ms of data.values()) matchers.push(...ms);
     matchers.push(...effectiveNameMatchers(dataNameMatchers));
     const vs: VectorSelector = {

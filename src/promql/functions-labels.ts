@@ -6,7 +6,7 @@ import { getLabel, METRIC_NAME } from "../model/labels.ts";
 import { MatcherError } from "../model/matcher.ts";
 import type { Call, Expr } from "./ast.ts";
 import type { Evaluator } from "./evaluator.ts";
-import { compilePromRegex } from "./regex.ts";
+import { compilePromRegex } from "../model/regex.ts";
 import { mergeSameLabels, setLabel, type StepSeries } from "./step-series.ts";
 import { ExecutionError } from "./value.ts";
 

@@ -15,7 +15,6 @@ import type {
 } from "./ast.ts";
 import { parseDurationExpr, type DurationNode, type ParsedDuration } from "./parser-duration.ts";
 import { checkAst } from "./parser-check.ts";
-import { createRegexMatcher } from "./regex.ts";
 import { ItemParser, type Item, type MatchingClause } from "./parser-precedence.ts";
 import { bracketError, maskScalarOfFunctions, maskTrailingDots, unquoteString } from "./parser-text.ts";
 import { QueryError } from "./value.ts";
@@ -420,7 +419,7 @@ class Converter {
 
   matcher(type: MatchType, name: string, value: string, n: SyntaxNode): Matcher {
     try {
-      if (type === "=~" || type === "!~") return createRegexMatcher(type, name, value);
+      if (type === "=~" || type === "!~") return createMatcher(type, name, value);
       return createMatcher(type, name, value);
     } catch (e) {
       if (e instanceof MatcherError) throw this.err(e.message, n.from, n.to);

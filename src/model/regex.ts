@@ -5,8 +5,7 @@
  * POSIX classes (`[[:alpha:]]`), `\pL`/`\p{Greek}`, escaped punctuation, and literal braces.
  * Case-insensitivity is applied by expanding letters (`a` → `[aA]`) in the scoped part only.
  */
-import type { Matcher, MatchType } from "../model/matcher.ts";
-import { MatcherError } from "../model/matcher.ts";
+import { MatcherError } from "./matcher-error.ts";
 
 const SYNTAX = new Set([..."^$\\.*+?()[]{}|/"]);
 
@@ -209,11 +208,4 @@ export function compilePromRegex(source: string): RegExp {
   if (cache.size > 10_000) cache.clear();
   cache.set(source, re);
   return re;
-}
-
-/** A regex label matcher (`=~`/`!~`) using {@link compilePromRegex}. */
-export function createRegexMatcher(type: Extract<MatchType, "=~" | "!~">, name: string, value: string): Matcher {
-  const re = compilePromRegex(value);
-  const positive = type === "=~";
-  return { type, name, value, matches: (v) => re.test(v) === positive };
 }
