@@ -13,7 +13,7 @@ import type { QueryResult } from "../value.ts";
 import { atModifierVariants } from "./at-modifier.ts";
 import { checkAnnotations, checkExpectedFailure, compareResult, compareVector, labelsKey, type VectorSample } from "./compare.ts";
 import { isFail, isOrdered, parseScript, type EvalCmd, type LoadCmd } from "./script.ts";
-import { createDataState, noteLoad, skipReason, type Skip } from "./skip.ts";
+import { createDataState, noteLoad, skipReason, type PromqlFeature, type Skip } from "./skip.ts";
 
 /** The engine surface the runner needs (H6's `Engine` satisfies it). */
 export interface ConformanceEngine {
@@ -41,6 +41,8 @@ export interface RunOptions {
   readonly atModifierVariants?: boolean;
   /** Run evals using experimental functions/aggregators instead of skipping them (default false). */
   readonly runExperimentalFunctions?: boolean;
+  /** Experimental features (Prometheus `--enable-feature` names) whose evals run instead of being skipped. */
+  readonly features?: ReadonlySet<PromqlFeature>;
 }
 
 interface Store {
@@ -193,7 +195,7 @@ export async function runScript(text: string, engine: ConformanceEngine, opts: R
       noteLoad(state, cmd);
       continue;
     }
-    const skip = skipReason(cmd, state, opts.runExperimentalFunctions ?? false);
+    const skip = skipReason(cmd, state, opts.features ?? opts.runExperimentalFunctions ?? false);
     if (skip) {
       out.push({ file, line: cmd.line, expr: cmd.expr, status: "skip", skip });
       continue;

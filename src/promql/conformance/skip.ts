@@ -129,12 +129,25 @@ function selectsHistograms(expr: string, state: DataState): string | undefined {
   return hit;
 }
 
+/** Prometheus' `--enable-feature` names of the experimental PromQL features Meridian implements. */
+export const PROMQL_FEATURES = [
+  "promql-experimental-functions",
+  "promql-binop-fill-modifiers",
+  "promql-extended-range-selectors",
+  "promql-duration-expr",
+  "type-and-unit-labels",
+] as const;
+
+/** One of {@link PROMQL_FEATURES}. */
+export type PromqlFeature = (typeof PROMQL_FEATURES)[number];
+
 /**
- * Returns why `ev` must be skipped under `state`, or undefined to run it. With
- * `runExperimentalFunctions`, evals whose only experimental part is a function or aggregator
- * behind `promql-experimental-functions` are run (for engines that implement them).
+ * Returns why `ev` must be skipped under `state`, or undefined to run it. Evals needing native
+ * histograms or start timestamps are always skipped; evals needing an experimental feature run only
+ * when that feature is in `features` (as Prometheus runs them only behind `--enable-feature`).
  */
-export function skipReason(ev: EvalCmd, state: DataState, runExperimentalFunctions = false): Skip | undefined {
+export function skipReason(ev: EvalCmd, state: DataState, features: ReadonlySet<PromqlFeature> | boolean = new Set()): Skip | undefined {
+  const on = typeof features === "boolean" ? new Set<PromqlFeature>(features ? ["promql-experimental-functions"] : []) : features;
   const code = stripStrings(ev.expr);
   const native = callsAny(code, NATIVE_HISTOGRAM_FUNCTIONS);
   if (native) return { reason: "native histograms", detail: `${native}()` };
@@ -150,14 +163,15 @@ export function skipReason(ev: EvalCmd, state: DataState, runExperimentalFunctio
   if (precise === undefined && state.histogramNames.size > 0 && /__name__\s*(=~|!~|!=)|\{\s*[a-zA-Z_]/.test(code) && /(^|[^a-zA-Z0-9_:])\{/.test(code)) {
     return { reason: "native histograms", detail: "selector without metric name over data with native histograms" };
   }
-  const fn = runExperimentalFunctions ? callsAny(code, ["info", "start_timestamp"]) : callsAny(code, EXPERIMENTAL_FUNCTIONS);
+  if (state.startTimestamps) return { reason: "experimental feature", detail: "start timestamps (@st; not stored by Meridian)" };
+  const functions = on.has("promql-experimental-functions");
+  const fn = functions ? callsAny(code, ["start_timestamp"]) : callsAny(code, EXPERIMENTAL_FUNCTIONS);
   if (fn) return { reason: "experimental feature", detail: `${fn}() (promql-experimental-functions)` };
-  const agg = runExperimentalFunctions ? undefined : callsAny(code, EXPERIMENTAL_AGGREGATORS) ?? (/(^|[^a-zA-Z0-9_:])(limitk|limit_ratio)\s+(by|without)\b/.test(code) ? "limitk/limit_ratio" : undefined);
+  const agg = functions ? undefined : callsAny(code, EXPERIMENTAL_AGGREGATORS) ?? (/(^|[^a-zA-Z0-9_:])(limitk|limit_ratio)\s+(by|without)\b/.test(code) ? "limitk/limit_ratio" : undefined);
   if (agg) return { reason: "experimental feature", detail: `${agg} (promql-experimental-functions)` };
-  if (/(^|[^a-zA-Z0-9_:])fill(_left|_right)?\s*\(/.test(code)) return { reason: "experimental feature", detail: "fill modifiers (promql-binop-fill-modifiers)" };
-  if (/(^|[^a-zA-Z0-9_:])(anchored|smoothed)($|[^a-zA-Z0-9_:])/.test(code)) return { reason: "experimental feature", detail: "anchored/smoothed (promql-extended-range-selectors)" };
-  if (hasDurationExpr(code)) return { reason: "experimental feature", detail: "duration expression (promql-duration-expr)" };
-  if (/__type__|__unit__/.test(ev.expr) || state.typeAndUnit) return { reason: "experimental feature", detail: "__type__/__unit__ labels (type-and-unit-labels)" };
-  if (state.startTimestamps) return { reason: "experimental feature", detail: "start timestamps (@st)" };
+  if (!on.has("promql-binop-fill-modifiers") && /(^|[^a-zA-Z0-9_:])fill(_left|_right)?\s*\(/.test(code)) return { reason: "experimental feature", detail: "fill modifiers (promql-binop-fill-modifiers)" };
+  if (!on.has("promql-extended-range-selectors") && /(^|[^a-zA-Z0-9_:])(anchored|smoothed)($|[^a-zA-Z0-9_:])/.test(code)) return { reason: "experimental feature", detail: "anchored/smoothed (promql-extended-range-selectors)" };
+  if (!on.has("promql-duration-expr") && hasDurationExpr(code)) return { reason: "experimental feature", detail: "duration expression (promql-duration-expr)" };
+  if (!on.has("type-and-unit-labels") && (/__type__|__unit__/.test(ev.expr) || state.typeAndUnit)) return { reason: "experimental feature", detail: "__type__/__unit__ labels (type-and-unit-labels)" };
   return undefined;
 }
