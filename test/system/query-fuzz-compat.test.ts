@@ -3,8 +3,10 @@
  * range functions, *_over_time, math, aggregations with by/without, topk/quantile, binary
  * operators with scalars and one-to-one vector matching, set operators, offsets, subqueries) over
  * the compatibility data, and each is evaluated as an instant and a range query by a real
- * Prometheus 2.42 and by the Meridian querier (store gateway over the same block). Results must
- * have the same status, shape, labels and timestamps, and values equal within 1e-9 relative.
+ * Prometheus 2.42 and by two Meridian queriers: one over a store gateway serving the same block,
+ * one over an HA pair of store gateways whose replicas hold the same samples cut into different
+ * chunks (so penalty dedup, with counter adjustment for rate & co., runs on every select). Results
+ * must have the same status, shape, labels and timestamps, and values equal within 1e-9 relative.
  *
  * Evaluation times are 7 s off the minute grid and the samples 1.234 s off it, and subquery steps
  * are whole minutes, so no sample or subquery point sits on a window boundary: Prometheus 2.x's
@@ -19,7 +21,7 @@ import { createFilesystemBucket } from "../../src/runtime/node/filesystem-bucket
 import { writeBlockDir } from "../../src/runtime/node/write-block-dir.ts";
 import { writeBlock } from "../../src/tsdb/block-writer.ts";
 import { COMPAT_T0, makeCompatSeries } from "../helpers/query-compat-data.ts";
-import { startTestQuerier, startTestStore, type TestQuerier, type TestStore } from "../helpers/query-stack.ts";
+import { memoryBucketWith, startTestQuerier, startTestStore, type TestQuerier, type TestStore } from "../helpers/query-stack.ts";
 import { findBinary, startPrometheus, type RunningPrometheus } from "./helpers/promtool.ts";
 
 const havePrometheus = findBinary("prometheus") !== undefined;
@@ -36,6 +38,9 @@ let work = "";
 let prom: RunningPrometheus | undefined;
 let store: TestStore | undefined;
 let querier: TestQuerier | undefined;
+/** A querier over an HA pair (replica label `replica`) with the same samples cut into different chunks. */
+let ha: TestQuerier | undefined;
+const haStores: TestStore[] = [];
 
 beforeAll(async () => {
   if (!havePrometheus) return;
@@ -49,10 +54,19 @@ beforeAll(async () => {
   await writeBlockDir(bucketDir, block);
   [prom, store] = await Promise.all([startPrometheus(tsdb, work), startTestStore(createFilesystemBucket(bucketDir))]);
   querier = await startTestQuerier([store.address]);
+  // Different chunk boundaries make the replicas' chunks overlap without being identical, so the
+  // querier really splits and penalty-deduplicates them (identical chunks would collapse by hash).
+  for (const [replica, chunking] of [["a", {}], ["b", { mode: "fixed" as const, samplesPerChunk: 77 }]] as const) {
+    const b = writeBlock(makeCompatSeries(), { chunking, thanos: { labels: { replica }, source: "sidecar" } });
+    haStores.push(await startTestStore(await memoryBucketWith(`ha-${replica}`, [b])));
+  }
+  ha = await startTestQuerier(haStores.map((x) => x.address), { replicaLabels: ["replica"] });
 });
 
 afterAll(async () => {
   await querier?.close();
+  await ha?.close();
+  await Promise.all(haStores.map((x) => x.stop()));
   await store?.stop();
   await prom?.stop();
   if (work) await rm(work, { recursive: true, force: true });
@@ -208,11 +222,14 @@ describe.skipIf(!havePrometheus)(`random PromQL (seed ${SEED}, ${COUNT} expressi
         `/api/v1/query?query=${encodeURIComponent(expr)}&time=${AT / 1000}`,
         `/api/v1/query_range?query=${encodeURIComponent(expr)}&start=${START / 1000}&end=${END / 1000}&step=60`,
       ]) {
-        const [p, m] = await Promise.all([body(prom!.url, path), body(querier!.url, path)]);
-        const d = sameResult(p, m);
+        const [p, m, h] = await Promise.all([body(prom!.url, path), body(querier!.url, path), body(ha!.url, path)]);
         compared++;
         if (p.status === "success" && Array.isArray(p.data!.result) && (p.data!.result as unknown[]).length > 0) nonEmpty++;
-        if (d) mismatches.push(`${path.startsWith("/api/v1/query?") ? "instant" : "range"} ${expr}\n    ${d}`);
+        const kind = path.startsWith("/api/v1/query?") ? "instant" : "range";
+        const d = sameResult(p, m);
+        if (d) mismatches.push(`${kind} ${expr}\n    ${d}`);
+        const dh = sameResult(p, h);
+        if (dh) mismatches.push(`${kind} (HA pair, deduplicated) ${expr}\n    ${dh}`);
       }
     }
     expect(nonEmpty).toBeGreaterThan(compared / 2); // the generator mostly produces data, not empty sets
