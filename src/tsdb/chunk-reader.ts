@@ -4,7 +4,7 @@
  * samples is the WASM decoder's job (`src/wasm/xor.ts`).
  */
 import type { ByteRangeReader } from "./byte-range-reader.ts";
-import { crc32c } from "./crc32c.ts";
+import { crc32cRange } from "./crc32c.ts";
 import { Decoder, readBe32, verifyCrc } from "./decoder.ts";
 import { CorruptionError, readOrCorrupt } from "./errors.ts";
 import { DEFAULT_MAX_GAP, type ByteRange, readRanges } from "./ranges.ts";
@@ -68,7 +68,7 @@ export function parseChunkRecord(bytes: Uint8Array, pos: number, file: string, b
   if (end > bytes.length) return { need: end - pos };
   // Runs once per chunk served: check the CRC inline and build the Decoder only for the error.
   const crcAt = encAt + 1 + len;
-  if (crc32c(bytes.subarray(encAt, crcAt)) !== readBe32(bytes, crcAt)) verifyCrc(new Decoder(bytes, file, "chunk", base), encAt, crcAt, crcAt);
+  if (crc32cRange(bytes, encAt, crcAt) !== readBe32(bytes, crcAt)) verifyCrc(new Decoder(bytes, file, "chunk", base), encAt, crcAt, crcAt);
   return { ref, encoding: bytes[encAt]!, data: bytes.subarray(encAt + 1, crcAt) };
 }
 

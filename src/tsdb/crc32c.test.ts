@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { crc32c } from "./crc32c.ts";
+import { crc32c, crc32cRange } from "./crc32c.ts";
 
 const ascii = (s: string) => new TextEncoder().encode(s);
 
@@ -20,6 +20,12 @@ describe("crc32c", () => {
     const data = Uint8Array.from({ length: 1000 }, (_, i) => (i * 31) & 0xff);
     for (const cut of [0, 1, 7, 8, 9, 500, 999, 1000]) {
       expect(crc32c(data.subarray(cut), crc32c(data.subarray(0, cut)))).toBe(crc32c(data));
+    }
+  });
+  it("checksums a range in place like the subarray", () => {
+    const data = Uint8Array.from({ length: 300 }, (_, i) => (i * 131 + 7) & 0xff);
+    for (const [a, b] of [[0, 300], [1, 2], [3, 3], [5, 13], [7, 299], [100, 250]] as const) {
+      expect(crc32cRange(data, a, b)).toBe(crc32c(data.slice(a, b)));
     }
   });
 });
