@@ -9,11 +9,12 @@
  *   fastest of R runs after one warm-up (runs alternate with Prometheus' so both see the same load);
  * - samples/s through fan-out + WASM decode + penalty dedup (one select of every series over the
  *   whole range, both replicas' samples counted as input);
- * - peak RSS of the process while the queries run;
+ * - RSS before the queries (data, blocks and buckets are in this process) and peak RSS while they run;
  * - when Debian's Prometheus 2.42 is installed: the same queries against Prometheus serving
  *   replica a's blocks directly, and the Meridian/Prometheus latency ratio per query.
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import process from "node:process";
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
@@ -232,6 +233,8 @@ export default async function (args: string[]): Promise<void> {
       console.log("bench: prometheus comparison skipped (no /usr/bin/prometheus or --no-prometheus)");
     }
 
+    // Baseline: the process already holds the generated data and both in-memory buckets.
+    report("query_rss_before_queries", process.memoryUsage.rss() / 1024 / 1024, "MiB");
     const { peakRss } = await withPeakRss(async () => {
       for (const q of queries) {
         await timeQuery(base, q.path);
