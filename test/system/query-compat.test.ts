@@ -239,6 +239,7 @@ describe.skipIf(!havePrometheus)("query API: Meridian querier vs Prometheus 2.42
       range("node_load1", START, END, "abc"),
       range("node_load1", END, START, "60"),
       range("node_load1", START, START + 11_001 * 1000, "1"), // 11,001 points
+      range("node_load1", START, START + 11_000 * 1000, "1"), // exactly 11,000 steps: allowed
       `/api/v1/query_range?query=${q("node_load1")}&start=abc&end=${sec(END)}&step=60`,
       `/api/v1/query_range?query=${q("node_load1")}&start=${sec(START)}&end=xyz&step=60`,
       `/api/v1/query?query=${q("node_load1")}&time=notatime`,
