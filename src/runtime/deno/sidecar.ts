@@ -11,6 +11,7 @@ import type { FlagValues } from "../flags.ts";
 import { openBucketFromFlags } from "../node/objstore.ts";
 import { createNodeShipperFs } from "../node/shipper-fs.ts";
 import { getDeno, splitAddress } from "./deno-api.ts";
+import { denoServeTls } from "./serve-tls.ts";
 
 const LEVELS: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
 
@@ -45,8 +46,10 @@ export async function runSidecarOnDeno(flags: FlagValues): Promise<number> {
     shutdownSignal: shutdown.signal,
   });
   const { hostname, port } = splitAddress(String(flags["http-address"]));
+  const tls = await denoServeTls(deno, flags);
   const server = deno.serve(
-    { hostname, port, onListen: (a) => log("info", `listening: http ${a.hostname}:${a.port} (Connect, gRPC-Web; native gRPC needs the Node runner)`) },
+    // Deno.serve takes cert/key PEM text for HTTPS.
+    { hostname, port, ...tls, onListen: (a) => log("info", `listening: ${tls.cert ? "https" : "http"} ${a.hostname}:${a.port} (Connect, gRPC-Web; native gRPC needs the Node runner)`) },
     (req) => app.fetch(req),
   );
 
