@@ -35,6 +35,7 @@ export const storeCommand: CommandSpec = {
     { name: "store.limits.request-series", kind: "int", default: "0", help: "Maximum series one Series call may touch; 0 is no limit." },
     { name: "store.limits.request-samples", kind: "int", default: "0", help: "Maximum samples one Series call may touch; 0 is no limit." },
     { name: "store.grpc.series-max-concurrency", kind: "int", default: "20", help: "Maximum concurrent Series calls." },
+    { name: "block-sync-concurrency", kind: "int", default: "20", help: "Number of blocks listed and loaded (index-header built) in parallel during a sync." },
   ],
 };
 

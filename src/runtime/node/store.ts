@@ -57,6 +57,7 @@ export async function runStore(flags: FlagValues): Promise<number> {
     seriesLimit: num(flags["store.limits.request-series"], 0),
     samplesLimit: num(flags["store.limits.request-samples"], 0),
     seriesConcurrency: num(flags["store.grpc.series-max-concurrency"], 20),
+    syncConcurrency: num(flags["block-sync-concurrency"], 20),
     ...(wasm ? { wasm } : {}),
     log,
   });
