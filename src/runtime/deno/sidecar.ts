@@ -6,22 +6,18 @@
 import type { Bucket } from "../../objstore/bucket.ts";
 import { createComponentApp } from "../../server/app.ts";
 import { createMetricsRegistry } from "../../server/metrics.ts";
-import { createSidecar, type LogLevel } from "../../sidecar/sidecar.ts";
+import { createSidecar } from "../../sidecar/sidecar.ts";
+import { createLogger } from "../logger.ts";
 import type { FlagValues } from "../flags.ts";
 import { openBucketFromFlags } from "../node/objstore.ts";
 import { createNodeShipperFs } from "../node/shipper-fs.ts";
 import { getDeno, splitAddress } from "./deno-api.ts";
 import { denoServeTls } from "./serve-tls.ts";
 
-const LEVELS: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
-
 /** Runs the sidecar on Deno until SIGINT/SIGTERM or a fatal error; resolves with the exit code. */
 export async function runSidecarOnDeno(flags: FlagValues): Promise<number> {
   const deno = getDeno();
-  const min = LEVELS[String(flags["log.level"]) as LogLevel] ?? 1;
-  const log = (lvl: LogLevel, msg: string) => {
-    if (LEVELS[lvl] >= min) console.error(`ts=${new Date().toISOString()} level=${lvl} component=sidecar runtime=deno msg=${JSON.stringify(msg)}`);
-  };
+  const log = createLogger("sidecar", String(flags["log.level"] ?? "info"));
   const metrics = createMetricsRegistry();
   let bucket: Bucket | undefined;
   if (flags["objstore.config-file"] || flags["objstore.config"]) bucket = await openBucketFromFlags(flags, (m) => log("warn", m));

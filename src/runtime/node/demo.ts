@@ -20,7 +20,7 @@ import type { WrittenBlock } from "../../tsdb/block-writer.ts";
 import type { FlagValues } from "../flags.ts";
 import { createFilesystemBucket } from "./filesystem-bucket.ts";
 import { loadWasm } from "./load-wasm.ts";
-import { createLogger, type Logger } from "./logger.ts";
+import { createLogger, type Logger } from "../logger.ts";
 import { startGrpcServer, startHttpServer, type RunningServer } from "./serve.ts";
 import { createNodeTransportFactory } from "./store-transport.ts";
 

@@ -11,7 +11,7 @@ import type { FlagValues } from "../flags.ts";
 import { formatDuration } from "../../model/duration.ts";
 import { openEndpointsFromFlags, type NodeEndpoints } from "./endpoints.ts";
 import { loadWasm } from "./load-wasm.ts";
-import { createLogger } from "./logger.ts";
+import { createLogger } from "../logger.ts";
 import { registerProcessMetrics } from "./process-metrics.ts";
 import { startGrpcServer, startHttpServer } from "./serve.ts";
 import { tlsFromFlags } from "./tls-flags.ts";

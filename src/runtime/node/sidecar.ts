@@ -9,23 +9,13 @@ import process from "node:process";
 import type { Bucket } from "../../objstore/bucket.ts";
 import { createComponentApp } from "../../server/app.ts";
 import { createMetricsRegistry } from "../../server/metrics.ts";
-import { createSidecar, type LogLevel } from "../../sidecar/sidecar.ts";
+import { createSidecar } from "../../sidecar/sidecar.ts";
+import { createLogger } from "../logger.ts";
 import type { FlagValues } from "../flags.ts";
 import { openBucketFromFlags } from "./objstore.ts";
 import { startGrpcServer, startHttpServer } from "./serve.ts";
 import { tlsFromFlags } from "./tls-flags.ts";
 import { createNodeShipperFs } from "./shipper-fs.ts";
-
-const LEVELS: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
-
-/** Creates a logfmt logger for component `component` honouring `--log.level`. */
-export function createLogger(component: string, level: string): (lvl: LogLevel, msg: string) => void {
-  const min = LEVELS[level as LogLevel] ?? 1;
-  return (lvl, msg) => {
-    if (LEVELS[lvl] < min) return;
-    console.error(`ts=${new Date().toISOString()} level=${lvl} component=${component} msg=${JSON.stringify(msg)}`);
-  };
-}
 
 /** Runs the sidecar until SIGINT/SIGTERM or a fatal error; resolves with the exit code. */
 export async function runSidecar(flags: FlagValues): Promise<number> {

@@ -1,4 +1,4 @@
-/** logfmt logging to stderr for the Node runners, filtered by `--log.level`, as Thanos logs. */
+/** logfmt logging to stderr for the runtime entries (Node, Deno), filtered by `--log.level`, as Thanos logs. */
 
 /** Log levels, least to most severe. */
 export type LogLevel = "debug" | "info" | "warn" | "error";
