@@ -29,6 +29,8 @@ export interface StoreQueryOptions {
   readonly replicaLabels: readonly string[];
   readonly partialResponse: boolean;
   readonly storeMatchers?: readonly (readonly Matcher[])[];
+  /** Tenant forwarded to every store (`thanos-tenant`). */
+  readonly tenant?: string;
   /** `--deduplication.func`: penalty (default, Thanos' HA algorithm) or chain (plain merge). */
   readonly dedupFunc?: "penalty" | "chain";
 }
@@ -102,7 +104,11 @@ function wrapStoreError(err: unknown): never {
 /** A Queryable over the fan-out StoreAPI for one request's options. */
 export function createStoreQueryable(opts: StoreQueryableOptions): Queryable {
   const { stores, wasm, request } = opts;
-  const call = (signal?: AbortSignal) => ({ ...(request.storeMatchers ? { storeMatchers: request.storeMatchers } : {}), ...(signal ? { signal } : {}) });
+  const call = (signal?: AbortSignal) => ({
+    ...(request.storeMatchers ? { storeMatchers: request.storeMatchers } : {}),
+    ...(signal ? { signal } : {}),
+    ...(request.tenant !== undefined ? { tenant: request.tenant } : {}),
+  });
   const querier: Querier = {
     async select(matchers, hints, signal): Promise<SelectResult> {
       const req = seriesRequestFor(matchers, hints, request);

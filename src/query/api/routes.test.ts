@@ -124,6 +124,9 @@ describe("Prometheus HTTP API", () => {
     expect(requests[0]).toMatchObject({ dedup: false, partialResponse: false, replicaLabels: ["r1", "r2"] });
     await app(requests).request("http://x/query?query=up&time=1");
     expect(requests[1]).toMatchObject({ dedup: true, partialResponse: true, replicaLabels: ["replica"] });
+    expect(requests[1]).not.toHaveProperty("tenant");
+    await app(requests).request("http://x/query?query=up&time=1", { headers: { "thanos-tenant": "team-a" } });
+    expect(requests[2]).toMatchObject({ tenant: "team-a" });
   });
 
   it("serves buildinfo and flags", async () => {

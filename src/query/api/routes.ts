@@ -23,6 +23,8 @@ export interface RequestQueryOptions {
   readonly partialResponse: boolean;
   /** `storeMatch[]` selectors restricting which stores are asked; empty means all. */
   readonly storeMatchers: readonly (readonly Matcher[])[];
+  /** Tenant from the `thanos-tenant` request header, forwarded to every store as Thanos does. */
+  readonly tenant?: string;
 }
 
 /** Per-query engine options the API passes through. */
@@ -78,9 +80,11 @@ export function createPrometheusApi(opts: PrometheusApiOptions): Hono {
   const app = new Hono();
   const now = opts.now ?? Date.now;
 
-  const requestOptions = (p: ApiParams): RequestQueryOptions => {
+  const requestOptions = (p: ApiParams, req?: Request): RequestQueryOptions => {
     const replicaParam = p.getAll("replicaLabels[]");
+    const tenant = req?.headers.get("thanos-tenant") ?? "";
     return {
+      ...(tenant !== "" ? { tenant } : {}),
       dedup: parseBoolParam(p, "dedup", true),
       replicaLabels: replicaParam.length > 0 ? replicaParam : opts.replicaLabels,
       partialResponse: parseBoolParam(p, "partial_response", opts.partialResponseDefault),
@@ -140,7 +144,7 @@ export function createPrometheusApi(opts: PrometheusApiOptions): Hono {
     const expr = p.get("query") ?? "";
     const time = optionalTime(p, "time", now());
     const q = queryOptions(p, c.req.raw.signal);
-    const res = await runQuery(q, (o) => opts.engine.instantQuery(opts.queryable(requestOptions(p)), expr, time, o)).catch((err: unknown) => {
+    const res = await runQuery(q, (o) => opts.engine.instantQuery(opts.queryable(requestOptions(p, c.req.raw)), expr, time, o)).catch((err: unknown) => {
       const e = classify(err);
       // Prometheus prefixes parse errors of instant queries with the parameter name.
       if (e.type === "bad_data" && !e.message.startsWith("invalid parameter")) throw new ApiError("bad_data", `invalid parameter "query": ${e.message}`);
@@ -160,7 +164,7 @@ export function createPrometheusApi(opts: PrometheusApiOptions): Hono {
       throw new ApiError("bad_data", "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)");
     }
     const q = queryOptions(p, c.req.raw.signal);
-    const res = await runQuery(q, (o) => opts.engine.rangeQuery(opts.queryable(requestOptions(p)), p.get("query") ?? "", start, end, step, o));
+    const res = await runQuery(q, (o) => opts.engine.rangeQuery(opts.queryable(requestOptions(p, c.req.raw)), p.get("query") ?? "", start, end, step, o));
     return json(encodeSuccess(encodeQueryData(res.value), res.warnings, res.infos));
   });
 
@@ -179,13 +183,13 @@ export function createPrometheusApi(opts: PrometheusApiOptions): Hono {
     const start = optionalTime(p, "start", MIN_TIME);
     const end = optionalTime(p, "end", MAX_TIME);
     const limit = limitOf(p);
-    const res = await selectSeries(opts.queryable(requestOptions(p)), sets, start, end, limit, c.req.raw.signal);
+    const res = await selectSeries(opts.queryable(requestOptions(p, c.req.raw)), sets, start, end, limit, c.req.raw.signal);
     return json(encodeSuccess(`[${res.series.map(encodeLabels).join(",")}]`, res.warnings));
   });
 
   const labels = handle(async (p, c) => {
     const sets = p.getAll("match[]").map((m) => selector(m, "match[]"));
-    const res = await unionLabelNames(opts.queryable(requestOptions(p)), sets, optionalTime(p, "start", MIN_TIME), optionalTime(p, "end", MAX_TIME), limitOf(p), c.req.raw.signal);
+    const res = await unionLabelNames(opts.queryable(requestOptions(p, c.req.raw)), sets, optionalTime(p, "start", MIN_TIME), optionalTime(p, "end", MAX_TIME), limitOf(p), c.req.raw.signal);
     return json(encodeSuccess(encodeStrings(res.values), res.warnings));
   });
 
@@ -194,7 +198,7 @@ export function createPrometheusApi(opts: PrometheusApiOptions): Hono {
     const decoded = name.startsWith("U__") ? decodeUtf8LabelName(name) : name;
     if (decoded === "") throw new ApiError("bad_data", `invalid label name: ${JSON.stringify(name)}`);
     const sets = p.getAll("match[]").map((m) => selector(m, "match[]"));
-    const res = await unionLabelValues(opts.queryable(requestOptions(p)), decoded, sets, optionalTime(p, "start", MIN_TIME), optionalTime(p, "end", MAX_TIME), limitOf(p), c.req.raw.signal);
+    const res = await unionLabelValues(opts.queryable(requestOptions(p, c.req.raw)), decoded, sets, optionalTime(p, "start", MIN_TIME), optionalTime(p, "end", MAX_TIME), limitOf(p), c.req.raw.signal);
     return json(encodeSuccess(encodeStrings(res.values), res.warnings));
   });
 
