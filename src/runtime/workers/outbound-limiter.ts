@@ -135,6 +135,8 @@ export function createOutboundLimiter(opts: OutboundLimiterOptions = {}, fetchFn
               `outbound connection limit (${max}) reached and more than ${spillMax} bytes of responses are buffered to free one; ` +
                 "query fewer endpoints at once (e.g. put a regional querier in front of them)",
             );
+            // What this stream buffered is useless now; free it so it does not count against others.
+            dropQueue();
             void reader.cancel(failure).catch(() => undefined);
             finish();
             return;
