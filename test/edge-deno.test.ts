@@ -35,6 +35,7 @@ let dir: string;
 const servers: RunningServer[] = [];
 const children: ChildProcess[] = [];
 let denoStoreUrl = "";
+let sharedStoreUrl = "";
 let denoQueryUrl = "";
 let reference: Hono;
 let referenceEndpoints: ReturnType<typeof createEndpointSet>;
@@ -85,6 +86,7 @@ beforeAll(async () => {
   await uploadFixtureGroup(shared, "promtool-openmetrics-2.42", { region: "eu", replica: "b" });
   await uploadFixtureGroup(shared, "promtool-openmetrics-edgecases-2.42", { region: "us", replica: "a" });
   const sharedUrl = await serveStore(shared);
+  sharedStoreUrl = sharedUrl;
   const euNodeUrl = await serveStore(eu);
 
   const tokenFile = join(dir, "token");
@@ -173,6 +175,18 @@ describe("meridian query and store on Deno", () => {
       const err = await client(token).labelValues(req).then(() => undefined, (e: unknown) => ConnectError.from(e));
       expect(err?.code).toBe(Code.Unauthenticated);
     }
+  });
+
+  it("reloads --endpoint.sd-config-file on Deno (endpoints added by editing the file)", async () => {
+    const sd = join(dir, "endpoints.yaml");
+    writeFileSync(sd, `endpoints:\n  - address: ${denoStoreUrl}\n`);
+    const url = await denoTask("query", [`--endpoint.sd-config-file=${sd}`]);
+    const healthy = async () => ((await (await fetch(`${url}/api/v1/stores`)).text()).match(/"health":"healthy"/g) ?? []).length;
+    await until("one endpoint from the SD file", async () => (await healthy()) === 1);
+    writeFileSync(sd, `endpoints:\n  - address: ${denoStoreUrl}\n  - address: ${sharedStoreUrl}\n`);
+    await until("the added endpoint", async () => (await healthy()) === 2);
+    const res = await fetch(`${url}/api/v1/label/region/values`);
+    expect(((await res.json()) as { data: string[] }).data).toEqual(["eu", "us"]);
   });
 
   it("refuses a native gRPC endpoint on Deno with a clear message", async () => {
