@@ -15,9 +15,10 @@ export function createLocalStoreClient(address: string, api: StoreApi): StoreCli
       const signals = [signal, timeoutMs ? AbortSignal.timeout(timeoutMs) : undefined].filter((s): s is AbortSignal => s !== undefined);
       return api.info(signals.length === 0 ? undefined : signals.length === 1 ? signals[0] : AbortSignal.any(signals));
     },
-    series: (req, signal) => api.series(req, signal ?? new AbortController().signal),
-    labelNames: (req, signal) => api.labelNames(req, signal ?? new AbortController().signal),
-    labelValues: (req, signal) => api.labelValues(req, signal ?? new AbortController().signal),
+    // The call context (tenant) passes through unchanged, as a remote endpoint would receive it.
+    series: (req, signal, call) => api.series(req, signal ?? new AbortController().signal, call),
+    labelNames: (req, signal, call) => api.labelNames(req, signal ?? new AbortController().signal, call),
+    labelValues: (req, signal, call) => api.labelValues(req, signal ?? new AbortController().signal, call),
     close() {},
   };
 }
