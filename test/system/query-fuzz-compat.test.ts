@@ -107,12 +107,18 @@ function generator(seed: number): () => string {
     if (choice < 0.25) return pick(leaves)();
     if (choice < 0.4) {
       const f = pick(["abs", "ceil", "floor", "round", "sqrt", "exp", "ln", "log2", "log10", "sgn", "timestamp", "-"]);
+      // Rounding only raw samples: 2.42 averages without Kahan compensation, and a last-bit
+      // difference can cross an integer boundary (ceil(194.00000000001) vs 194).
+      if (f === "ceil" || f === "floor" || f === "round") return `${f}(${pick(gauges)})`;
       return f === "-" ? `-(${vector(depth - 1)})` : `${f}(${vector(depth - 1)})`;
     }
     if (choice < 0.55) {
       const agg = pick(["sum", "avg", "min", "max", "count", "stddev", "stdvar", "group"]);
       const g = pick(groupings);
-      return `${agg} ${g} (${vector(depth - 1)})`.replace("  ", " ");
+      // stddev/stdvar of a group starting with ±Inf: 0 in 2.42, NaN in Prometheus 3 (Meridian
+      // follows 3); clamp keeps infinities out of their input.
+      const input = agg === "stddev" || agg === "stdvar" ? `clamp(${vector(depth - 1)}, -1e100, 1e100)` : vector(depth - 1);
+      return `${agg} ${g} (${input})`.replace("  ", " ");
     }
     // topk/bottomk only over continuous values: on ties Meridian keeps a different series than
     // 2.42 does (see /work/notes/bugs.md), and integer-valued inputs tie all the time.
