@@ -133,6 +133,18 @@ describe("Grafana-shaped requests", () => {
     for (const list of Object.values(m.data)) expect(Array.isArray(list)).toBe(true);
   });
 
+  it("Thanos' replicaLabels[] overrides --query.replica-label per request; dedup=false keeps every label", async () => {
+    const metrics = async (extra: string): Promise<Record<string, string>[]> => {
+      const res = await querier.request(`/api/v1/query?query=${encodeURIComponent('node_load1{instance="10.0.0.1:9100"}')}&time=${s(END - 600_000)}${extra}`);
+      return json(res.text).data.result.map((r: any) => r.metric);
+    };
+    expect(await metrics("")).toEqual([{ __name__: "node_load1", cluster: "eu", instance: "10.0.0.1:9100", job: "node" }]);
+    expect(await metrics("&replicaLabels[]=replica&replicaLabels[]=cluster")).toEqual([{ __name__: "node_load1", instance: "10.0.0.1:9100", job: "node" }]);
+    // Deduplicating on a label that does not tell the replicas apart leaves both replicas.
+    expect((await metrics("&replicaLabels[]=cluster")).map((m) => m.replica)).toEqual(["a", "b"]);
+    expect((await metrics("&dedup=false")).map((m) => `${m.cluster}/${m.replica}`)).toEqual(["eu/a", "eu/b"]);
+  });
+
   it("Grafana's health check query and its error shape", async () => {
     const ok = await querier.request(`/api/v1/query?query=1%2B1&time=${s(END)}`, { headers: GRAFANA_HEADERS });
     expect(json(ok.text)).toEqual({ status: "success", data: { resultType: "scalar", result: [Number(s(END)), "2"] } });
