@@ -105,4 +105,13 @@ describe("querier over two HA store gateways", () => {
     const names = await api(`/api/v1/labels?start=${T0 / 1000}&end=${(T0 + N * STEP) / 1000}`);
     expect(names.body.data).toEqual(["__name__", "cluster", "job"]);
   });
+
+  it("gzips API responses for clients that accept it, as Prometheus does", async () => {
+    const res = await query.app.request(`http://querier/api/v1/query_range?query=up&start=${T0 / 1000}&end=${(T0 + (N - 1) * STEP) / 1000}&step=15`, {
+      headers: { "accept-encoding": "gzip" },
+    });
+    expect(res.headers.get("content-encoding")).toBe("gzip");
+    const text = await new Response(res.body!.pipeThrough(new DecompressionStream("gzip"))).text();
+    expect(JSON.parse(text).data.result[0].values).toHaveLength(N);
+  });
 });

@@ -4,6 +4,7 @@
  * endpoints of other queriers). Runtime adapters only add sockets, files and signals.
  */
 import { Hono } from "hono";
+import { compress } from "hono/compress";
 import { createEngine, type EngineOptions } from "../promql/engine.ts";
 import { createComponentApp } from "../server/app.ts";
 import type { MetricsRegistry } from "../server/metrics.ts";
@@ -87,6 +88,8 @@ export function createQueryComponent(opts: QueryComponentOptions): QueryComponen
   // The UI page and its assets are public (they hold no data); everything else goes through the
   // component app, with its bearer-token check.
   const root = new Hono();
+  // Prometheus gzips API responses for clients that accept it; big matrices shrink ~10x.
+  root.use("/api/*", compress());
   mountUi(root);
   root.route("/", app);
   return { app: root, storeApi, ready };

@@ -129,6 +129,12 @@ describe("Prometheus HTTP API", () => {
     expect(requests[2]).toMatchObject({ tenant: "team-a" });
   });
 
+  it("answers exemplar queries with no exemplars, validating times", async () => {
+    const ok = await get("/query_exemplars?query=up&start=0&end=10");
+    expect(ok.text).toBe('{"status":"success","data":[]}');
+    expect((await get("/query_exemplars?query=up&start=10&end=0")).status).toBe(400);
+  });
+
   it("serves buildinfo and flags", async () => {
     expect(JSON.parse((await get("/status/buildinfo")).text)).toEqual({ status: "success", data: { version: "test" } });
     expect(JSON.parse((await get("/status/flags")).text).data["query.timeout"]).toBe("2m");

@@ -209,8 +209,15 @@ export function createPrometheusApi(opts: PrometheusApiOptions): Hono {
   app.get("/label/:name/values", labelValues);
   app.get("/status/buildinfo", (c) => c.json({ status: "success", data: opts.buildInfo }));
   app.get("/status/flags", (c) => c.json({ status: "success", data: opts.flags }));
-  // StoreAPI carries no metric metadata, so there is none to report (editors ask for it).
+  // StoreAPI carries no metric metadata and no exemplars, so there are none to report; Grafana
+  // and editors ask for both. Parameters are still validated as Prometheus does.
   app.get("/metadata", (c) => c.json({ status: "success", data: {} }));
+  app.on(["GET", "POST"], "/query_exemplars", handle(async (p) => {
+    const start = optionalTime(p, "start", MIN_TIME);
+    const end = optionalTime(p, "end", MAX_TIME);
+    if (end < start) throw new ApiError("bad_data", "end timestamp must not be before start time");
+    return json(encodeSuccess("[]"));
+  }));
   opts.extend?.(app);
   return app;
 }
