@@ -15,10 +15,11 @@ function hex(buf: ArrayBuffer): string {
 }
 
 async function sha256Hex(data: Uint8Array | string): Promise<string> {
-  return hex(await crypto.subtle.digest("SHA-256", typeof data === "string" ? enc.encode(data) : data));
+  // Typed arrays here are always backed by an ArrayBuffer (never shared memory).
+  return hex(await crypto.subtle.digest("SHA-256", (typeof data === "string" ? enc.encode(data) : data) as Uint8Array<ArrayBuffer>));
 }
 
-async function hmac(key: Uint8Array | ArrayBuffer, data: string): Promise<ArrayBuffer> {
+async function hmac(key: Uint8Array<ArrayBuffer> | ArrayBuffer, data: string): Promise<ArrayBuffer> {
   const k = await crypto.subtle.importKey("raw", key, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
   return crypto.subtle.sign("HMAC", k, enc.encode(data));
 }
@@ -126,7 +127,7 @@ export function createFetchS3Bucket(config: S3BucketConfig, opts: FetchS3BucketO
     const all = config.accessKey && config.secretKey
       ? await signV4({ method, url: u, headers, payloadHash, accessKey: config.accessKey, secretKey: config.secretKey, ...(config.sessionToken ? { sessionToken: config.sessionToken } : {}), region, date: now() })
       : headers;
-    return doFetch(u, { method, headers: all, ...(body ? { body } : {}) });
+    return doFetch(u, { method, headers: all, ...(body ? { body: body as Uint8Array<ArrayBuffer> } : {}) });
   }
 
   async function fail(res: Response, op: string, key: string): Promise<never> {
