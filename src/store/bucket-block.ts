@@ -59,7 +59,7 @@ export interface BucketBlock {
   chunks(refs: ArrayLike<number>): Promise<RawChunk[]>;
   /** Values of label `name` in the index. */
   labelValues(name: string): Promise<string[]>;
-  /** Bytes of the index-header kept in memory (approximation for metrics). */
+  /** Size of the index-header (symbol table and postings offset table copies, on local disk; only a sample is resident). */
   readonly indexHeaderSize: number;
 }
 
