@@ -34,6 +34,8 @@ import { createTestStore } from "../src/server/test-store.ts";
 import { encodeXorChunk } from "../src/tsdb/xor-encoder.ts";
 import type { Hono } from "hono";
 import { uploadFixtureGroup } from "./helpers/s3rver-store.ts";
+import { startS3rver, type S3rverHandle } from "./helpers/s3rver.ts";
+import { createS3Bucket } from "../src/objstore/s3-bucket.ts";
 
 const TOKEN = "edge-secret-token";
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -45,6 +47,7 @@ let mf: Miniflare;
 let workerUrl: string;
 let reference: Hono;
 let referenceEndpoints: ReturnType<typeof createEndpointSet>;
+let sharedStoreUrl = "";
 
 async function serveStore(bucket: Bucket): Promise<string> {
   const store = createBucketStore({ bucket, metrics: createMetricsRegistry() });
@@ -100,6 +103,7 @@ beforeAll(async () => {
   await uploadFixtureGroup(shared, "promtool-openmetrics-edgecases-2.42", { region: "us", replica: "a" });
   const sharedUrl = await serveStore(shared);
   const euUrl = await serveStore(eu);
+  sharedStoreUrl = sharedUrl;
 
   mf = miniflare({ MERIDIAN_BEARER_TOKEN: TOKEN, MERIDIAN_ENDPOINTS: JSON.stringify([sharedUrl]), MERIDIAN_REPLICA_LABELS: "replica" }, true);
   workerUrl = (await mf.ready).href.replace(/\/$/, "");
@@ -255,6 +259,38 @@ describe("querier on Workers (Miniflare) over R2 blocks + a Connect endpoint", (
   });
 });
 
+describe("querier on Workers over S3 (MERIDIAN_OBJSTORE_CONFIG, SigV4 over fetch)", () => {
+  let s3: S3rverHandle;
+  let w: Miniflare;
+  beforeAll(async () => {
+    s3 = await startS3rver(["blocks"]);
+    // Written by the aws-sdk bucket (what the Node shipper uses), under a Thanos prefix.
+    await uploadFixtureGroup(createS3Bucket({ ...s3.config("blocks"), prefix: "tenant-a" }), "promtool-openmetrics-2.42", { region: "eu", replica: "a" });
+    w = miniflare({
+      MERIDIAN_PUBLIC: "true", MERIDIAN_OBJSTORE_CONFIG: `${s3.yaml("blocks")}prefix: tenant-a\n`,
+      MERIDIAN_ENDPOINTS: JSON.stringify([sharedStoreUrl]), MERIDIAN_REPLICA_LABELS: "replica",
+    }, false);
+  }, 60_000);
+  afterAll(async () => {
+    await w?.dispose();
+    await s3?.stop();
+  });
+
+  it("reads the blocks from S3 and answers as the Node querier does", async () => {
+    const stores = await (await w.dispatchFetch("http://worker/api/v1/stores", { headers: { "accept-encoding": "identity" } })).text();
+    expect(stores).toContain("s3://blocks/tenant-a");
+    expect(stores).not.toContain("unhealthy");
+    for (const path of [
+      `/api/v1/query?query=${encodeURIComponent("count by (region, replica) (demo_gauge)")}&time=1700003000&dedup=false`,
+      `/api/v1/query_range?query=${encodeURIComponent("rate(demo_requests_total[5m])")}&start=1699999000&end=1700020000&step=60`,
+      "/api/v1/label/replica/values",
+    ]) {
+      const got = await (await w.dispatchFetch(`http://worker${path}`)).json();
+      expect(got).toEqual(await (await reference.fetch(new Request(`http://reference${path}`))).json());
+    }
+  });
+});
+
 describe("Worker start-up rules", () => {
   it("refuses to serve (500, clear message) without a token unless MERIDIAN_PUBLIC=true", async () => {
     const url = servers[0] ? `http://127.0.0.1:${servers[0].port}` : "";
@@ -334,7 +370,7 @@ describe("Worker fan-out beyond the 6-connection limit", () => {
     const tight = miniflare({ MERIDIAN_PUBLIC: "true", MERIDIAN_ENDPOINTS: JSON.stringify(urls), MERIDIAN_SPILL_BYTES: "4KB" }, false);
     try {
       const res = await tight.dispatchFetch(`http://worker/api/v1/query?query=count(fanout_metric)&time=1700001000`);
-      const stores = await (await tight.dispatchFetch("http://worker/api/v1/stores")).text();
+      const stores = await (await tight.dispatchFetch("http://worker/api/v1/stores", { headers: { "accept-encoding": "identity" } })).text();
       expect(stores).not.toContain("unhealthy");
       const body = (await res.json()) as { warnings?: string[] };
       expect(res.status).toBe(200);

@@ -9,6 +9,7 @@ import { parseDuration } from "../../model/duration.ts";
 import { parseEndpointSdConfig, type EndpointSpec } from "../../query/endpoint-config.ts";
 import { parseEndpointAddress } from "../../query/store-client.ts";
 import type { R2BucketLike } from "../../objstore/r2-bucket.ts";
+import { parseObjstoreConfig, type ObjstoreConfig } from "../../objstore/config.ts";
 
 /** The Worker's `env` as Meridian reads it (every field optional; unknown bindings are ignored). */
 export interface MeridianWorkerEnv {
@@ -22,6 +23,8 @@ export interface MeridianWorkerEnv {
   readonly MERIDIAN_ENDPOINT_TOKEN?: string;
   /** R2 bucket with TSDB blocks, served by an in-Worker store gateway. */
   readonly BLOCKS?: R2BucketLike;
+  /** Secret: Thanos objstore YAML (type S3) for blocks in S3 or R2's S3 API, read over fetch. */
+  readonly MERIDIAN_OBJSTORE_CONFIG?: string;
   readonly MERIDIAN_REPLICA_LABELS?: string;
   readonly MERIDIAN_CORS_ORIGIN?: string;
   readonly MERIDIAN_DEDUP_FUNC?: string;
@@ -51,6 +54,8 @@ export interface WorkerConfig {
   readonly isPublic: boolean;
   readonly endpoints: EndpointSpec[];
   readonly blocks: R2BucketLike | undefined;
+  /** Parsed `MERIDIAN_OBJSTORE_CONFIG` (always type S3). */
+  readonly objstore: Extract<ObjstoreConfig, { type: "S3" }> | undefined;
   readonly replicaLabels: string[];
   readonly corsOrigins: string[];
   readonly dedupFunc: "penalty" | "chain";
@@ -136,6 +141,19 @@ function endpoints(raw: unknown): EndpointSpec[] {
   return specs;
 }
 
+function objstore(raw: unknown): Extract<ObjstoreConfig, { type: "S3" }> | undefined {
+  const yaml = text(raw);
+  if (yaml === undefined) return undefined;
+  let cfg: ObjstoreConfig;
+  try {
+    cfg = parseObjstoreConfig(yaml);
+  } catch (err) {
+    throw new WorkerConfigError(`MERIDIAN_OBJSTORE_CONFIG: ${(err as Error).message}`);
+  }
+  if (cfg.type !== "S3") throw new WorkerConfigError(`MERIDIAN_OBJSTORE_CONFIG: type ${cfg.type} is not available on Workers (use S3, or bind R2 as BLOCKS)`);
+  return cfg;
+}
+
 /** Reads and validates the bindings; throws {@link WorkerConfigError}. */
 export function parseWorkerConfig(env: MeridianWorkerEnv): WorkerConfig {
   const isPublic = bool("MERIDIAN_PUBLIC", env.MERIDIAN_PUBLIC, false);
@@ -155,6 +173,7 @@ export function parseWorkerConfig(env: MeridianWorkerEnv): WorkerConfig {
     isPublic,
     endpoints: endpointToken === undefined ? eps : eps.map((e) => (e.bearerToken === undefined ? { ...e, bearerToken: endpointToken } : e)),
     blocks: env.BLOCKS,
+    objstore: objstore(env.MERIDIAN_OBJSTORE_CONFIG),
     replicaLabels: list(env.MERIDIAN_REPLICA_LABELS),
     corsOrigins: list(env.MERIDIAN_CORS_ORIGIN),
     dedupFunc: dedup,
@@ -170,8 +189,8 @@ export function parseWorkerConfig(env: MeridianWorkerEnv): WorkerConfig {
     syncIntervalMs: duration("MERIDIAN_SYNC_INTERVAL", env.MERIDIAN_SYNC_INTERVAL, "15m"),
     probeIntervalMs: duration("MERIDIAN_PROBE_INTERVAL", env.MERIDIAN_PROBE_INTERVAL, "15s"),
   };
-  if (cfg.endpoints.length === 0 && cfg.blocks === undefined) {
-    throw new WorkerConfigError("nothing to query: set MERIDIAN_ENDPOINTS (Connect URLs) and/or bind an R2 bucket as BLOCKS");
+  if (cfg.endpoints.length === 0 && cfg.blocks === undefined && cfg.objstore === undefined) {
+    throw new WorkerConfigError("nothing to query: set MERIDIAN_ENDPOINTS (Connect URLs), bind an R2 bucket as BLOCKS and/or set MERIDIAN_OBJSTORE_CONFIG");
   }
   return cfg;
 }

@@ -8,6 +8,8 @@
  */
 import type { Hono } from "hono";
 import { createConnectTransport } from "@connectrpc/connect-web";
+import type { Bucket } from "../../objstore/bucket.ts";
+import { withPrefix } from "../../objstore/prefixed-bucket.ts";
 import { createR2Bucket } from "../../objstore/r2-bucket.ts";
 import { createEndpointSet, type EndpointSet } from "../../query/endpoint-set.ts";
 import { createQueryComponent } from "../../query/query-component.ts";
@@ -18,6 +20,7 @@ import { instantiateMeridianWasm, setDefaultWasm } from "../../wasm/module.ts";
 import { parseWorkerConfig, WorkerConfigError, type MeridianWorkerEnv, type WorkerConfig } from "./config.ts";
 import { createLocalStoreClient } from "./local-store-client.ts";
 import { createOutboundLimiter, type OutboundLimiter } from "./outbound-limiter.ts";
+import { createFetchS3Bucket } from "./s3-fetch-bucket.ts";
 
 /** The part of the Workers `ExecutionContext` used here. */
 export interface WorkerContext {
@@ -44,7 +47,8 @@ interface State {
   readonly config: WorkerConfig;
   readonly app: Hono;
   readonly endpoints: EndpointSet;
-  readonly store: BucketStore | undefined;
+  /** In-Worker store gateways (R2 binding, S3 over fetch) by endpoint address. */
+  readonly stores: ReadonlyMap<string, BucketStore>;
   readonly limiter: OutboundLimiter;
   probed: number;
   synced: number;
@@ -79,26 +83,37 @@ async function build(env: MeridianWorkerEnv, opts: WorkerHandlerOptions): Promis
     buffered.set(limiter.buffered);
   });
   const around = <T>(fn: () => Promise<T>): Promise<T> => limiter.run(fn);
-  const store = config.blocks
-    ? createBucketStore({
-        bucket: createR2Bucket(config.blocks, { name: "BLOCKS", around }),
-        metrics,
-        wasm,
-        indexCacheBytes: config.indexCacheBytes,
-        samplesLimit: config.samplesLimit,
-        // Every bucket read holds a connection; more loaders would only queue on the limiter.
-        syncConcurrency: config.maxConnections,
-        seriesConcurrency: 4,
-        log,
-      })
-    : undefined;
+  const buckets: [string, Bucket][] = [];
+  if (config.blocks) buckets.push([R2_STORE_ADDRESS, createR2Bucket(config.blocks, { name: "BLOCKS", around })]);
+  if (config.objstore) {
+    const s3 = config.objstore.s3;
+    // Every S3 request is one fetch through the limiter; a body is read whole before its permit goes back.
+    const b = withPrefix(withPrefix(createFetchS3Bucket(s3, { fetch: limiter.fetch }), s3.prefix ?? ""), config.objstore.prefix);
+    buckets.push([`s3://${b.name}`, b]);
+  }
+  const stores = new Map<string, BucketStore>();
+  for (const [address, bucket] of buckets) {
+    stores.set(address, createBucketStore({
+      bucket,
+      metrics,
+      wasm,
+      indexCacheBytes: config.indexCacheBytes,
+      samplesLimit: config.samplesLimit,
+      // Every bucket read holds a connection; more loaders would only queue on the limiter.
+      syncConcurrency: config.maxConnections,
+      seriesConcurrency: 4,
+      log,
+    }));
+  }
   const transportFactory = workersTransportFactory(limiter);
   const endpoints = createEndpointSet({
-    staticEndpoints: [...(store ? [{ address: R2_STORE_ADDRESS, strict: false }] : []), ...config.endpoints],
-    clientFactory: (spec) =>
-      spec.address === R2_STORE_ADDRESS && store
-        ? createLocalStoreClient(R2_STORE_ADDRESS, store.storeApi)
-        : createStoreClient(spec.address, { transportFactory, ...(spec.bearerToken !== undefined ? { bearerToken: spec.bearerToken } : {}) }),
+    staticEndpoints: [...[...stores.keys()].map((address) => ({ address })), ...config.endpoints],
+    clientFactory: (spec) => {
+      const local = stores.get(spec.address);
+      return local
+        ? createLocalStoreClient(spec.address, local.storeApi)
+        : createStoreClient(spec.address, { transportFactory, ...(spec.bearerToken !== undefined ? { bearerToken: spec.bearerToken } : {}) });
+    },
   });
   const component = createQueryComponent({
     endpoints,
@@ -115,26 +130,31 @@ async function build(env: MeridianWorkerEnv, opts: WorkerHandlerOptions): Promis
     flags: {
       "runtime": "workers",
       "endpoints": config.endpoints.map((e) => e.address).join(","),
-      "r2-bucket": config.blocks ? "BLOCKS" : "",
+      "block-stores": [...stores.keys()].join(","),
       "query.replica-label": config.replicaLabels.join(","),
       "max-connections": String(config.maxConnections),
     },
     ...(opts.extend ? { extend: opts.extend } : {}),
   });
-  return { config, app: component.app, endpoints, store, limiter, probed: 0, synced: 0, probing: undefined, syncing: undefined };
+  return { config, app: component.app, endpoints, stores, limiter, probed: 0, synced: 0, probing: undefined, syncing: undefined };
 }
 
 /** Brings block list and endpoint health up to date: awaits what was never done, refreshes the rest in the background. */
 async function refresh(st: State, ctx: WorkerContext): Promise<void> {
   const now = Date.now();
-  if (st.store && (!st.store.ready() || now - st.synced >= st.config.syncIntervalMs)) {
-    st.syncing ??= st.store
-      .sync()
-      .then((r) => {
+  const stores = [...st.stores];
+  if (stores.length > 0 && (stores.some(([, s]) => !s.ready()) || now - st.synced >= st.config.syncIntervalMs)) {
+    st.syncing ??= Promise.all(
+      stores.map(([address, store]) =>
+        store.sync().then(
+          (r) => log("info", `${address}: synced blocks: ${r.total} served, ${r.loaded.length} new, ${r.dropped.length} dropped, ${r.failed.length} failed`),
+          (err: unknown) => log("error", `${address}: block sync failed: ${(err as Error).message}`),
+        ),
+      ),
+    )
+      .then(() => {
         st.synced = Date.now();
-        log("info", `synced blocks: ${r.total} served, ${r.loaded.length} new, ${r.dropped.length} dropped, ${r.failed.length} failed`);
       })
-      .catch((err: unknown) => log("error", `block sync failed: ${(err as Error).message}`))
       .finally(() => (st.syncing = undefined));
     if (st.synced === 0) {
       await st.syncing;
@@ -169,6 +189,14 @@ export function createWorkerHandler(opts: WorkerHandlerOptions): WorkerHandler {
         return new Response(`meridian: ${msg}\n`, { status: 500, headers: { "content-type": "text/plain; charset=utf-8" } });
       }
       await refresh(st, ctx);
+      // workerd encodes a response itself whenever it carries Content-Encoding, so a body the app
+      // gzipped would arrive gzipped twice. Hide Accept-Encoding from the app; the runtime (and
+      // Cloudflare's edge) compress for the client instead.
+      if (request.headers.has("accept-encoding")) {
+        const headers = new Headers(request.headers);
+        headers.delete("accept-encoding");
+        request = new Request(request, { headers });
+      }
       return st.app.fetch(request, env, ctx as Parameters<Hono["fetch"]>[2]);
     },
   };
