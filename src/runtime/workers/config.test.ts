@@ -54,8 +54,16 @@ describe("parseWorkerConfig", () => {
     fails({ ...base, MERIDIAN_ENDPOINTS: "[unclosed" }, /MERIDIAN_ENDPOINTS: invalid YAML/);
   });
 
+  it("reads MERIDIAN_OBJSTORE_CONFIG (S3 only) and names it in errors", () => {
+    const cfg = parseWorkerConfig({ MERIDIAN_BEARER_TOKEN: "t", MERIDIAN_OBJSTORE_CONFIG: "type: S3\nconfig:\n  bucket: blocks\n  endpoint: acc.r2.cloudflarestorage.com\n  region: auto\n  access_key: k\n  secret_key: s\nprefix: eu\n" });
+    expect(cfg.objstore?.s3).toMatchObject({ bucket: "blocks", endpoint: "acc.r2.cloudflarestorage.com", region: "auto", accessKey: "k", secretKey: "s" });
+    expect(cfg.objstore?.prefix).toBe("eu");
+    fails({ MERIDIAN_BEARER_TOKEN: "t", MERIDIAN_OBJSTORE_CONFIG: "type: FILESYSTEM\nconfig:\n  directory: /x\n" }, /MERIDIAN_OBJSTORE_CONFIG: type FILESYSTEM is not available on Workers/);
+    fails({ MERIDIAN_BEARER_TOKEN: "t", MERIDIAN_OBJSTORE_CONFIG: "type: GCS\n" }, /^MERIDIAN_OBJSTORE_CONFIG: /);
+  });
+
   it("needs something to query", () => {
-    fails({ MERIDIAN_BEARER_TOKEN: "t" }, /nothing to query: set MERIDIAN_ENDPOINTS .* and\/or bind an R2 bucket as BLOCKS/);
+    fails({ MERIDIAN_BEARER_TOKEN: "t" }, /nothing to query: set MERIDIAN_ENDPOINTS .*, bind an R2 bucket as BLOCKS and\/or set MERIDIAN_OBJSTORE_CONFIG/);
   });
 
   it("applies edge-sized defaults and parses durations, sizes and lists", () => {
