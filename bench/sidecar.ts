@@ -5,7 +5,13 @@
  * else a loopback HTTP server serving recorded remote-read frames. Prints samples/s for both, the
  * ratio, the largest frame, and the sidecar process' peak RSS and its growth during the reads.
  *
- * Args: `--series N` (default 10000), `--runs N` (default 3), `--fake` (force the loopback server).
+ * One warm-up read of each path, then `--runs` interleaved runs (direct, sidecar, sidecar, direct,
+ * ...) so both see the same machine load; throughput figures are medians. Also prints the CPU time
+ * the sidecar process spends per Series call and the client's CPU per call on either path
+ * (steadier than wall time on a shared machine).
+ *
+ * Args: `--series N` (default 10000), `--runs N` (default 5), `--fake` (force the loopback server),
+ * `--cpu-prof DIR` (run the sidecar with `node --cpu-prof`, profiles written to DIR on exit).
  */
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { createClient } from "@connectrpc/connect";
@@ -207,6 +213,23 @@ async function grpcSeries(session: http2.ClientHttp2Session, req: SeriesRequest,
   if (status !== "0") throw new Error(`Series failed: grpc-status ${status}`);
 }
 
+/** User + system CPU time of process `pid` so far, in ms (clock ticks of 10 ms). */
+function procCpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+function cpuMs(u: NodeJS.CpuUsage): number {
+  return (u.user + u.system) / 1000;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
 function procStatus(pid: number, field: string): number {
   const m = new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(readFileSync(`/proc/${pid}/status`, "utf8"));
   return m ? Number(m[1]) * 1024 : NaN;
@@ -214,7 +237,7 @@ function procStatus(pid: number, field: string): number {
 
 export default async function (args: string[]): Promise<void> {
   const nSeries = arg(args, "series", 10_000);
-  const runs = arg(args, "runs", 3);
+  const runs = arg(args, "runs", 5);
   const useReal = existsSync("/usr/bin/prometheus") && !args.includes("--fake");
   const dir = await mkdtemp(join(tmpdir(), "meridian-bench-sidecar-"));
   const children: ChildProcess[] = [];
@@ -246,15 +269,14 @@ export default async function (args: string[]): Promise<void> {
     console.log(`sidecar bench: ${nSeries} series x 1h (${nSeries * 240} samples) from ${useReal ? "Prometheus 2.42 (/usr/bin/prometheus)" : "loopback server with recorded frames"}`);
 
     // Direct remote read: fetch, frame parsing with CRC checks and protobuf decoding.
+    const readBody = encodeReadRequest([{ start, end, matchers: [createMatcher("=", "__name__", "bench_metric")] }], [ReadRequest_ResponseType.STREAMED_XOR_CHUNKS]);
     let largestFrame = 0;
-    let best = Infinity;
-    let directSamples = 0;
-    for (let r = 0; r < runs; r++) {
-      const t0 = performance.now();
+    const direct = async (): Promise<number> => {
       const res = await fetch(`${promUrl}/api/v1/read`, {
         method: "POST",
-        body: encodeReadRequest([{ start, end, matchers: [createMatcher("=", "__name__", "bench_metric")] }], [ReadRequest_ResponseType.STREAMED_XOR_CHUNKS]) as Uint8Array<ArrayBuffer>,
-        headers: { "Content-Encoding": "snappy", "Content-Type": "application/x-protobuf", "X-Prometheus-Remote-Read-Version": "0.1.0" },
+        body: readBody as Uint8Array<ArrayBuffer>,
+        // Same request headers as the sidecar sends (no gzip: see remote-read.ts).
+        headers: { "Content-Encoding": "snappy", "Content-Type": "application/x-protobuf", "X-Prometheus-Remote-Read-Version": "0.1.0", "Accept-Encoding": "identity" },
       });
       let samples = 0;
       for await (const f of readChunkedFrames(res.body!)) {
@@ -262,17 +284,17 @@ export default async function (args: string[]): Promise<void> {
         const msg = fromBinary(ChunkedReadResponseSchema, f.message);
         for (const cs of msg.chunkedSeries) for (const c of cs.chunks) samples += (c.data[0]! << 8) | c.data[1]!;
       }
-      best = Math.min(best, performance.now() - t0);
-      directSamples = samples;
-    }
-    const directRate = directSamples / (best / 1000);
+      return samples;
+    };
 
     // Through the sidecar, in its own process, over native gRPC.
     const here = dirname(fileURLToPath(import.meta.url));
     const cli = join(here, "../src/runtime/node/cli.js");
     const grpcPort = await freePort();
     const httpPort = await freePort();
-    const side = spawn(process.execPath, [cli, "sidecar", `--prometheus.url=${promUrl}`, `--grpc-address=127.0.0.1:${grpcPort}`, `--http-address=127.0.0.1:${httpPort}`, "--log.level=warn"], { stdio: ["ignore", "inherit", "inherit"] });
+    const profDir = args.includes("--cpu-prof") ? args[args.indexOf("--cpu-prof") + 1]! : undefined;
+    const nodeFlags = profDir ? ["--cpu-prof", `--cpu-prof-dir=${profDir}`] : [];
+    const side = spawn(process.execPath, [...nodeFlags, cli, "sidecar", `--prometheus.url=${promUrl}`, `--grpc-address=127.0.0.1:${grpcPort}`, `--http-address=127.0.0.1:${httpPort}`, "--log.level=warn"], { stdio: ["ignore", "inherit", "inherit"] });
     children.push(side);
     await waitReady(`http://127.0.0.1:${httpPort}/-/ready`, "sidecar");
     const req = create(SeriesRequestSchema, {
@@ -294,36 +316,66 @@ export default async function (args: string[]): Promise<void> {
     // figure measures the sidecar rather than a client library.
     const session = http2.connect(`http://127.0.0.1:${grpcPort}`);
     await new Promise<void>((r, j) => session.once("connect", () => r()).once("error", j));
-    let bestSide = Infinity;
-    let side_ = { samples: 0, series: 0 };
-    for (let r = 0; r < runs; r++) {
-      const t0 = performance.now();
+    const viaSidecar = async (): Promise<{ samples: number; series: number }> => {
       const acc = { samples: 0, series: 0 };
       await grpcSeries(session, req, (f) => count(f, acc));
-      bestSide = Math.min(bestSide, performance.now() - t0);
-      side_ = acc;
+      return acc;
+    };
+
+    // One warm-up of each (JIT, Prometheus' page cache), then interleaved runs so both paths see
+    // the same machine load; medians are the headline figures (the machine is shared).
+    let directSamples = await direct();
+    await viaSidecar();
+    const directMs: number[] = [];
+    const sideMs: number[] = [];
+    const sideCpuMs: number[] = [];
+    const directClientCpuMs: number[] = [];
+    const sideClientCpuMs: number[] = [];
+    let side_ = { samples: 0, series: 0 };
+    for (let r = 0; r < runs; r++) {
+      for (const which of r % 2 === 0 ? ["direct", "side"] : ["side", "direct"]) {
+        const c0 = process.cpuUsage();
+        const s0 = procCpuMs(side.pid!);
+        const t0 = performance.now();
+        if (which === "direct") {
+          directSamples = await direct();
+          directMs.push(performance.now() - t0);
+          directClientCpuMs.push(cpuMs(process.cpuUsage(c0)));
+        } else {
+          side_ = await viaSidecar();
+          sideMs.push(performance.now() - t0);
+          sideClientCpuMs.push(cpuMs(process.cpuUsage(c0)));
+          sideCpuMs.push(procCpuMs(side.pid!) - s0);
+        }
+      }
     }
     session.close();
     // The same through connect-node's gRPC client (what Meridian's querier uses), for reference.
     const client = createClient(Store, createGrpcTransport({ baseUrl: `http://127.0.0.1:${grpcPort}` }));
-    let bestConnect = Infinity;
+    const connectMs: number[] = [];
     for (let r = 0; r < runs; r++) {
       const t0 = performance.now();
       const acc = { samples: 0, series: 0 };
       for await (const f of client.series(req)) count(f, acc);
-      bestConnect = Math.min(bestConnect, performance.now() - t0);
+      connectMs.push(performance.now() - t0);
     }
     const sideSamples = side_.samples;
     const sideSeries = side_.series;
     if (sideSamples !== directSamples || sideSeries !== nSeries) {
       throw new Error(`sidecar returned ${sideSeries} series / ${sideSamples} samples, direct read ${directSamples} samples`);
     }
-    const sideRate = sideSamples / (bestSide / 1000);
+    const directRate = directSamples / (median(directMs) / 1000);
+    const sideRate = sideSamples / (median(sideMs) / 1000);
     const peak = procStatus(side.pid!, "VmHWM");
+    console.log(`direct ms: ${directMs.map((x) => x.toFixed(0)).join(" ")}; sidecar ms: ${sideMs.map((x) => x.toFixed(0)).join(" ")}; sidecar cpu ms: ${sideCpuMs.join(" ")}`);
     report("sidecar_direct_remote_read_throughput", Math.round(directRate), "samples/s");
     report("sidecar_series_grpc_throughput", Math.round(sideRate), "samples/s");
     report("sidecar_throughput_ratio", sideRate / directRate, "ratio");
-    report("sidecar_series_connect_node_client_throughput", Math.round(sideSamples / (bestConnect / 1000)), "samples/s");
+    report("sidecar_throughput_ratio_best_runs", Math.min(...directMs) / Math.min(...sideMs), "ratio");
+    report("sidecar_series_connect_node_client_throughput", Math.round(sideSamples / (median(connectMs) / 1000)), "samples/s");
+    report("sidecar_process_cpu_per_series_call", median(sideCpuMs), "ms");
+    report("sidecar_direct_client_cpu_per_read", Math.round(median(directClientCpuMs)), "ms");
+    report("sidecar_grpc_client_cpu_per_series_call", Math.round(median(sideClientCpuMs)), "ms");
     report("sidecar_largest_frame", largestFrame, "bytes");
     report("sidecar_peak_rss", peak, "bytes");
     report("sidecar_rss_growth_during_series", Math.max(0, peak - rssBefore), "bytes");

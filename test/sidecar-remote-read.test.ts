@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ChunkedReadResponseSchema, ReadRequestSchema, ReadRequest_ResponseType, ReadResponseSchema } from "../src/gen/prompb/remote_pb.ts";
 import { createMatcher } from "../src/model/matcher.ts";
 import { readChunkedFrames, remoteRead, RemoteReadError, STREAMED_CONTENT_TYPE } from "../src/sidecar/remote-read.ts";
+import { createNodeHttpPost } from "../src/runtime/node/sidecar.ts";
 import { crc32c } from "../src/tsdb/crc32c.ts";
 
 function frame(msg: Uint8Array): Uint8Array {
@@ -60,7 +61,11 @@ async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
   return out;
 }
 
-describe("remoteRead", () => {
+// Both HTTP clients: fetch (every runtime) and the Node runner's node:http POST.
+describe.each([
+  { client: "fetch", post: undefined },
+  { client: "node:http", post: createNodeHttpPost() },
+])("remoteRead over $client", ({ post }) => {
   it("sends a snappy ReadRequest preferring streamed chunks and parses frames split at every byte", async () => {
     const body = Buffer.concat([seriesFrame("a", 10), seriesFrame("b", 300), seriesFrame("c", 70_000)]);
     handler = (res) => {
@@ -75,7 +80,7 @@ describe("remoteRead", () => {
       };
       step();
     };
-    const result = await remoteRead({ url: base, query });
+    const result = await remoteRead({ url: base, query, post });
     expect(result.type).toBe("chunks");
     const frames = result.type === "chunks" ? (await collect(result.frameBatches)).flat() : [];
     expect(frames.map((f) => f.series[0]!.labels[0]!.value)).toEqual(["a", "b", "c"]);
@@ -96,7 +101,7 @@ describe("remoteRead", () => {
       res.writeHead(200, { "Content-Type": STREAMED_CONTENT_TYPE });
       res.end(Buffer.concat([seriesFrame("ok", 5), bad]));
     };
-    const result = await remoteRead({ url: base, query });
+    const result = await remoteRead({ url: base, query, post });
     if (result.type !== "chunks") throw new Error("expected chunks");
     const got: string[] = [];
     await expect(
@@ -113,11 +118,38 @@ describe("remoteRead", () => {
       res.writeHead(200, { "Content-Type": STREAMED_CONTENT_TYPE });
       res.write(f.subarray(0, 2000), () => res.socket?.destroy());
     };
-    const result = await remoteRead({ url: base, query });
+    const result = await remoteRead({ url: base, query, post });
     if (result.type !== "chunks") throw new Error("expected chunks");
     const err = await collect(result.frameBatches).then(() => undefined, (e: unknown) => e);
     expect(err).toBeInstanceOf(RemoteReadError);
     expect(String((err as Error).message)).toMatch(/frame 0 at offset 0/);
+  });
+
+  it("fails when the server goes away between two frames (chunked body cut off)", async () => {
+    handler = (res) => {
+      res.writeHead(200, { "Content-Type": STREAMED_CONTENT_TYPE });
+      res.write(Buffer.concat([seriesFrame("a", 5), seriesFrame("b", 5)]), () => res.socket?.destroy());
+    };
+    const result = await remoteRead({ url: base, query, post });
+    if (result.type !== "chunks") throw new Error("expected chunks");
+    const got: string[] = [];
+    const err = await (async () => {
+      for await (const b of result.frameBatches) for (const f of b) got.push(f.series[0]!.labels[0]!.value);
+    })().then(() => undefined, (e: unknown) => e);
+    expect(err).toBeInstanceOf(RemoteReadError);
+    expect(got).toEqual(["a", "b"]);
+  });
+
+  it("asks for an uncompressed answer", async () => {
+    let acceptEncoding: string | undefined;
+    handler = (res) => {
+      acceptEncoding = res.req.headers["accept-encoding"];
+      res.writeHead(200, { "Content-Type": STREAMED_CONTENT_TYPE });
+      res.end(seriesFrame("a", 5));
+    };
+    const result = await remoteRead({ url: base, query, post });
+    if (result.type === "chunks") await collect(result.frameBatches);
+    expect(acceptEncoding).toBe("identity");
   });
 
   it("fails on an error text appended after frames (Prometheus' http.Error mid-stream)", async () => {
@@ -125,7 +157,7 @@ describe("remoteRead", () => {
       res.writeHead(200, { "Content-Type": STREAMED_CONTENT_TYPE });
       res.end(Buffer.concat([seriesFrame("a", 5), Buffer.from("context canceled\n")]));
     };
-    const result = await remoteRead({ url: base, query });
+    const result = await remoteRead({ url: base, query, post });
     if (result.type !== "chunks") throw new Error("expected chunks");
     await expect(collect(result.frameBatches)).rejects.toThrow(RemoteReadError);
   });
@@ -135,7 +167,7 @@ describe("remoteRead", () => {
       res.writeHead(200, { "Content-Type": STREAMED_CONTENT_TYPE });
       res.end(seriesFrame("a", 2000));
     };
-    const result = await remoteRead({ url: base, query, maxFrameBytes: 1000 });
+    const result = await remoteRead({ url: base, query, post, maxFrameBytes: 1000 });
     if (result.type !== "chunks") throw new Error("expected chunks");
     await expect(collect(result.frameBatches)).rejects.toThrow(/exceeds the limit of 1000 bytes/);
   });
@@ -148,7 +180,7 @@ describe("remoteRead", () => {
       res.writeHead(200, { "Content-Type": "application/x-protobuf", "Content-Encoding": "snappy" });
       res.end(compress(toBinary(ReadResponseSchema, resp)));
     };
-    const result = await remoteRead({ url: base, query, samplesOnly: true });
+    const result = await remoteRead({ url: base, query, post, samplesOnly: true });
     expect(result.type).toBe("samples");
     if (result.type === "samples") expect(result.response.results[0]!.timeseries[0]!.samples[0]!.value).toBe(1.5);
     expect(fromBinary(ReadRequestSchema, uncompress(lastRequest!)).acceptedResponseTypes).toEqual([ReadRequest_ResponseType.SAMPLES]);
@@ -159,12 +191,12 @@ describe("remoteRead", () => {
       res.writeHead(400, { "Content-Type": "text/plain" });
       res.end("snappy: corrupt input\n");
     };
-    await expect(remoteRead({ url: base, query })).rejects.toThrow(/HTTP 400: snappy: corrupt input/);
+    await expect(remoteRead({ url: base, query, post })).rejects.toThrow(/HTTP 400: snappy: corrupt input/);
     handler = (res) => {
       res.writeHead(200, { "Content-Type": "text/html" });
       res.end("<html>");
     };
-    await expect(remoteRead({ url: base, query })).rejects.toThrow(/unexpected content type "text\/html"/);
+    await expect(remoteRead({ url: base, query, post })).rejects.toThrow(/unexpected content type "text\/html"/);
   });
 
   it("treats an empty streamed body as zero series", async () => {

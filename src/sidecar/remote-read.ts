@@ -45,10 +45,65 @@ export interface RemoteReadOptions {
   readonly query: RemoteReadQuery;
   readonly signal?: AbortSignal;
   readonly fetch?: typeof fetch;
+  /**
+   * Sends the POST instead of `fetch` (a runtime's own HTTP client, which can hand the body over
+   * without Web-stream overhead); see {@link HttpPost}.
+   */
+  readonly post?: HttpPost;
   /** Ask for SAMPLES only (tests of the fallback path). */
   readonly samplesOnly?: boolean;
   readonly maxFrameBytes?: number;
   readonly userAgent?: string;
+}
+
+/** The parts of an HTTP response remote read needs; `body` is read once. */
+export interface HttpPostResponse {
+  readonly status: number;
+  /** A response header (case-insensitive name), or null. */
+  header(name: string): string | null;
+  readonly body: AsyncIterable<Uint8Array>;
+  /** Stops the download (the body is not read to the end). */
+  cancel(): void;
+}
+
+/**
+ * Sends a POST with `body` and `headers`, resolving once the response headers arrived. The default
+ * is built on `fetch`; the Node runner injects one on `node:http`, whose body reads cost a fraction
+ * of undici's Web streams at remote-read volumes.
+ */
+export type HttpPost = (url: string, body: Uint8Array, headers: Record<string, string>, signal?: AbortSignal) => Promise<HttpPostResponse>;
+
+/** An {@link HttpPost} on a fetch function. */
+export function createFetchPost(fetchFn: typeof fetch = (input, init) => fetch(input, init)): HttpPost {
+  return async (url, body, headers, signal) => {
+    const res = await fetchFn(url, { method: "POST", body: body as Uint8Array<ArrayBuffer>, headers, signal });
+    const stream = res.body ?? new ReadableStream<Uint8Array>({ start: (c) => c.close() });
+    return {
+      status: res.status,
+      header: (name) => res.headers.get(name),
+      body: readableToIterable(stream),
+      cancel: () => void stream.cancel().catch(() => {}),
+    };
+  };
+}
+
+/** Iterates a ReadableStream (not every runtime's ReadableStream is async-iterable); cancels it when left early. */
+async function* readableToIterable(stream: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array> {
+  const reader = stream.getReader();
+  let done = false;
+  try {
+    for (;;) {
+      const r = await reader.read();
+      if (r.done) {
+        done = true;
+        return;
+      }
+      yield r.value;
+    }
+  } finally {
+    if (!done) reader.cancel().catch(() => {});
+    reader.releaseLock();
+  }
 }
 
 /** Remote read failed; `status` is the HTTP status when Prometheus answered with one. */
@@ -93,39 +148,36 @@ export async function remoteRead(opts: RemoteReadOptions): Promise<RemoteReadRes
   const types = opts.samplesOnly
     ? [ReadRequest_ResponseType.SAMPLES]
     : [ReadRequest_ResponseType.STREAMED_XOR_CHUNKS, ReadRequest_ResponseType.SAMPLES];
-  const doFetch = opts.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => fetch(input, init));
-  let res: Response;
+  const post = opts.post ?? createFetchPost(opts.fetch);
+  let res: HttpPostResponse;
   try {
-    res = await doFetch(url, {
-      method: "POST",
-      body: encodeReadRequest([opts.query], types) as Uint8Array<ArrayBuffer>,
-      headers: {
-        "Content-Encoding": "snappy",
-        "Content-Type": "application/x-protobuf",
-        "X-Prometheus-Remote-Read-Version": "0.1.0",
-        "User-Agent": opts.userAgent ?? "Meridian-sidecar",
-      },
-      signal: opts.signal,
-    });
+    res = await post(url, encodeReadRequest([opts.query], types), {
+      "Content-Encoding": "snappy",
+      "Content-Type": "application/x-protobuf",
+      "X-Prometheus-Remote-Read-Version": "0.1.0",
+      "User-Agent": opts.userAgent ?? "Meridian-sidecar",
+      // Prometheus gzips API answers for clients that accept it. Next to Prometheus that costs
+      // both processes far more CPU than it saves (XOR chunks hardly compress), so ask for none.
+      "Accept-Encoding": "identity",
+    }, opts.signal);
   } catch (err) {
     if (opts.signal?.aborted) throw err;
     throw new RemoteReadError(`remote read from ${url} failed: ${(err as Error).message}`);
   }
-  if (!res.ok) {
-    const text = (await res.text().catch(() => "")).trim().slice(0, 1000);
+  if (res.status < 200 || res.status > 299) {
+    const text = (await readText(res.body).catch(() => "")).trim().slice(0, 1000);
     throw new RemoteReadError(`remote read from ${url}: HTTP ${res.status}: ${text}`, res.status);
   }
-  const contentType = res.headers.get("content-type") ?? "";
+  const contentType = res.header("content-type") ?? "";
   if (contentType.startsWith("application/x-streamed-protobuf")) {
     if (!contentType.includes("proto=prometheus.ChunkedReadResponse")) {
-      await res.body?.cancel();
+      res.cancel();
       throw new RemoteReadError(`remote read from ${url}: unsupported streamed content type ${JSON.stringify(contentType)}`);
     }
-    const body = res.body ?? new ReadableStream<Uint8Array>({ start: (c) => c.close() });
-    return { type: "chunks", frameBatches: decodeChunkedReadResponses(body, { maxFrameBytes: opts.maxFrameBytes, source: url }) };
+    return { type: "chunks", frameBatches: decodeChunkedReadResponses(res.body, { maxFrameBytes: opts.maxFrameBytes, source: url }) };
   }
   if (contentType.startsWith("application/x-protobuf")) {
-    const compressed = new Uint8Array(await res.arrayBuffer());
+    const compressed = await readAll(res.body);
     let raw: Uint8Array;
     try {
       raw = uncompress(compressed);
@@ -134,8 +186,28 @@ export async function remoteRead(opts: RemoteReadOptions): Promise<RemoteReadRes
     }
     return { type: "samples", response: fromBinary(ReadResponseSchema, raw) };
   }
-  await res.body?.cancel();
+  res.cancel();
   throw new RemoteReadError(`remote read from ${url}: unexpected content type ${JSON.stringify(contentType)}`);
+}
+
+async function readAll(body: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  for await (const p of body) {
+    parts.push(p);
+    total += p.length;
+  }
+  const out = new Uint8Array(total);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+async function readText(body: AsyncIterable<Uint8Array>): Promise<string> {
+  return new TextDecoder().decode(await readAll(body));
 }
 
 /**
@@ -144,7 +216,7 @@ export async function remoteRead(opts: RemoteReadOptions): Promise<RemoteReadRes
  * at once, so the per-frame cost has no promise hops.
  */
 export async function* decodeChunkedReadResponses(
-  body: ReadableStream<Uint8Array>,
+  body: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>,
   opts: { maxFrameBytes?: number; source?: string } = {},
 ): AsyncGenerator<DecodedChunkedReadResponse[]> {
   let index = 0;
@@ -170,7 +242,7 @@ export interface Frame {
 
 /** {@link readChunkedFrameBatches}, one frame at a time. */
 export async function* readChunkedFrames(
-  body: ReadableStream<Uint8Array>,
+  body: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>,
   opts: { maxFrameBytes?: number; source?: string } = {},
 ): AsyncGenerator<Frame> {
   for await (const batch of readChunkedFrameBatches(body, opts)) yield* batch;
@@ -183,13 +255,13 @@ export async function* readChunkedFrames(
  * naming the frame index and byte offset.
  */
 export async function* readChunkedFrameBatches(
-  body: ReadableStream<Uint8Array>,
+  body: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>,
   opts: { maxFrameBytes?: number; source?: string } = {},
 ): AsyncGenerator<Frame[]> {
   const maxFrame = opts.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
   const source = opts.source ?? "remote read";
   const queue = createByteQueue();
-  const reader = body.getReader();
+  const chunks = (Symbol.asyncIterator in body ? body : readableToIterable(body))[Symbol.asyncIterator]();
   let offset = 0; // stream offset of the current frame's header
   let index = 0;
   let pendingLen = -1; // message length of a frame whose header was read, -1 if none
@@ -242,7 +314,7 @@ export async function* readChunkedFrameBatches(
       }
       if (batch.length > 0) yield batch;
       if (failure) throw failure;
-      const { done, value } = await reader.read();
+      const { done, value } = await chunks.next();
       if (done) {
         if (queue.length === 0) return; // clean end between frames
         if (pendingLen < 0) throw new RemoteReadError(`${source}: stream ended inside the length of frame ${index} at offset ${offset}`);
@@ -257,9 +329,8 @@ export async function* readChunkedFrameBatches(
     // Network errors while reading the body (connection reset, aborted chunked encoding).
     throw new RemoteReadError(`${source}: reading frame ${index} at offset ${offset} failed: ${(err as Error).message}`);
   } finally {
-    // Stops the download when the consumer gives up early or on error.
-    reader.cancel().catch(() => {});
-    reader.releaseLock();
+    // Stops the download when the consumer gives up early or on error (a no-op after the end).
+    chunks.return?.()?.catch(() => {});
   }
 }
 

@@ -9,6 +9,7 @@ import type { StoreApi } from "../server/store-api.ts";
 import { createPrometheusClient, NoExternalLabelsError, type PrometheusClient } from "./prometheus-client.ts";
 import { createPrometheusState, type PrometheusState } from "./prometheus-state.ts";
 import { checkBlockDurations, createShipper, type Shipper, type ShipperFs } from "./shipper.ts";
+import type { HttpPost } from "./remote-read.ts";
 import { createSidecarStoreApi } from "./store-api.ts";
 
 /** Log levels used by the sidecar. */
@@ -21,6 +22,8 @@ export interface SidecarOptions {
   readonly log: (level: LogLevel, msg: string) => void;
   /** Injected fetch for everything sent to Prometheus. */
   readonly fetch?: typeof fetch;
+  /** Injected HTTP client for remote read only (the bulk of the bytes); defaults to `fetch`. */
+  readonly post?: HttpPost;
   /** Bucket and TSDB access enable the shipper. */
   readonly bucket?: Bucket;
   readonly shipperFs?: ShipperFs;
@@ -60,7 +63,7 @@ export function createSidecar(opts: SidecarOptions): Sidecar {
   const { log, metrics } = opts;
   const client = createPrometheusClient({ url: opts.prometheusUrl, ...(opts.fetch ? { fetch: opts.fetch } : {}) });
   const state = createPrometheusState(client);
-  const storeApi = createSidecarStoreApi({ client, state, ...(opts.fetch ? { fetch: opts.fetch } : {}), onWarning: (m) => log("warn", m) });
+  const storeApi = createSidecarStoreApi({ client, state, ...(opts.fetch ? { fetch: opts.fetch } : {}), ...(opts.post ? { post: opts.post } : {}), onWarning: (m) => log("warn", m) });
   const up = metrics.gauge("thanos_sidecar_prometheus_up", "Boolean indicator whether the sidecar can reach its Prometheus peer.");
   const lastHeartbeat = metrics.gauge("thanos_sidecar_last_heartbeat_success_time_seconds", "Timestamp of the last successful heartbeat in seconds.");
   const uploads = metrics.counter("thanos_shipper_uploads_total", "Total number of uploaded blocks.");

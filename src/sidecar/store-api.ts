@@ -25,7 +25,7 @@ import type { StoreApi } from "../server/store-api.ts";
 import { createXorEncoder } from "../tsdb/xor-encoder.ts";
 import { PrometheusHttpError, type PrometheusClient } from "./prometheus-client.ts";
 import type { PrometheusState } from "./prometheus-state.ts";
-import { remoteRead, RemoteReadError } from "./remote-read.ts";
+import { remoteRead, RemoteReadError, type HttpPost } from "./remote-read.ts";
 import { createResorter } from "./resort.ts";
 
 /** Options of {@link createSidecarStoreApi}. */
@@ -34,6 +34,8 @@ export interface SidecarStoreOptions {
   readonly state: PrometheusState;
   /** Injected fetch for remote read; defaults to the global. */
   readonly fetch?: typeof fetch;
+  /** Injected HTTP client for remote read (wins over `fetch`). */
+  readonly post?: HttpPost;
   /** Request SAMPLES instead of streamed chunks (to exercise the fallback). */
   readonly samplesOnly?: boolean;
   /** Largest remote-read frame accepted (default 50 MB, as Go's client). */
@@ -163,6 +165,7 @@ export function createSidecarStoreApi(opts: SidecarStoreOptions): StoreApi {
         query: { start, end, matchers: rest },
         signal,
         fetch: opts.fetch,
+        post: opts.post,
         samplesOnly: opts.samplesOnly,
         maxFrameBytes: opts.maxFrameBytes,
       });
