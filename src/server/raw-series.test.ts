@@ -10,12 +10,12 @@ import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { describe, expect, it } from "vitest";
 import { RawSeriesResponseSchema } from "../gen/meridian/rawpb/raw_pb.ts";
 import { SeriesResponseHintsSchema } from "../gen/store/hintspb/hints_pb.ts";
-import { SeriesRequestSchema, SeriesResponseSchema } from "../gen/store/storepb/rpc_pb.ts";
+import { SeriesBatchSchema, SeriesRequestSchema, SeriesResponseSchema } from "../gen/store/storepb/rpc_pb.ts";
 import type { SeriesResponse } from "../gen/store/storepb/rpc_pb.ts";
 import { LabelMatcher_Type } from "../gen/store/storepb/types_pb.ts";
 import { createStoreClient } from "../query/store-client.ts";
 import { createNodeTransportFactory } from "../runtime/node/store-transport.ts";
-import { fromRawSeriesResponse, RawStore, toRawSeriesResponse } from "./raw-series.ts";
+import { fromRawSeriesResponse, RawStore, toRawSeriesResponse, withRawSeriesBytes } from "./raw-series.ts";
 import { registerStoreApi } from "./store-api.ts";
 import { createTestStore } from "./test-store.ts";
 
@@ -33,6 +33,13 @@ describe("raw Series frames", () => {
     expect(toBinary(RawSeriesResponseSchema, toRawSeriesResponse(frame))).toEqual(ordinary);
     const back = fromRawSeriesResponse(fromBinary(RawSeriesResponseSchema, ordinary));
     expect(toBinary(SeriesResponseSchema, back)).toEqual(ordinary);
+  });
+
+  it("sends bytes attached with withRawSeriesBytes as they are", () => {
+    const bytes = toBinary(SeriesBatchSchema, create(SeriesBatchSchema, { series: [series] }));
+    const frame = withRawSeriesBytes(create(SeriesResponseSchema, {}), "batch", bytes);
+    expect(toRawSeriesResponse(frame).result).toEqual({ case: "batch", value: bytes });
+    expect(toBinary(RawSeriesResponseSchema, toRawSeriesResponse(frame))).toEqual(toBinary(SeriesResponseSchema, create(SeriesResponseSchema, { result: { case: "batch", value: { series: [series] } } })));
   });
 
   it("keeps the Thanos method path", () => {

@@ -28,8 +28,24 @@ export const RawStore: RawStoreService = {
   method: { series: rawSeriesMethod },
 } as unknown as RawStoreService;
 
+// Frames whose Series/SeriesBatch bytes a store built itself (see withRawSeriesBytes).
+const preEncoded = new WeakMap<SeriesResponse, RawSeriesResponse>();
+
+/**
+ * Marks `res` as already encoded: `bytes` is the content of its `series` (a thanos.Series) or
+ * `batch` (a thanos.SeriesBatch) and the raw path sends them as they are instead of encoding
+ * `res.result`. For stores that hold wire bytes anyway (the sidecar passes Prometheus' chunk bytes
+ * through): `res` may then compute `result` lazily, for JSON clients and in-process callers.
+ */
+export function withRawSeriesBytes(res: SeriesResponse, kind: "series" | "batch", bytes: Uint8Array): SeriesResponse {
+  preEncoded.set(res, { $typeName: "meridian.raw.RawSeriesResponse", result: { case: kind, value: bytes } });
+  return res;
+}
+
 /** Encodes a SeriesResponse frame into its raw form (series and batches by the fast codec). */
 export function toRawSeriesResponse(res: SeriesResponse): RawSeriesResponse {
+  const pre = preEncoded.get(res);
+  if (pre) return pre;
   const r = res.result;
   switch (r.case) {
     case "series":
