@@ -128,7 +128,7 @@ describe("parseExpr: type errors worded like Prometheus", () => {
     [`{a=""}`, "1:1: parse error: vector selector must contain at least one non-empty matcher"],
     ["foo{", "1:5: parse error: unexpected end of input inside braces"],
     ["sum(foo", "1:8: parse error: unclosed left parenthesis"],
-    ["foo)", "1:4: parse error: unexpected right parenthesis ')'"],
+    ["foo)", "1:5: parse error: unexpected right parenthesis ')'"],
     [`foo{a="b`, "1:7: parse error: unterminated quoted string"],
     ["nope(x)", `1:1: parse error: unknown function with name "nope"`],
     ["sum(x) offset 1m", "1:1: parse error: offset modifier must be preceded by an instant vector selector or range vector selector or a subquery"],
@@ -139,8 +139,8 @@ describe("parseExpr: type errors worded like Prometheus", () => {
     ["topk(x)", "1:1: parse error: wrong number of arguments for aggregate expression provided, expected 2, got 1"],
     ["label_join(x)", `1:1: parse error: expected at least 3 argument(s) in call to "label_join", got 1`],
     ["round(x, 1, 2)", `1:1: parse error: expected at most 2 argument(s) in call to "round", got 3`],
-    ["x offset 1m[5m]", "1:1: parse error: no offset modifiers allowed before range"],
-    ["sum(x)[5m]", "1:1: parse error: ranges only allowed for vector selectors"],
+    ["x offset 1m[5m]", "1:12: parse error: no offset modifiers allowed before range"],
+    ["sum(x)[5m]", "1:7: parse error: ranges only allowed for vector selectors"],
     ["limitk(1, x)", "1:1: parse error: limitk() and limit_ratio() are experimental and must be enabled with --enable-feature=promql-experimental-functions"],
   ])("%s", (q, msg) => {
     const err = parseError(q);

@@ -15,6 +15,7 @@ import type {
 } from "./ast.ts";
 import { parseDurationExpr, type DurationNode, type ParsedDuration } from "./parser-duration.ts";
 import { checkAst } from "./parser-check.ts";
+import { checkSyntax } from "./parser-syntax.ts";
 import { ItemParser, type Item, type MatchingClause } from "./parser-precedence.ts";
 import { bracketError, maskScalarOfFunctions, maskTrailingDots, unquoteString } from "./parser-text.ts";
 import { QueryError } from "./value.ts";
@@ -92,6 +93,8 @@ class Converter {
 
   run(): Expr {
     if (this.q.trim() === "") throw this.err("no expression found in input", 0, 0);
+    // Prometheus-worded syntax errors first; lezer then builds the AST of a syntactically valid query.
+    checkSyntax(this.q, this.opts, (msg, start, end) => this.err(msg, start, end));
     const masked = maskScalarOfFunctions(maskTrailingDots(this.q), this.renamed);
     const tree = lezer.parse(masked);
     const top = tree.topNode;

@@ -1,0 +1,481 @@
+/**
+ * Syntax check of a PromQL query over Prometheus-compatible tokens (`parser-lexer.ts`), run
+ * before the lezer-based conversion so that the first error of an invalid query reads like
+ * Prometheus' own: lexer errors (`unclosed left parenthesis`, `bad number or duration syntax`,
+ * ...), yacc-style `unexpected <token> in <context>, expected <what>` messages with the context
+ * of the innermost construct Prometheus' grammar has an error rule for, and the errors its
+ * grammar actions raise while parsing (unknown function, trailing comma, non-positive duration,
+ * range on a non-selector). Valid queries pass through untouched; the lezer path builds the AST.
+ */
+import { getFunction } from "./function-table.ts";
+import { PromLexer, type Tok } from "./parser-lexer.ts";
+
+/** Raised with Prometheus' message and the 0-based start/end offsets of its position range. */
+export type SyntaxFail = (msg: string, start: number, end: number) => Error;
+
+/** Options that change which inputs are valid. */
+export interface SyntaxOptions {
+  readonly experimentalFunctions?: boolean;
+}
+
+const BINARY_OPS = new Set([
+  "+", "-", "*", "/", "%", "^", "==", "!=", "<=", "<", ">=", ">", "</", ">/", "and", "or", "unless", "atan2",
+]);
+/** Keyword tokens Prometheus' grammar accepts as a metric name. */
+const METRIC_KEYWORDS = new Set(["by", "without", "offset", "fill", "fill_left", "fill_right", "anchored", "smoothed"]);
+/** Keyword tokens accepted as a label name in grouping clauses. */
+const LABEL_KEYWORDS = new Set([...METRIC_KEYWORDS, "bool", "group_left", "group_right", "ignoring", "on"]);
+const DURATION_UNITS = ["y", "w", "d", "h", "m", "s", "ms"];
+
+/** How a token is named in Prometheus' "unexpected ..." messages (lex.go's Item.desc). */
+export function describeToken(t: Tok): string {
+  switch (t.kind) {
+    case "EOF": return "end of input";
+    case "op": return `<op:${t.val}>`;
+    case "aggr": return `<aggr:${t.val}>`;
+    case "keyword": return `<${t.val}>`;
+    case "IDENTIFIER": return `identifier ${JSON.stringify(t.val)}`;
+    case "METRIC_IDENTIFIER": return `metric identifier ${JSON.stringify(t.val)}`;
+    case "STRING": return `string ${goQuoteShort(t.val)}`;
+    case "NUMBER": return `number ${goQuoteShort(t.val)}`;
+    case "DURATION": return `duration ${goQuoteShort(t.val)}`;
+    default: return goQuoteShort(t.val);
+  }
+}
+
+/** Go's `%q`, or `%.10q...` for values longer than 10 characters (Item.String). */
+function goQuoteShort(v: string): string {
+  return v.length > 10 ? `${JSON.stringify(v.slice(0, 10))}...` : JSON.stringify(v);
+}
+
+/** Checks `query`; throws `fail(...)` with Prometheus' first error, or returns normally. */
+export function checkSyntax(query: string, opts: SyntaxOptions, fail: SyntaxFail): void {
+  new SyntaxChecker(query, opts, fail).run();
+}
+
+/** What a parsed operand is, as far as range/offset/@ errors care. */
+type Kind = "selector" | "selector-offset" | "selector-at" | "other";
+
+class SyntaxChecker {
+  private readonly lexer: PromLexer;
+  private look: Tok | null = null;
+  /** Contexts of enclosing constructs whose grammar rule has an error alternative, innermost last. */
+  private readonly contexts: string[] = [];
+
+  constructor(
+    private readonly q: string,
+    private readonly opts: SyntaxOptions,
+    private readonly fail: SyntaxFail,
+  ) {
+    this.lexer = new PromLexer(q);
+  }
+
+  run(): void {
+    if (this.peek().kind === "EOF") throw this.fail("no expression found in input", 0, 0);
+    this.expr();
+    if (this.peek().kind !== "EOF") throw this.unexpected();
+  }
+
+  /** The next token; a lexer error is reported as soon as the parser reaches it. */
+  private peek(): Tok {
+    if (!this.look) {
+      this.look = this.lexer.next();
+      if (this.look.kind === "ERROR") throw this.fail(this.look.val, this.look.pos, this.q.length);
+    }
+    return this.look;
+  }
+
+  private take(): Tok {
+    const t = this.peek();
+    this.look = null;
+    return t;
+  }
+
+  private is(kind: Tok["kind"], val?: string): boolean {
+    const t = this.peek();
+    return t.kind === kind && (val === undefined || t.val.toLowerCase() === val);
+  }
+
+  /** `unexpected <token>[ in <context>][, expected <what>]` for the next token. */
+  private unexpected(context?: string, expected?: string): Error {
+    const t = this.peek();
+    const ctx = context ?? this.contexts[this.contexts.length - 1];
+    let msg = `unexpected ${describeToken(t)}`;
+    if (ctx) msg += ` in ${ctx}`;
+    if (expected) msg += `, expected ${expected}`;
+    return this.fail(msg, t.pos, t.pos + t.val.length);
+  }
+
+  private expr(): Kind {
+    let kind = this.unary();
+    for (;;) {
+      const t = this.peek();
+      if (!(t.kind === "op" && BINARY_OPS.has(t.val.toLowerCase()))) return kind;
+      this.take();
+      this.binModifiers();
+      this.unary();
+      kind = "other";
+    }
+  }
+
+  private binModifiers(): void {
+    if (this.is("keyword", "bool")) this.take();
+    if (this.is("keyword", "on") || this.is("keyword", "ignoring")) {
+      this.take();
+      this.groupingLabels();
+      if (this.is("keyword", "group_left") || this.is("keyword", "group_right")) {
+        this.take();
+        if (this.is("(")) this.groupingLabels();
+      }
+    }
+    for (let i = 0; i < 2 && this.is("keyword") && this.peek().val.toLowerCase().startsWith("fill"); i++) {
+      this.take();
+      if (!this.is("(")) throw this.unexpected();
+      this.take();
+      if (this.is("op", "-") || this.is("op", "+")) this.take();
+      if (!this.is("NUMBER") && !this.is("DURATION")) throw this.unexpected();
+      this.take();
+      if (!this.is(")")) throw this.unexpected();
+      this.take();
+    }
+  }
+
+  private unary(): Kind {
+    if (this.is("op", "+") || this.is("op", "-")) {
+      this.take();
+      this.unary();
+      return "other";
+    }
+    return this.postfix(this.primary());
+  }
+
+  private postfix(kind: Kind): Kind {
+    for (;;) {
+      const t = this.peek();
+      if (t.kind === "[") kind = this.bracket(kind);
+      else if (t.kind === "keyword" && t.val.toLowerCase() === "offset") {
+        this.take();
+        this.offset();
+        if (kind === "selector") kind = "selector-offset";
+      } else if (t.kind === "op" && t.val === "@") {
+        this.take();
+        this.at();
+        if (kind === "selector") kind = "selector-at";
+      } else if (t.kind === "keyword" && (t.val.toLowerCase() === "anchored" || t.val.toLowerCase() === "smoothed")) {
+        this.take();
+      } else return kind;
+    }
+  }
+
+  private primary(): Kind {
+    const t = this.peek();
+    switch (t.kind) {
+      case "NUMBER":
+      case "STRING":
+        this.take();
+        return "other";
+      case "DURATION":
+        this.take();
+        this.checkDuration(t);
+        return "other";
+      case "(": {
+        this.take();
+        this.expr();
+        if (!this.is(")")) throw this.unexpected();
+        this.take();
+        return "other";
+      }
+      case "{":
+        this.labelMatchers();
+        return "selector";
+      case "IDENTIFIER":
+        this.take();
+        if (this.is("(")) return this.call(t);
+        if (this.is("{")) this.labelMatchers();
+        return "selector";
+      case "METRIC_IDENTIFIER":
+        this.take();
+        if (this.is("{")) this.labelMatchers();
+        return "selector";
+      case "aggr":
+        return this.aggregation();
+      case "preproc": {
+        this.take();
+        const w = t.val.toLowerCase();
+        if (this.is("(")) return this.call(t);
+        if (this.is("{")) this.labelMatchers();
+        return "selector";
+      }
+      case "op":
+      case "keyword": {
+        const w = t.val.toLowerCase();
+        if ((t.kind === "op" && (w === "and" || w === "or" || w === "unless")) || (t.kind === "keyword" && METRIC_KEYWORDS.has(w))) {
+          this.take();
+          if (this.is("{")) this.labelMatchers();
+          return "selector";
+        }
+        throw this.unexpected();
+      }
+      default:
+        throw this.unexpected();
+    }
+  }
+
+  /** A function call; Prometheus reports unknown functions once the call has been parsed. */
+  private call(name: Tok): Kind {
+    this.callBody();
+    const f = getFunction(name.val);
+    if (!f) throw this.fail(`unknown function with name ${JSON.stringify(name.val)}`, name.pos, name.pos + name.val.length);
+    if (f.experimental && !this.opts.experimentalFunctions) {
+      throw this.fail(`function ${JSON.stringify(name.val)} is not enabled`, name.pos, name.pos + name.val.length);
+    }
+    return "other";
+  }
+
+  private callBody(): void {
+    this.take(); // "("
+    if (this.is(")")) {
+      this.take();
+      return;
+    }
+    for (;;) {
+      this.expr();
+      if (this.is(")")) {
+        this.take();
+        return;
+      }
+      if (!this.is(",")) throw this.unexpected();
+      const comma = this.take();
+      if (this.is(")")) throw this.fail("trailing commas not allowed in function call args", comma.pos, comma.pos + 1);
+    }
+  }
+
+  private aggregation(): Kind {
+    const op = this.take();
+    const hasModifier = (): boolean => this.is("keyword", "by") || this.is("keyword", "without");
+    if (!this.is("(") && !hasModifier()) {
+      // Not followed by a body or a modifier: the aggregator's name is a metric name.
+      if (this.is("{")) this.labelMatchers();
+      return "selector";
+    }
+    this.contexts.push("aggregation");
+    if (hasModifier()) {
+      this.take();
+      this.groupingLabels();
+      if (!this.is("(")) throw this.unexpected();
+      this.callBody();
+      this.contexts.pop();
+    } else {
+      this.callBody();
+      this.contexts.pop();
+      if (hasModifier()) {
+        this.take();
+        this.groupingLabels();
+      }
+    }
+    void op;
+    return "other";
+  }
+
+  /** `(label, ...)` of by/without/on/ignoring/group_x. */
+  private groupingLabels(): void {
+    if (!this.is("(")) throw this.unexpected("grouping opts", '"("');
+    this.take();
+    if (this.is(")")) {
+      this.take();
+      return;
+    }
+    for (;;) {
+      const t = this.peek();
+      const w = t.val.toLowerCase();
+      const isLabel = t.kind === "IDENTIFIER" || t.kind === "METRIC_IDENTIFIER" || t.kind === "aggr" || t.kind === "preproc" ||
+        t.kind === "STRING" || (t.kind === "keyword" && LABEL_KEYWORDS.has(w)) ||
+        (t.kind === "op" && (w === "and" || w === "or" || w === "unless" || w === "atan2"));
+      if (!isLabel) throw this.unexpected("grouping opts", "label");
+      this.take();
+      if (this.is(")")) {
+        this.take();
+        return;
+      }
+      if (!this.is(",")) throw this.unexpected("grouping opts", '"," or ")"');
+      this.take();
+      if (this.is(")")) {
+        this.take();
+        return;
+      }
+    }
+  }
+
+  private labelMatchers(): void {
+    this.take(); // "{"
+    const isMatchOp = (): boolean => this.is("=") || (this.is("op") && ["!=", "=~", "!~"].includes(this.peek().val));
+    for (;;) {
+      if (this.is("}")) {
+        this.take();
+        return;
+      }
+      if (this.is("IDENTIFIER")) {
+        this.take();
+        if (!isMatchOp()) throw this.unexpected("label matching", "label matching operator");
+        this.take();
+        if (!this.is("STRING")) throw this.unexpected("label matching", "string");
+        this.take();
+      } else if (this.is("STRING")) {
+        this.take();
+        if (isMatchOp()) {
+          this.take();
+          if (!this.is("STRING")) throw this.unexpected("label matching", "string");
+          this.take();
+        }
+      } else {
+        throw this.unexpected("label matching", 'identifier or "}"');
+      }
+      if (this.is("}")) {
+        this.take();
+        return;
+      }
+      if (!this.is(",")) throw this.unexpected("label matching", '"," or "}"');
+      this.take();
+    }
+  }
+
+  private startsDuration(): boolean {
+    const t = this.peek();
+    return t.kind === "NUMBER" || t.kind === "DURATION" || t.kind === "(" || t.kind === "preproc" ||
+      (t.kind === "op" && (t.val === "+" || t.val === "-"));
+  }
+
+  /**
+   * A duration expression inside brackets; the grammar's details (duration arithmetic) are left
+   * to the lezer path. Returns its tokens.
+   */
+  private durationTokens(): Tok[] {
+    const toks: Tok[] = [];
+    let depth = 0;
+    for (;;) {
+      const t = this.peek();
+      const ok = t.kind === "NUMBER" || t.kind === "DURATION" || t.kind === "preproc" || t.kind === "," ||
+        (t.kind === "op" && "+-*/%^".includes(t.val)) || t.kind === "(" || (t.kind === ")" && depth > 0);
+      if (!ok) return toks;
+      if (t.kind === "(") depth++;
+      if (t.kind === ")") depth--;
+      if (t.kind === "DURATION") this.checkDuration(t);
+      toks.push(this.take());
+    }
+  }
+
+  /** Prometheus rejects non-positive literal ranges and steps while parsing. */
+  private checkPositive(toks: Tok[]): void {
+    const lit = toks[toks.length - 1];
+    const signed = toks.length === 2 && toks[0]!.kind === "op" && (toks[0]!.val === "-" || toks[0]!.val === "+");
+    if (!lit || !(toks.length === 1 || signed) || (lit.kind !== "NUMBER" && lit.kind !== "DURATION")) return;
+    const v = literalSeconds(lit);
+    if (Number.isNaN(v)) return;
+    const value = signed && toks[0]!.val === "-" ? -v : v;
+    if (value <= 0) throw this.fail("duration must be greater than 0", toks[0]!.pos, lit.pos + lit.val.length);
+  }
+
+  private bracket(kind: Kind): Kind {
+    const open = this.take();
+    if (!this.startsDuration()) {
+      throw this.unexpected("subquery or range selector", "number, duration, step(), or range()");
+    }
+    const range = this.durationTokens();
+    this.checkPositive(range);
+    if (this.is("]")) {
+      const close = this.take();
+      let msg = "";
+      if (kind === "other") msg = "ranges only allowed for vector selectors";
+      else if (kind === "selector-offset") msg = "no offset modifiers allowed before range";
+      else if (kind === "selector-at") msg = "no @ modifiers allowed before range";
+      if (msg) throw this.fail(msg, open.pos, close.pos + 1);
+      return "other";
+    }
+    if (!this.is(":")) throw this.unexpected("subquery or range", '":" or "]"');
+    this.take();
+    if (this.is("]")) {
+      this.take();
+      return "other";
+    }
+    if (!this.startsDuration()) {
+      throw this.unexpected("subquery selector", 'number, duration, step(), range(), or "]"');
+    }
+    this.checkPositive(this.durationTokens());
+    if (!this.is("]")) throw this.unexpected("subquery selector", '"]"');
+    this.take();
+    return "other";
+  }
+
+  private offset(): void {
+    if (!this.startsDuration()) throw this.unexpected("offset", "number, duration, step(), or range()");
+    while (this.is("op", "+") || this.is("op", "-")) this.take();
+    const t = this.peek();
+    if (t.kind === "NUMBER" || t.kind === "DURATION") {
+      this.take();
+      if (t.kind === "DURATION") this.checkDuration(t);
+      return;
+    }
+    if (t.kind === "preproc" || t.kind === "(") {
+      if (t.kind === "preproc") this.take();
+      if (!this.is("(")) return;
+      let depth = 0;
+      do {
+        const x = this.take();
+        if (x.kind === "(") depth++;
+        else if (x.kind === ")") depth--;
+        else if (x.kind === "EOF") return;
+      } while (depth > 0);
+    }
+  }
+
+  private at(): void {
+    const t = this.peek();
+    if (t.kind === "NUMBER" || t.kind === "DURATION") {
+      this.take();
+      return;
+    }
+    if (t.kind === "op" && (t.val === "+" || t.val === "-")) {
+      this.take();
+      if (!this.is("NUMBER") && !this.is("DURATION")) throw this.unexpected("@", "timestamp");
+      this.take();
+      return;
+    }
+    if (t.kind === "preproc" && (t.val.toLowerCase() === "start" || t.val.toLowerCase() === "end")) {
+      this.take();
+      if (!this.is("(")) throw this.unexpected("@", "timestamp");
+      this.take();
+      if (!this.is(")")) throw this.unexpected("@", "timestamp");
+      this.take();
+      return;
+    }
+    throw this.unexpected("@", "timestamp");
+  }
+
+  /** Duration literals must have known units in decreasing order (Prometheus' parseDuration). */
+  private checkDuration(t: Tok): void {
+    const msg = durationLiteralError(t.val);
+    if (msg) throw this.fail(msg, t.pos, t.pos + t.val.length);
+  }
+}
+
+/** The error Prometheus' duration parsing gives for a DURATION token, or null if it is valid. */
+function durationLiteralError(text: string): string | null {
+  const parts = text.match(/[0-9]+|[a-zA-Z]+/g) ?? [];
+  let last = -1;
+  for (let i = 1; i < parts.length; i += 2) {
+    const unit = DURATION_UNITS.indexOf(parts[i]!);
+    if (unit < 0) return `unknown unit ${JSON.stringify(parts[i])} in duration ${JSON.stringify(text)}`;
+    if (unit <= last) return `not a valid duration string: ${JSON.stringify(text)}`;
+    last = unit;
+  }
+  return null;
+}
+
+/** Seconds of a NUMBER or DURATION literal (NaN if not simple). */
+function literalSeconds(t: Tok): number {
+  if (t.kind === "NUMBER") return Number(t.val.replace(/_/g, ""));
+  let s = 0;
+  const mult: Record<string, number> = { y: 31536000, w: 604800, d: 86400, h: 3600, m: 60, s: 1, ms: 0.001 };
+  for (const m of t.val.matchAll(/([0-9]+)([a-z]+)/g)) s += Number(m[1]) * (mult[m[2]!] ?? NaN);
+  return s;
+}
