@@ -351,7 +351,8 @@ export default async function (args: string[]): Promise<void> {
     }
     session.close();
     // The same through connect-node's gRPC client (what Meridian's querier uses), for reference.
-    const client = createClient(Store, createGrpcTransport({ baseUrl: `http://127.0.0.1:${grpcPort}` }));
+    // Without offering gzip, as Meridian's querier dials stores (store-transport.ts).
+    const client = createClient(Store, createGrpcTransport({ baseUrl: `http://127.0.0.1:${grpcPort}`, acceptCompression: [] }));
     const connectMs: number[] = [];
     for (let r = 0; r < runs; r++) {
       const t0 = performance.now();

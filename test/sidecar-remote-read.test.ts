@@ -4,6 +4,7 @@ import type { AddressInfo } from "node:net";
 import { compress, uncompress } from "snappyjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ChunkedReadResponseSchema, ReadRequestSchema, ReadRequest_ResponseType, ReadResponseSchema } from "../src/gen/prompb/remote_pb.ts";
+import { SeriesSchema } from "../src/gen/store/storepb/types_pb.ts";
 import { createMatcher } from "../src/model/matcher.ts";
 import { readChunkedFrames, remoteRead, RemoteReadError, STREAMED_CONTENT_TYPE } from "../src/sidecar/remote-read.ts";
 import { createNodeHttpPost } from "../src/runtime/node/sidecar.ts";
@@ -84,8 +85,10 @@ describe.each([
     expect(result.type).toBe("chunks");
     const frames = result.type === "chunks" ? (await collect(result.frameBatches)).flat() : [];
     expect(frames.map((f) => f.series[0]!.labels[0]!.value)).toEqual(["a", "b", "c"]);
-    expect(frames[2]!.series[0]!.chunks[0]!.raw!.data.length).toBe(70_000);
-    expect(frames[2]!.series[0]!.chunks[0]!.raw!.data[300]).toBe(300 & 0xff);
+    const chunks = fromBinary(SeriesSchema, frames[2]!.series[0]!.chunks).chunks;
+    expect(chunks[0]!.raw!.data.length).toBe(70_000);
+    expect(chunks[0]!.raw!.data[300]).toBe(300 & 0xff);
+    expect([chunks[0]!.minTime, chunks[0]!.maxTime]).toEqual([1000n, 2000n]);
 
     const req = fromBinary(ReadRequestSchema, uncompress(lastRequest!));
     expect(req.acceptedResponseTypes).toEqual([ReadRequest_ResponseType.STREAMED_XOR_CHUNKS, ReadRequest_ResponseType.SAMPLES]);

@@ -2,6 +2,7 @@ import { create, toBinary } from "@bufbuild/protobuf";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { ChunkedReadResponseSchema } from "../gen/prompb/remote_pb.ts";
+import { SeriesSchema } from "../gen/store/storepb/types_pb.ts";
 import { ChunkedDecodeError, decodeChunkedReadResponse } from "./chunked-decoder.ts";
 
 const int64 = fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n });
@@ -25,9 +26,14 @@ describe("decodeChunkedReadResponse", () => {
         const got = decodeChunkedReadResponse(bytes);
         expect(got.queryIndex).toBe(Number(m.queryIndex));
         expect(got.series.map((s) => s.labels)).toEqual(m.chunkedSeries.map((s) => s.labels));
-        expect(got.series.map((s) => s.chunks.map((c) => [c.minTime, c.maxTime, c.raw!.type, [...c.raw!.data]]))).toEqual(
-          m.chunkedSeries.map((s) => s.chunks.map((c) => [c.minTimeMs, c.maxTimeMs, c.type - 1, [...c.data]])),
-        );
+        // The rewritten chunk fields are exactly what protobuf-es encodes for the equivalent AggrChunks.
+        got.series.forEach((s, i) => {
+          const want = create(SeriesSchema, {
+            chunks: m.chunkedSeries[i]!.chunks.map((c) => ({ minTime: c.minTimeMs, maxTime: c.maxTimeMs, raw: { type: c.type - 1, data: c.data } })),
+          });
+          expect([...s.chunks]).toEqual([...toBinary(SeriesSchema, want)]);
+          expect(s.chunkCount).toBe(want.chunks.length);
+        });
       }),
       { numRuns: 500 },
     );
@@ -39,6 +45,9 @@ describe("decodeChunkedReadResponse", () => {
     const extended = new Uint8Array([...bytes, 9 << 3, 5, (10 << 3) | 2, 2, 120, 121]);
     expect(decodeChunkedReadResponse(extended).series[0]!.labels).toEqual([{ name: "a", value: "b" }]);
     expect(() => decodeChunkedReadResponse(bytes.subarray(0, bytes.length - 1))).toThrow(ChunkedDecodeError);
+    // A chunk whose length claims more bytes than its series holds.
+    const overrun = new Uint8Array([0x0a, 4, 0x12, 4, 0x18, 1, 0x22, 0]);
+    expect(() => decodeChunkedReadResponse(overrun)).toThrow(ChunkedDecodeError);
     const hist = toBinary(ChunkedReadResponseSchema, create(ChunkedReadResponseSchema, { chunkedSeries: [{ chunks: [{ type: 0, data: new Uint8Array([1]) }] }] }));
     expect(() => decodeChunkedReadResponse(hist)).toThrow(/unsupported chunk encoding 0/);
   });

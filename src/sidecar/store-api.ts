@@ -16,10 +16,11 @@ import type {
   SeriesRequest,
   SeriesResponse,
 } from "../gen/store/storepb/rpc_pb.ts";
-import { Chunk_Encoding, type AggrChunk, type Series } from "../gen/store/storepb/types_pb.ts";
+import { Chunk_Encoding, type AggrChunk } from "../gen/store/storepb/types_pb.ts";
 import type { TimeSeries } from "../gen/prompb/types_pb.ts";
 import { compareStrings, getLabel, normalizeLabels, type Label, type Labels } from "../model/labels.ts";
 import type { Matcher } from "../model/matcher.ts";
+import { encodeSeries } from "../server/series-codec.ts";
 import { labelsFromProto, labelsToProto, matchersFromProto } from "../server/store-api-convert.ts";
 import type { StoreApi } from "../server/store-api.ts";
 import { createXorEncoder } from "../tsdb/xor-encoder.ts";
@@ -27,6 +28,7 @@ import { PrometheusHttpError, type PrometheusClient } from "./prometheus-client.
 import type { PrometheusState } from "./prometheus-state.ts";
 import { remoteRead, RemoteReadError, type HttpPost } from "./remote-read.ts";
 import { createResorter } from "./resort.ts";
+import { createSeriesFrameBuilder } from "./series-frames.ts";
 
 /** Options of {@link createSidecarStoreApi}. */
 export interface SidecarStoreOptions {
@@ -122,33 +124,25 @@ export function createSidecarStoreApi(opts: SidecarStoreOptions): StoreApi {
     const replica = new Set(req.withoutReplicaLabels);
     const limit = req.limit > 0n ? Number(req.limit) : Infinity;
     const batchSize = req.responseBatchSize > 1n ? Number(req.responseBatchSize) : 1;
-    const resorter = createResorter<AggrChunk>(ext, replica);
+    // Items are encoded chunk fields (see chunked-decoder.ts), so frames are built by concatenation.
+    const resorter = createResorter<Uint8Array>(ext, replica);
+    const frames = createSeriesFrameBuilder(batchSize);
     let sent = 0;
-    let batch: Series[] = [];
 
-    // Turns released series into response frames appended to `out`, honouring limit and batching.
-    function emit(ready: { labels: Labels; items: AggrChunk[] }[], out: SeriesResponse[]): SeriesResponse[] {
+    // Turns released series into response frames appended to `out`, honouring the limit.
+    function emit(ready: { labels: Labels; items: Uint8Array[] }[], out: SeriesResponse[]): SeriesResponse[] {
       for (const s of ready) {
         if (sent >= limit) break;
         sent++;
-        const msg: Series = { $typeName: "thanos.Series", labels: labelsToProto(s.labels), chunks: s.items };
-        if (batchSize > 1) {
-          batch.push(msg);
-          if (batch.length >= batchSize) {
-            out.push({ $typeName: "thanos.SeriesResponse", result: { case: "batch", value: { $typeName: "thanos.SeriesBatch", series: batch } } });
-            batch = [];
-          }
-        } else {
-          out.push({ $typeName: "thanos.SeriesResponse", result: { case: "series", value: msg } });
-        }
+        const f = frames.add(s.labels, s.items);
+        if (f) out.push(f);
       }
       return out;
     }
-    function flushBatch(out: SeriesResponse[]): SeriesResponse[] {
-      if (batch.length > 0) {
-        out.push({ $typeName: "thanos.SeriesResponse", result: { case: "batch", value: { $typeName: "thanos.SeriesBatch", series: batch } } });
-        batch = [];
-      }
+    function finish(): SeriesResponse[] {
+      const out = emit(resorter.finish(), []);
+      const f = frames.flush();
+      if (f) out.push(f);
       return out;
     }
 
@@ -157,7 +151,8 @@ export function createSidecarStoreApi(opts: SidecarStoreOptions): StoreApi {
         const found = await client.series(rest, start, end, signal);
         const out: SeriesResponse[] = [];
         for (const labels of found) emit(resorter.push(labels, []), out);
-        yield* flushBatch(emit(resorter.finish(), out));
+        yield* out;
+        yield* finish();
         return;
       }
       const result = await remoteRead({
@@ -174,7 +169,7 @@ export function createSidecarStoreApi(opts: SidecarStoreOptions): StoreApi {
           const out: SeriesResponse[] = [];
           for (const frame of batch) {
             if (frame.queryIndex !== 0) throw new RemoteReadError(`remote read: unexpected query index ${frame.queryIndex} in frame`);
-            for (const cs of frame.series) emit(resorter.push(sortedLabels(cs.labels), cs.chunks), out);
+            for (const cs of frame.series) emit(resorter.push(sortedLabels(cs.labels), cs.chunkCount > 0 ? [cs.chunks] : []), out);
           }
           yield* out;
           if (sent >= limit) return;
@@ -187,11 +182,11 @@ export function createSidecarStoreApi(opts: SidecarStoreOptions): StoreApi {
             opts.onWarning?.(`remote read: series without samples skipped`);
             continue;
           }
-          yield* emit(resorter.push(labelsFromProto(ts.labels as unknown as ProtoLabel[]), encodeSamples(ts)), []);
+          yield* emit(resorter.push(labelsFromProto(ts.labels as unknown as ProtoLabel[]), [encodeSamples(ts)]), []);
           if (sent >= limit) return;
         }
       }
-      yield* flushBatch(emit(resorter.finish(), []));
+      yield* finish();
     } catch (err) {
       throw toStoreError(err, signal);
     }
@@ -268,20 +263,21 @@ function sortedLabels(labels: Label[]): Labels {
   return labels;
 }
 
-/** Encodes a SAMPLES-mode series into XOR chunks of at most 120 samples. */
-function encodeSamples(ts: TimeSeries): AggrChunk[] {
-  const out: AggrChunk[] = [];
+/** Encodes a SAMPLES-mode series into XOR chunks of at most 120 samples, as encoded Series chunk fields. */
+function encodeSamples(ts: TimeSeries): Uint8Array {
+  const chunks: AggrChunk[] = [];
   for (let i = 0; i < ts.samples.length; i += SAMPLES_PER_CHUNK) {
     const enc = createXorEncoder();
     const end = Math.min(ts.samples.length, i + SAMPLES_PER_CHUNK);
     for (let j = i; j < end; j++) enc.append(Number(ts.samples[j]!.timestamp), ts.samples[j]!.value);
     const data = enc.bytes();
-    out.push({
+    chunks.push({
       $typeName: "thanos.AggrChunk",
       minTime: ts.samples[i]!.timestamp,
       maxTime: ts.samples[end - 1]!.timestamp,
       raw: { $typeName: "thanos.Chunk", type: Chunk_Encoding.XOR, data, hash: 0n },
     });
   }
-  return out;
+  // A Series with no labels encodes to exactly its chunk fields.
+  return encodeSeries({ $typeName: "thanos.Series", labels: [], chunks });
 }

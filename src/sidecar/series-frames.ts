@@ -1,0 +1,152 @@
+/**
+ * Builds the sidecar's Series response frames as wire bytes: each series is its labels, encoded
+ * here, followed by its chunk fields, which arrive already encoded (rewritten from Prometheus'
+ * frames by chunked-decoder.ts), so a frame is one exact-size allocation and a few copies. The
+ * frames carry their bytes for the raw gRPC path (sent as they are) and decode their `result`
+ * lazily, only for JSON clients and in-process callers.
+ */
+import type { SeriesResponse } from "../gen/store/storepb/rpc_pb.ts";
+import type { Labels } from "../model/labels.ts";
+import { withRawSeriesBytes } from "../server/raw-series.ts";
+import { decodeSeries, decodeSeriesBatch } from "../server/series-codec.ts";
+
+/** Collects series into frames of `batchSize` series (a SeriesBatch), or single Series frames for 1. */
+export interface SeriesFrameBuilder {
+  /** Adds one series; returns a frame when one is complete. */
+  add(labels: Labels, chunks: readonly Uint8Array[]): SeriesResponse | undefined;
+  /** The last, partial batch, if any. */
+  flush(): SeriesResponse | undefined;
+}
+
+interface PendingSeries {
+  readonly labels: Labels;
+  readonly chunks: readonly Uint8Array[];
+  /** Byte lengths: per label name, value, label content; then the series content size. */
+  readonly sizes: number[];
+}
+
+/** Creates a frame builder; `batchSize` ≤ 1 means one series per frame (no SeriesBatch). */
+export function createSeriesFrameBuilder(batchSize: number): SeriesFrameBuilder {
+  let pending: PendingSeries[] = [];
+  let pendingBytes = 0;
+
+  function frame(): SeriesResponse {
+    const batch = batchSize > 1;
+    const buf = new Uint8Array(pendingBytes);
+    let o = 0;
+    for (const s of pending) {
+      const size = s.sizes[s.sizes.length - 1]!;
+      if (batch) {
+        buf[o++] = 0x0a;
+        o = writeVarint(buf, o, size);
+      }
+      o = writeSeries(buf, o, s);
+    }
+    pending = [];
+    pendingBytes = 0;
+    return lazyFrame(batch ? "batch" : "series", buf);
+  }
+
+  return {
+    add(labels, chunks) {
+      const sizes: number[] = [];
+      let size = 0;
+      for (const l of labels) {
+        const nl = utf8Length(l.name);
+        const vl = utf8Length(l.value);
+        const ls = (nl > 0 ? 1 + varintSize(nl) + nl : 0) + (vl > 0 ? 1 + varintSize(vl) + vl : 0);
+        sizes.push(nl, vl, ls);
+        size += 1 + varintSize(ls) + ls;
+      }
+      for (const c of chunks) size += c.length;
+      sizes.push(size);
+      pending.push({ labels, chunks, sizes });
+      pendingBytes += batchSize > 1 ? 1 + varintSize(size) + size : size;
+      return pending.length >= batchSize ? frame() : undefined;
+    },
+    flush() {
+      return pending.length > 0 ? frame() : undefined;
+    },
+  };
+}
+
+/** A SeriesResponse whose bytes are attached for the raw path and whose `result` is decoded on first use. */
+function lazyFrame(kind: "series" | "batch", bytes: Uint8Array): SeriesResponse {
+  let result: SeriesResponse["result"] | undefined;
+  const res = {
+    $typeName: "thanos.SeriesResponse",
+    get result(): SeriesResponse["result"] {
+      result ??=
+        kind === "batch"
+          ? { case: "batch", value: { $typeName: "thanos.SeriesBatch", series: decodeSeriesBatch(bytes) } }
+          : { case: "series", value: decodeSeries(bytes) };
+      return result;
+    },
+  } as SeriesResponse;
+  return withRawSeriesBytes(res, kind, bytes);
+}
+
+// thanos.Series: field 1 labels (name = 1, value = 2), field 2 chunks (already encoded).
+function writeSeries(buf: Uint8Array, o: number, s: PendingSeries): number {
+  let k = 0;
+  for (const l of s.labels) {
+    const nl = s.sizes[k++]!;
+    const vl = s.sizes[k++]!;
+    buf[o++] = 0x0a;
+    o = writeVarint(buf, o, s.sizes[k++]!);
+    if (nl > 0) {
+      buf[o++] = 0x0a;
+      o = writeVarint(buf, o, nl);
+      o = writeString(buf, o, l.name, nl);
+    }
+    if (vl > 0) {
+      buf[o++] = 0x12;
+      o = writeVarint(buf, o, vl);
+      o = writeString(buf, o, l.value, vl);
+    }
+  }
+  for (const c of s.chunks) {
+    buf.set(c, o);
+    o += c.length;
+  }
+  return o;
+}
+
+const utf8Encoder = new TextEncoder();
+
+function writeString(buf: Uint8Array, o: number, s: string, byteLength: number): number {
+  if (byteLength === s.length) {
+    for (let i = 0; i < s.length; i++) buf[o++] = s.charCodeAt(i);
+    return o;
+  }
+  utf8Encoder.encodeInto(s, buf.subarray(o, o + byteLength));
+  return o + byteLength;
+}
+
+/** UTF-8 byte length of a string without encoding it (lone surrogates count 3, as U+FFFD). */
+function utf8Length(s: string): number {
+  let n = s.length;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) continue;
+    if (c < 0x800) n += 1;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      n += 2;
+      i++;
+    } else n += 2;
+  }
+  return n;
+}
+
+function varintSize(v: number): number {
+  return v < 0x80 ? 1 : v < 0x4000 ? 2 : v < 0x200000 ? 3 : v < 0x10000000 ? 4 : 5;
+}
+
+function writeVarint(b: Uint8Array, o: number, v: number): number {
+  while (v >= 0x80) {
+    b[o++] = (v & 0x7f) | 0x80;
+    v >>>= 7;
+  }
+  b[o++] = v;
+  return o;
+}
