@@ -7,7 +7,7 @@ import type { ByteRangeReader } from "./byte-range-reader.ts";
 import { crc32cRange } from "./crc32c.ts";
 import { Decoder, readBe32, verifyCrc } from "./decoder.ts";
 import { CorruptionError, readOrCorrupt } from "./errors.ts";
-import { DEFAULT_MAX_GAP, type ByteRange, readRanges } from "./ranges.ts";
+import { DEFAULT_MAX_GAP, type ByteRange, mergeRanges } from "./ranges.ts";
 import { splitChunkRef } from "./series.ts";
 
 /** Segment file magic. */
@@ -58,7 +58,7 @@ export function parseChunkRecord(bytes: Uint8Array, pos: number, file: string, b
   let i = 0;
   for (let shift = 0; ; shift += 7, i++) {
     if (i >= 5) throw new Decoder(bytes, file, "chunk", base).corrupt(`chunk ${ref}: length varint longer than 5 bytes`, pos);
-    if (pos + i >= bytes.length) return { need: pos + 5 + 1 + 4 };
+    if (pos + i >= bytes.length) return { need: 5 + 1 + 4 }; // record length from pos: varint, encoding, CRC
     const c = bytes[pos + i]!;
     len += (c & 0x7f) * 2 ** shift;
     if (c < 0x80) break;
@@ -116,15 +116,22 @@ export function openChunkReader(segments: (seq: number) => ByteRangeReader | Pro
       }
       return { offset: it.offset, length: Math.min(estimate, size - it.offset) };
     });
-    const views = await readRanges(reader, ranges, "chunk", maxGap);
-    // Synchronous for chunks that fit the estimate (nearly all); only longer ones need a re-read.
+    // Parse every record straight out of its merged read (no view per chunk). A record longer than
+    // its estimate is still complete when the merged read goes on past it; only records running
+    // past the end of their merged read need a re-read.
+    const merged = mergeRanges(ranges, maxGap);
+    const reads = await Promise.all(merged.map((m) => readOrCorrupt(file, "chunk", m.offset, () => reader.read(m.offset, m.length))));
     let rereads: Promise<void>[] | undefined;
     try {
-      for (let k = 0; k < items.length; k++) {
-        const it = items[k]!;
-        const r = parseChunkRecord(views[k]!, 0, file, it.offset, it.ref);
-        if ("need" in r) (rereads ??= []).push(reread(reader, size, it, r.need, out));
-        else out[it.index] = r;
+      for (let g = 0; g < merged.length; g++) {
+        const m = merged[g]!;
+        const bytes = reads[g]!;
+        for (const k of m.members) {
+          const it = items[k]!;
+          const r = parseChunkRecord(bytes, it.offset - m.offset, file, m.offset, it.ref);
+          if ("need" in r) (rereads ??= []).push(reread(reader, size, it, r.need, out));
+          else out[it.index] = r;
+        }
       }
     } catch (err) {
       // Re-reads already started must not end as unhandled rejections.
