@@ -48,7 +48,8 @@ export function checkAst(e: Expr, _q: string, opts: { experimentalFunctions?: bo
     case "subquery": {
       check(e.expr);
       const t = exprType(e.expr);
-      if (t !== "vector") throw mkErr(`subquery is only allowed on instant vector, got ${documentedType(t)} instead`, e.pos);
+      // Prometheus prints the value type's own name here ("matrix"), not the documented one.
+      if (t !== "vector") throw mkErr(`subquery is only allowed on instant vector, got ${t} instead`, e.pos);
       if (e.range <= 0 && !e.rangeExpr) throw mkErr(`subquery range must be positive, got ${e.range}ms`, e.pos);
       if (e.step < 0) throw mkErr(`subquery step must be positive, got ${e.step}ms`, e.pos);
       return "matrix";
@@ -100,17 +101,25 @@ export function checkAst(e: Expr, _q: string, opts: { experimentalFunctions?: bo
     case "binary": {
       const lt = check(e.lhs);
       const rt = check(e.rhs);
+      // Prometheus reports these at the operator: from the first non-space after the left operand.
+      const opPos = (): PosRange => {
+        let start = e.lhs.pos.end;
+        while (start < _q.length && /[ \t\n\r]/.test(_q[start]!)) start++;
+        let end = e.rhs.pos.start - 1;
+        while (end > start && /[ \t\n\r]/.test(_q[end]!)) end--;
+        return { start, end };
+      };
       if (e.returnBool && !isComparisonOp(e.op)) {
-        throw mkErr("bool modifier can only be used on comparison operators", e.pos);
+        throw mkErr("bool modifier can only be used on comparison operators", opPos());
       }
       if (isComparisonOp(e.op) && !e.returnBool && lt === "scalar" && rt === "scalar") {
-        throw mkErr("comparisons between scalars must use BOOL modifier", e.pos);
+        throw mkErr("comparisons between scalars must use BOOL modifier", opPos());
       }
       const m = e.matching;
       if (m && isSetOp(e.op) && m.card === "one-to-one") (m as { card: string }).card = "many-to-many";
       if (m && m.on) {
         for (const l of m.matchingLabels) {
-          if (m.include.includes(l)) throw mkErr(`label ${JSON.stringify(l)} must not occur in ON and GROUP clause at once`, e.pos);
+          if (m.include.includes(l)) throw mkErr(`label ${JSON.stringify(l)} must not occur in ON and GROUP clause at once`, opPos());
         }
       }
       if (lt !== "scalar" && lt !== "vector") throw mkErr("binary expression must contain only scalar and instant vector types", e.lhs.pos);

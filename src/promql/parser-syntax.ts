@@ -171,6 +171,9 @@ class SyntaxChecker {
     const t = this.peek();
     switch (t.kind) {
       case "NUMBER":
+        this.checkNumber(t);
+        this.take();
+        return "other";
       case "STRING":
         this.take();
         return "other";
@@ -349,7 +352,7 @@ class SyntaxChecker {
    * A duration expression inside brackets; the grammar's details (duration arithmetic) are left
    * to the lezer path. Returns its tokens.
    */
-  private durationTokens(): Tok[] {
+  private durationTokens(context: string, expected: string): Tok[] {
     const toks: Tok[] = [];
     let depth = 0;
     for (;;) {
@@ -359,8 +362,34 @@ class SyntaxChecker {
       if (!ok) return toks;
       if (t.kind === "(") depth++;
       if (t.kind === ")") depth--;
-      if (t.kind === "DURATION") this.checkDuration(t);
+      this.checkDurationLiteral(t, toks[toks.length - 1]);
       toks.push(this.take());
+      if (t.kind === "preproc" && !this.is("(")) throw this.unexpected(context, expected);
+    }
+  }
+
+  /** Literal checks Prometheus' grammar actions do inside durations (brackets, offsets). */
+  private checkDurationLiteral(t: Tok, prev: Tok | undefined): void {
+    if (t.kind === "DURATION") this.checkDuration(t);
+    if (t.kind !== "NUMBER" && t.kind !== "DURATION") return;
+    this.checkNumber(t);
+    const v = literalSeconds(t);
+    if (t.kind === "NUMBER" && Math.abs(v) * 1e9 > 9.223372036854775807e18) {
+      throw this.fail("duration out of range", t.pos, t.pos + t.val.length);
+    }
+    if (prev?.kind === "op" && (prev.val === "/" || prev.val === "%") && v === 0) {
+      throw this.fail(prev.val === "/" ? "division by zero" : "modulo by zero", prev.pos, prev.pos + 1);
+    }
+  }
+
+  /** Number literals Go cannot represent as a float64. */
+  private checkNumber(t: Tok): void {
+    if (t.kind !== "NUMBER" || /^[+-]?(inf|nan)$/i.test(t.val)) return;
+    if (!Number.isFinite(Number(t.val.replace(/_/g, "")))) {
+      throw this.fail(
+        `error parsing number: strconv.ParseFloat: parsing ${JSON.stringify(t.val)}: value out of range`,
+        t.pos, t.pos + t.val.length,
+      );
     }
   }
 
@@ -380,7 +409,7 @@ class SyntaxChecker {
     if (!this.startsDuration()) {
       throw this.unexpected("subquery or range selector", "number, duration, step(), or range()");
     }
-    const range = this.durationTokens();
+    const range = this.durationTokens("subquery or range selector", "number, duration, step(), or range()");
     this.checkPositive(range);
     if (this.is("]")) {
       const close = this.take();
@@ -400,7 +429,7 @@ class SyntaxChecker {
     if (!this.startsDuration()) {
       throw this.unexpected("subquery selector", 'number, duration, step(), range(), or "]"');
     }
-    this.checkPositive(this.durationTokens());
+    this.checkPositive(this.durationTokens("subquery selector", 'number, duration, step(), range(), or "]"'));
     if (!this.is("]")) throw this.unexpected("subquery selector", '"]"');
     this.take();
     return "other";
@@ -411,19 +440,22 @@ class SyntaxChecker {
     while (this.is("op", "+") || this.is("op", "-")) this.take();
     const t = this.peek();
     if (t.kind === "NUMBER" || t.kind === "DURATION") {
+      this.checkDurationLiteral(t, undefined);
       this.take();
-      if (t.kind === "DURATION") this.checkDuration(t);
       return;
     }
     if (t.kind === "preproc" || t.kind === "(") {
       if (t.kind === "preproc") this.take();
       if (!this.is("(")) return;
       let depth = 0;
+      let prev: Tok | undefined;
       do {
+        this.checkDurationLiteral(this.peek(), prev);
         const x = this.take();
         if (x.kind === "(") depth++;
         else if (x.kind === ")") depth--;
         else if (x.kind === "EOF") return;
+        prev = x;
       } while (depth > 0);
     }
   }

@@ -123,7 +123,7 @@ describe("parseExpr: precedence and postfix modifiers", () => {
 
 describe("parseExpr: type errors worded like Prometheus", () => {
   it.each([
-    ["1 < 2", "1:1: parse error: comparisons between scalars must use BOOL modifier"],
+    ["1 < 2", "1:3: parse error: comparisons between scalars must use BOOL modifier"],
     ["rate(x)", `1:6: parse error: expected type range vector in call to function "rate", got instant vector`],
     [`{a=""}`, "1:1: parse error: vector selector must contain at least one non-empty matcher"],
     ["foo{", "1:5: parse error: unexpected end of input inside braces"],
@@ -133,9 +133,9 @@ describe("parseExpr: type errors worded like Prometheus", () => {
     ["nope(x)", `1:1: parse error: unknown function with name "nope"`],
     ["sum(x) offset 1m", "1:1: parse error: offset modifier must be preceded by an instant vector selector or range vector selector or a subquery"],
     ["x and 1", `1:1: parse error: set operator "and" not allowed in binary scalar expression`],
-    ["a + on(b) group_left(b) c", `1:1: parse error: label "b" must not occur in ON and GROUP clause at once`],
+    ["a + on(b) group_left(b) c", `1:3: parse error: label "b" must not occur in ON and GROUP clause at once`],
     ["x[5m] + 1", "1:1: parse error: binary expression must contain only scalar and instant vector types"],
-    ["1 + bool 2", "1:1: parse error: bool modifier can only be used on comparison operators"],
+    ["1 + bool 2", "1:3: parse error: bool modifier can only be used on comparison operators"],
     ["topk(x)", "1:1: parse error: wrong number of arguments for aggregate expression provided, expected 2, got 1"],
     ["label_join(x)", `1:1: parse error: expected at least 3 argument(s) in call to "label_join", got 1`],
     ["round(x, 1, 2)", `1:1: parse error: expected at most 2 argument(s) in call to "round", got 3`],

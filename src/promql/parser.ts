@@ -319,6 +319,7 @@ class Converter {
         const last = n.lastChild!;
         let ts: number | null = null;
         let se: AtPreprocessor | null = null;
+        let atError = "";
         let node = last;
         if (last.type.name !== "NumberDurationLiteral") {
           // "start" "(" ")" — find the AtModifierPreprocessors child.
@@ -329,12 +330,14 @@ class Converter {
           const neg = t.startsWith("-");
           const v = this.number(t.replace(/^[-+]\s*/, ""), last) * (neg ? -1 : 1);
           const ms = Math.round(v * 1000);
-          if (!Number.isFinite(v) || Math.abs(ms) > 9.223372036854776e18) {
-            throw this.err(`timestamp out of bounds for @ modifier: ${v}`, last.from, last.to);
+          // Prometheus bounds the seconds by int64 and reports the modified expression's position.
+          if (!Number.isFinite(v) || Math.abs(v) >= 9.223372036854776e18 || Math.abs(ms) > 9.223372036854776e18) {
+            atError = `timestamp out of bounds for @ modifier: ${goFloatF(v)}`;
           }
           ts = ms;
         }
         return (e) => this.withModifiers(e, end, "@", (m) => {
+          if (atError) throw this.err(atError, e.pos.start, e.pos.end);
           if (m.timestamp !== null || m.startOrEnd !== null) throw this.err("@ <timestamp> may not be set multiple times", e.pos.start, end);
           return { ...m, timestamp: ts, startOrEnd: se };
         });
@@ -512,6 +515,14 @@ class Converter {
       throw this.err((e as Error).message, n.from, n.to);
     }
   }
+}
+
+/** Go's `%f` of a float: six decimals, `+Inf`, `-Inf`, `NaN`. */
+function goFloatF(v: number): string {
+  if (Number.isNaN(v)) return "NaN";
+  if (!Number.isFinite(v)) return v > 0 ? "+Inf" : "-Inf";
+  if (Math.abs(v) >= 1e21) return `${BigInt(v).toString()}.000000`;
+  return v.toFixed(6);
 }
 
 type Mods = { offset: number; timestamp: number | null; startOrEnd: AtPreprocessor | null; offsetExpr?: DurationNode };
