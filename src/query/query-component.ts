@@ -36,6 +36,11 @@ export interface QueryComponentOptions {
   readonly shutdownSignal?: AbortSignal;
   /** Values shown by `/api/v1/status/flags`. */
   readonly flags?: Readonly<Record<string, string>>;
+  /**
+   * Gzip API responses for clients that accept it (default true). Off on Workers: workerd
+   * compresses any response itself, so an app-compressed body would arrive compressed twice.
+   */
+  readonly compressResponses?: boolean;
   /** Mounts extra routes on the component app (behind authentication) before the API. */
   readonly extend?: (app: Hono) => void;
 }
@@ -89,7 +94,7 @@ export function createQueryComponent(opts: QueryComponentOptions): QueryComponen
   // component app, with its bearer-token check.
   const root = new Hono();
   // Prometheus gzips API responses for clients that accept it; big matrices shrink ~10x.
-  root.use("/api/*", compress());
+  if (opts.compressResponses !== false) root.use("/api/*", compress());
   mountUi(root);
   root.route("/", app);
   return { app: root, storeApi, ready };

@@ -125,6 +125,8 @@ async function build(env: MeridianWorkerEnv, opts: WorkerHandlerOptions): Promis
     partialResponseDefault: config.partialResponse,
     queryTimeout: config.queryTimeoutMs,
     responseTimeoutMs: config.responseTimeoutMs,
+    // workerd (and Cloudflare's edge) compress responses for the client themselves.
+    compressResponses: false,
     ...(config.corsOrigins.length > 0 ? { cors: config.corsOrigins } : {}),
     ...(config.bearerToken !== undefined ? { bearerToken: config.bearerToken } : {}),
     flags: {
@@ -189,14 +191,6 @@ export function createWorkerHandler(opts: WorkerHandlerOptions): WorkerHandler {
         return new Response(`meridian: ${msg}\n`, { status: 500, headers: { "content-type": "text/plain; charset=utf-8" } });
       }
       await refresh(st, ctx);
-      // workerd encodes a response itself whenever it carries Content-Encoding, so a body the app
-      // gzipped would arrive gzipped twice. Hide Accept-Encoding from the app; the runtime (and
-      // Cloudflare's edge) compress for the client instead.
-      if (request.headers.has("accept-encoding")) {
-        const headers = new Headers(request.headers);
-        headers.delete("accept-encoding");
-        request = new Request(request, { headers });
-      }
       return st.app.fetch(request, env, ctx as Parameters<Hono["fetch"]>[2]);
     },
   };
