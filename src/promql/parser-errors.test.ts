@@ -154,6 +154,138 @@ const CASES: readonly Case[] = [
   ["1[5m] anchored", 1, "ranges only allowed for vector selectors"],
 ];
 
+/**
+ * Full error strings of a real Prometheus server (2.42, `/api/v1/query`, without the
+ * `invalid parameter "query": ` prefix) for inputs where Prometheus 2.x and 3.x word the error
+ * the same way (3.x's grammar and lexer were compared for each kind of message).
+ */
+const SERVER_CASES: readonly (readonly [input: string, error: string])[] = [
+  ["sum(", "1:5: parse error: unclosed left parenthesis"],
+  ["rate(node_load1[5m]", "1:20: parse error: unclosed left parenthesis"],
+  ["node_load1{", "1:12: parse error: unexpected end of input inside braces"],
+  ["foo bar", "1:5: parse error: unexpected identifier \"bar\""],
+  ["sum by (job) node_load1", "1:14: parse error: unexpected identifier \"node_load1\" in aggregation"],
+  ["sum(foo bar)", "1:9: parse error: unexpected identifier \"bar\" in aggregation"],
+  ["rate(foo bar)", "1:10: parse error: unexpected identifier \"bar\""],
+  ["(1 2", "1:4: parse error: unexpected number \"2\""],
+  ["((foo)", "1:7: parse error: unclosed left parenthesis"],
+  ["foo{a=\"b\"", "1:10: parse error: unexpected end of input inside braces"],
+  ["foo{a=\"b\",", "1:11: parse error: unexpected end of input inside braces"],
+  ["foo{a=}", "1:7: parse error: unexpected \"}\" in label matching, expected string"],
+  ["foo{a}", "1:6: parse error: unexpected \"}\" in label matching, expected label matching operator"],
+  ["foo{=}", "1:5: parse error: unexpected \"=\" in label matching, expected identifier or \"}\""],
+  ["foo{a!b}", "1:6: parse error: unexpected character after '!' inside braces: 'b'"],
+  ["foo{a=~}", "1:8: parse error: unexpected \"}\" in label matching, expected string"],
+  ["foo{a=\"b\" c=\"d\"}", "1:11: parse error: unexpected identifier \"c\" in label matching, expected \",\" or \"}\""],
+  ["foo{{}", "1:5: parse error: unexpected left brace '{'"],
+  ["{}", "1:1: parse error: vector selector must contain at least one non-empty matcher"],
+  ["{a=\"\"}", "1:1: parse error: vector selector must contain at least one non-empty matcher"],
+  ["foo[5m", "1:7: parse error: unclosed left bracket"],
+  ["foo[5m:", "1:8: parse error: unclosed left bracket"],
+  ["foo[5m:1m", "1:10: parse error: unclosed left bracket"],
+  ["foo[5m:1m]]", "1:11: parse error: unexpected right bracket ']'"],
+  ["foo[5m]]", "1:8: parse error: unexpected right bracket ']'"],
+  ["foo]", "1:4: parse error: unexpected right bracket ']'"],
+  ["foo @", "1:6: parse error: unexpected end of input in @, expected timestamp"],
+  ["foo @ bar", "1:7: parse error: unexpected identifier \"bar\" in @, expected timestamp"],
+  ["foo @ start", "1:12: parse error: unexpected end of input in @, expected timestamp"],
+  ["foo @ start(", "1:13: parse error: unclosed left parenthesis"],
+  ["foo @ start(1)", "1:13: parse error: unexpected number \"1\" in @, expected timestamp"],
+  ["sum by", "1:7: parse error: unexpected end of input in grouping opts, expected \"(\""],
+  ["sum by (", "1:9: parse error: unclosed left parenthesis"],
+  ["sum by (a", "1:10: parse error: unclosed left parenthesis"],
+  ["sum by (a,", "1:11: parse error: unclosed left parenthesis"],
+  ["sum by (a b)", "1:11: parse error: unexpected identifier \"b\" in grouping opts, expected \",\" or \")\""],
+  ["sum by (a) (", "1:13: parse error: unclosed left parenthesis"],
+  ["sum without (a) foo", "1:17: parse error: unexpected identifier \"foo\" in aggregation"],
+  ["sum(foo) by", "1:12: parse error: unexpected end of input in grouping opts, expected \"(\""],
+  ["sum(foo) by (a", "1:15: parse error: unclosed left parenthesis"],
+  ["sum(foo) without a", "1:18: parse error: unexpected identifier \"a\" in grouping opts, expected \"(\""],
+  ["topk(2,)", "1:7: parse error: trailing commas not allowed in function call args"],
+  ["rate()", "1:1: parse error: expected 1 argument(s) in call to \"rate\", got 0"],
+  ["rate(foo[5m],)", "1:13: parse error: trailing commas not allowed in function call args"],
+  ["nonexistent(foo)", "1:1: parse error: unknown function with name \"nonexistent\""],
+  ["foo(bar)", "1:1: parse error: unknown function with name \"foo\""],
+  ["1 +", "1:4: parse error: unexpected end of input"],
+  ["1 + +", "1:6: parse error: unexpected end of input"],
+  ["foo + on", "1:9: parse error: unexpected end of input in grouping opts, expected \"(\""],
+  ["foo + on(", "1:10: parse error: unclosed left parenthesis"],
+  ["foo + on(a", "1:11: parse error: unclosed left parenthesis"],
+  ["foo + on(a) group_left", "1:23: parse error: unexpected end of input in grouping opts, expected \"(\""],
+  ["foo + on(a) group_left(", "1:24: parse error: unclosed left parenthesis"],
+  ["foo + ignoring bar", "1:16: parse error: unexpected identifier \"bar\" in grouping opts, expected \"(\""],
+  ["foo + bool", "1:11: parse error: unexpected end of input"],
+  ["foo ==", "1:7: parse error: unexpected end of input"],
+  ["foo ! bar", "1:5: parse error: unexpected character after '!': ' '"],
+  ["foo = bar", "1:5: parse error: unexpected \"=\""],
+  ["foo =~ bar", "1:5: parse error: unexpected character after '=': '~'"],
+  ["\"abc", "1:1: parse error: unterminated quoted string"],
+  ["'abc", "1:1: parse error: unterminated quoted string"],
+  ["`abc", "1:1: parse error: unterminated raw string"],
+  ["\"a\\qb\"", "1:1: parse error: unknown escape sequence U+0071 'q'"],
+  ["foo{a=\"\\x\"}", "1:7: parse error: illegal character U+0022 '\"' in escape sequence"],
+  ["0x", "1:1: parse error: error parsing number: strconv.ParseFloat: parsing \"0x\": invalid syntax"],
+  ["0xg", "1:1: parse error: bad number or duration syntax: \"0x\""],
+  ["5mm", "1:1: parse error: bad number or duration syntax: \"5mm\""],
+  ["foo offset 5x", "1:12: parse error: bad number or duration syntax: \"5\""],
+  ["foo offset 5m1h", "1:12: parse error: not a valid duration string: \"5m1h\""],
+  ["foo @ 1 @ 2", "1:1: parse error: @ <timestamp> may not be set multiple times"],
+  ["foo offset 1m offset 2m", "1:1: parse error: offset may not be set multiple times"],
+  ["foo[5m] @", "1:10: parse error: unexpected end of input in @, expected timestamp"],
+  ["sum(rate(foo[5m])) by (job", "1:27: parse error: unclosed left parenthesis"],
+  ["count_values(foo)", "1:1: parse error: wrong number of arguments for aggregate expression provided, expected 2, got 1"],
+  ["count_values(\"x\")", "1:1: parse error: wrong number of arguments for aggregate expression provided, expected 2, got 1"],
+  ["quantile(foo)", "1:1: parse error: wrong number of arguments for aggregate expression provided, expected 2, got 1"],
+  ["topk(foo)", "1:1: parse error: wrong number of arguments for aggregate expression provided, expected 2, got 1"],
+  ["sum()", "1:1: parse error: no arguments for aggregate expression provided"],
+  ["sum(1)", "1:5: parse error: expected type instant vector in aggregation expression, got scalar"],
+  ["rate(1)", "1:6: parse error: expected type range vector in call to function \"rate\", got scalar"],
+  ["rate(foo)", "1:6: parse error: expected type range vector in call to function \"rate\", got instant vector"],
+  ["abs(foo[5m])", "1:5: parse error: expected type instant vector in call to function \"abs\", got range vector"],
+  ["abs()", "1:1: parse error: expected 1 argument(s) in call to \"abs\", got 0"],
+  ["abs(1, 2)", "1:1: parse error: expected 1 argument(s) in call to \"abs\", got 2"],
+  ["label_replace(foo)", "1:1: parse error: expected 5 argument(s) in call to \"label_replace\", got 1"],
+  ["foo and 1", "1:1: parse error: set operator \"and\" not allowed in binary scalar expression"],
+  ["1 and foo", "1:1: parse error: set operator \"and\" not allowed in binary scalar expression"],
+  ["foo or on(a) group_left bar", "1:1: parse error: no grouping allowed for \"or\" operation"],
+  ["foo and on(a) group_right(b) bar", "1:1: parse error: no grouping allowed for \"and\" operation"],
+  ["foo + on(a) 1", "1:1: parse error: vector matching only allowed between instant vectors"],
+  ["\"a\" + 1", "1:1: parse error: binary expression must contain only scalar and instant vector types"],
+  ["-\"a\"", "1:1: parse error: unary expression only allowed on expressions of type scalar or instant vector, got \"string\""],
+  ["-foo[5m]", "1:1: parse error: unary expression only allowed on expressions of type scalar or instant vector, got \"range vector\""],
+  ["foo[5m] + 1", "1:1: parse error: binary expression must contain only scalar and instant vector types"],
+  ["foo[5m][5m]", "1:8: parse error: ranges only allowed for vector selectors"],
+  ["foo[5m:1m][5m]", "1:11: parse error: ranges only allowed for vector selectors"],
+  ["1[5m]", "1:2: parse error: ranges only allowed for vector selectors"],
+  ["\"a\"[5m]", "1:4: parse error: ranges only allowed for vector selectors"],
+  ["foo[0s]", "1:5: parse error: duration must be greater than 0"],
+  ["foo[0s:1m]", "1:5: parse error: duration must be greater than 0"],
+  ["foo[1m:0s]", "1:8: parse error: duration must be greater than 0"],
+  ["foo offset 1m [5m]", "1:15: parse error: no offset modifiers allowed before range"],
+  ["foo @ 1 [5m]", "1:9: parse error: no @ modifiers allowed before range"],
+  ["sum(foo) by (a) by (b)", "1:17: parse error: unexpected <by>"],
+  ["on", "1:1: parse error: unexpected <on>"],
+  ["ignoring", "1:1: parse error: unexpected <ignoring>"],
+  ["bool", "1:1: parse error: unexpected <bool>"],
+  ["group_left", "1:1: parse error: unexpected <group_left>"],
+  ["avg by", "1:7: parse error: unexpected end of input in grouping opts, expected \"(\""],
+  ["a:b(1)", "1:4: parse error: unexpected \"(\""],
+  ["a:b{c=\"d\"}(1)", "1:11: parse error: unexpected \"(\""],
+  ["foo{__name__=\"bar\"}", "1:1: parse error: metric name must not be set twice: \"foo\" or \"bar\""],
+  ["bar{__name__=\"bar\"}", "1:1: parse error: metric name must not be set twice: \"bar\" or \"bar\""],
+  ["{__name__=~\".*\"}", "1:1: parse error: vector selector must contain at least one non-empty matcher"],
+  ["{a=~\".*\"}", "1:1: parse error: vector selector must contain at least one non-empty matcher"],
+  ["histogram_quantile(0.9)", "1:1: parse error: expected 2 argument(s) in call to \"histogram_quantile\", got 1"],
+  ["vector(foo)", "1:8: parse error: expected type scalar in call to function \"vector\", got instant vector"],
+  ["scalar(foo[5m])", "1:8: parse error: expected type instant vector in call to function \"scalar\", got range vector"],
+  ["time(1)", "1:1: parse error: expected 0 argument(s) in call to \"time\", got 1"],
+  ["foo{a=\"b\", # comment", "1:21: parse error: unexpected end of input inside braces"],
+  [" }", "1:2: parse error: unexpected character: '}'"],
+];
+
+/** Inputs that look odd but that Prometheus accepts (keywords as metric names, comments). */
+const VALID = ["by", "without", "sum", "avg", "(foo[5m])", "foo # comment", '{a!=""}', "foo{a=\"b\", # comment\n}"];
+
 const ALL_FEATURES = {
   experimentalFunctions: true, durationExpressions: true, extendedRangeSelectors: true, binopFillModifiers: true,
 } as const;
@@ -171,5 +303,23 @@ function firstError(input: string): { start: number; detail: string } | string {
 describe("parse errors match Prometheus", () => {
   it.each(CASES)("%j", (input, start, message) => {
     expect(firstError(input)).toEqual({ start, detail: message });
+  });
+});
+
+describe("parse errors match a Prometheus server's", () => {
+  it.each(SERVER_CASES)("%j", (input, error) => {
+    let message = "parsed without error";
+    try {
+      parseExpr(input);
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message).toBe(error);
+  });
+});
+
+describe("inputs Prometheus accepts still parse", () => {
+  it.each(VALID)("%j", (input) => {
+    expect(() => parseExpr(input)).not.toThrow();
   });
 });

@@ -125,7 +125,9 @@ class SyntaxChecker {
       this.groupingLabels();
       if (this.is("keyword", "group_left") || this.is("keyword", "group_right")) {
         this.take();
-        if (this.is("(")) this.groupingLabels();
+        // The optional label list: anything that cannot start the right operand is reported as a
+        // bad grouping clause, as Prometheus' grammar does.
+        if (this.is("(") || !this.startsExpr()) this.groupingLabels();
       }
     }
     for (let i = 0; i < 2 && this.is("keyword") && this.peek().val.toLowerCase().startsWith("fill"); i++) {
@@ -342,6 +344,23 @@ class SyntaxChecker {
     }
   }
 
+  /** Whether the next token can begin an expression. */
+  private startsExpr(): boolean {
+    const t = this.peek();
+    const w = t.val.toLowerCase();
+    switch (t.kind) {
+      case "NUMBER": case "DURATION": case "STRING": case "(": case "{": case "IDENTIFIER":
+      case "METRIC_IDENTIFIER": case "aggr": case "preproc":
+        return true;
+      case "op":
+        return w === "+" || w === "-" || w === "and" || w === "or" || w === "unless";
+      case "keyword":
+        return METRIC_KEYWORDS.has(w);
+      default:
+        return false;
+    }
+  }
+
   private startsDuration(): boolean {
     const t = this.peek();
     return t.kind === "NUMBER" || t.kind === "DURATION" || t.kind === "(" || t.kind === "preproc" ||
@@ -385,9 +404,11 @@ class SyntaxChecker {
   /** Number literals Go cannot represent as a float64. */
   private checkNumber(t: Tok): void {
     if (t.kind !== "NUMBER" || /^[+-]?(inf|nan)$/i.test(t.val)) return;
-    if (!Number.isFinite(Number(t.val.replace(/_/g, "")))) {
+    const v = Number(t.val.replace(/_/g, ""));
+    if (!Number.isFinite(v)) {
+      const why = Number.isNaN(v) ? "invalid syntax" : "value out of range";
       throw this.fail(
-        `error parsing number: strconv.ParseFloat: parsing ${JSON.stringify(t.val)}: value out of range`,
+        `error parsing number: strconv.ParseFloat: parsing ${JSON.stringify(t.val)}: ${why}`,
         t.pos, t.pos + t.val.length,
       );
     }
@@ -436,7 +457,8 @@ class SyntaxChecker {
   }
 
   private offset(): void {
-    if (!this.startsDuration()) throw this.unexpected("offset", "number, duration, step(), or range()");
+    const expected = "number, duration, step(), or range()";
+    if (!this.startsDuration()) throw this.unexpected("offset", expected);
     while (this.is("op", "+") || this.is("op", "-")) this.take();
     const t = this.peek();
     if (t.kind === "NUMBER" || t.kind === "DURATION") {
@@ -444,21 +466,21 @@ class SyntaxChecker {
       this.take();
       return;
     }
-    if (t.kind === "preproc" || t.kind === "(") {
-      if (t.kind === "preproc") this.take();
-      if (!this.is("(")) return;
-      let depth = 0;
-      let prev: Tok | undefined;
-      do {
-        this.checkDurationLiteral(this.peek(), prev);
-        const x = this.take();
-        if (x.kind === "(") depth++;
-        else if (x.kind === ")") depth--;
-        else if (x.kind === "EOF") return;
-        prev = x;
-      } while (depth > 0);
-    }
+    if (t.kind === "preproc") this.take();
+    if (!this.is("(")) throw this.unexpected("offset", expected);
+    // A parenthesised duration expression or the arguments of step()/range()/min_of()/max_of().
+    let depth = 0;
+    let prev: Tok | undefined;
+    do {
+      this.checkDurationLiteral(this.peek(), prev);
+      const x = this.take();
+      if (x.kind === "(") depth++;
+      else if (x.kind === ")") depth--;
+      else if (x.kind === "EOF") return;
+      prev = x;
+    } while (depth > 0);
   }
+
 
   private at(): void {
     const t = this.peek();
