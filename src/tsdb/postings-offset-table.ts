@@ -6,7 +6,8 @@
  */
 import type { ByteRangeReader } from "./byte-range-reader.ts";
 import { compareStrings } from "../model/labels.ts";
-import { Decoder } from "./decoder.ts";
+import { Decoder, decodeUtf8 } from "./decoder.ts";
+import { ByteScratch, isValidUtf8 } from "./byte-scan.ts";
 import { CorruptionError, readOrCorrupt } from "./errors.ts";
 import { SectionStream } from "./section-stream.ts";
 import { readRanges } from "./ranges.ts";
@@ -89,43 +90,71 @@ export async function scanPostingsTable(reader: ByteRangeReader, sectionOffset: 
   const s = new SectionStream(reader, SECTION, sectionOffset + 4, end, sectionOffset + 4);
   const count = await s.next((d) => d.be32());
 
+  // Strings are made only for what the sample keeps (each name once, every `sampling`-th value
+  // and the last); order and UTF-8 are checked on the bytes, against copies of the current name
+  // and the previous value.
   const names: PostingsNameSample[] = [];
-  let cur: { name: string; count: number; start: number; values: string[]; entryOffsets: number[]; postingsOffsets: number[]; last?: { value: string; at: number; postings: number } } | undefined;
-  let prev: Entry | undefined;
+  const curName = new ByteScratch();
+  const prevValue = new ByteScratch();
+  let cur: { name: string; count: number; start: number; values: string[]; entryOffsets: number[]; postingsOffsets: number[] } | undefined;
+  let lastAt = 0;
+  let lastPostings = -1;
   const close = (endRel: number, nextPostings: number): void => {
     if (!cur) return;
     // Always keep the last value so lookups can tell "beyond the end" from "in the last block".
-    const last = cur.last!;
     if ((cur.count - 1) % sampling !== 0) {
-      cur.values.push(last.value);
-      cur.entryOffsets.push(last.at);
-      cur.postingsOffsets.push(last.postings);
+      cur.values.push(decodeUtf8(prevValue.view()));
+      cur.entryOffsets.push(lastAt);
+      cur.postingsOffsets.push(lastPostings);
     }
     names.push({ name: cur.name, count: cur.count, start: cur.start, end: endRel, values: cur.values, entryOffsets: cur.entryOffsets, postingsOffsets: cur.postingsOffsets, nextPostingsOffset: nextPostings });
   };
-  for (let i = 0; i < count; i++) {
-    const abs = s.offset;
+  await s.forEach(count, (d) => {
+    const at = d.pos;
+    const abs = d.base + at;
     const rel = abs - entriesStart;
-    const e = await s.next(parseEntry);
-    if (prev) {
-      const c = compareStrings(prev.name, e.name) || compareStrings(prev.value, e.value);
-      if (c >= 0) throw new CorruptionError(file, SECTION, abs, `entry ${JSON.stringify(e.name)}=${JSON.stringify(e.value)} not sorted after ${JSON.stringify(prev.name)}=${JSON.stringify(prev.value)}`);
-      if (e.postings <= prev.postings) throw new CorruptionError(file, SECTION, abs, `postings offset ${e.postings} not after previous ${prev.postings}`);
+    const keys = d.uvarint();
+    if (keys !== 2) throw d.corrupt(`unexpected number of keys for postings offset table: ${keys}`, at);
+    const nameLen = d.uvarint32();
+    const ns = d.pos;
+    d.skip(nameLen);
+    const vsAt = d.pos;
+    const valueLen = d.uvarint32();
+    const vs = d.pos;
+    d.skip(valueLen);
+    const postings = d.uvarint();
+    // The whole entry is read: from here on state may change.
+    const b = d.bytes;
+    const ne = ns + nameLen;
+    const ve = vs + valueLen;
+    const sameName = cur !== undefined && curName.equals(b, ns, ne);
+    if (!sameName && !isValidUtf8(b, ns, ne)) throw d.corrupt("invalid UTF-8 in string", at + 1);
+    if (!isValidUtf8(b, vs, ve)) throw d.corrupt("invalid UTF-8 in string", vsAt);
+    if (cur) {
+      const c = sameName ? prevValue.compare(b, vs, ve) : curName.compare(b, ns, ne);
+      if (c >= 0) {
+        const str = (x: Uint8Array) => JSON.stringify(decodeUtf8(x));
+        throw new CorruptionError(file, SECTION, abs, `entry ${str(b.subarray(ns, ne))}=${str(b.subarray(vs, ve))} not sorted after ${str(curName.view())}=${str(prevValue.view())}`);
+      }
+      if (postings <= lastPostings) throw new CorruptionError(file, SECTION, abs, `postings offset ${postings} not after previous ${lastPostings}`);
     }
-    if (e.postings >= postingsEnd) throw new CorruptionError(file, SECTION, abs, `postings offset ${e.postings} beyond end of postings ${postingsEnd}`);
-    if (!cur || cur.name !== e.name) {
-      close(rel, e.postings);
-      cur = { name: e.name, count: 0, start: rel, values: [], entryOffsets: [], postingsOffsets: [] };
+    if (postings >= postingsEnd) throw new CorruptionError(file, SECTION, abs, `postings offset ${postings} beyond end of postings ${postingsEnd}`);
+    if (!sameName) {
+      close(rel, postings);
+      curName.set(b, ns, ne);
+      cur = { name: decodeUtf8(b.subarray(ns, ne)), count: 0, start: rel, values: [], entryOffsets: [], postingsOffsets: [] };
     }
-    if (cur.count % sampling === 0) {
-      cur.values.push(e.value);
-      cur.entryOffsets.push(rel);
-      cur.postingsOffsets.push(e.postings);
+    const c = cur!;
+    if (c.count % sampling === 0) {
+      c.values.push(decodeUtf8(b.subarray(vs, ve)));
+      c.entryOffsets.push(rel);
+      c.postingsOffsets.push(postings);
     }
-    cur.last = { value: e.value, at: rel, postings: e.postings };
-    cur.count++;
-    prev = e;
-  }
+    prevValue.set(b, vs, ve);
+    lastAt = rel;
+    lastPostings = postings;
+    c.count++;
+  });
   close(s.offset - entriesStart, postingsEnd);
   await s.finish();
   return { sampling, count, entriesLength: end - entriesStart, names };

@@ -18,6 +18,10 @@ export const DEFAULT_SCAN_CHUNK = 1 << 20;
  */
 export class SectionStream {
   private buf: Uint8Array = new Uint8Array(0);
+  /** Buffer owned by the stream, reused across fetches for the carried-over tail + next chunk. */
+  private store: Uint8Array | undefined;
+  /** True when `buf` is `store` (starting at index 0). */
+  private bufInStore = false;
   /** Absolute offset of buf[0]. */
   private bufStart: number;
   private pos = 0;
@@ -67,19 +71,64 @@ export class SectionStream {
     }
   }
 
+  /**
+   * Runs `step` for items `0..count-1` synchronously over the buffered bytes, with one
+   * {@link Decoder} per fetch, and awaits only to fetch more. This is the allocation-free way to
+   * scan a large section (no Promise or Decoder per item).
+   *
+   * `step` must read its whole item through `d` before it changes any state of its own: when the
+   * bytes run out in the middle of an item, more are fetched and the same item is parsed again
+   * from its start. Views of `d.bytes` are only valid during the call (the buffer is reused).
+   */
+  async forEach(count: number, step: (d: Decoder, i: number) => void): Promise<void> {
+    let i = 0;
+    while (i < count) {
+      const d = new Decoder(this.buf, this.reader.name, this.section, this.bufStart);
+      d.pos = this.pos;
+      d.partial = this.fetched < this.end;
+      try {
+        for (; i < count; i++) {
+          step(d, i);
+          this.pos = d.pos;
+        }
+      } catch (err) {
+        if (err !== NEED_MORE) throw err;
+        await this.fill();
+      }
+    }
+  }
+
   private async fill(): Promise<void> {
-    const keep = this.buf.subarray(this.pos);
-    const want = Math.min(this.end - this.fetched, Math.max(this.chunkSize, keep.length * 2));
+    const keepLen = this.buf.length - this.pos;
+    const want = Math.min(this.end - this.fetched, Math.max(this.chunkSize, keepLen * 2));
     const at = this.fetched;
     const chunk = await readOrCorrupt(this.reader.name, this.section, at, () => this.reader.read(at, want));
     // Checksum the part of the chunk inside [crcFrom, end).
     const cs = Math.max(0, this.crcFrom - at);
     if (cs < chunk.length) this.crc = crc32c(chunk.subarray(cs), this.crc);
-    const next = new Uint8Array(keep.length + chunk.length);
-    next.set(keep, 0);
-    next.set(chunk, keep.length);
+    if (keepLen === 0) {
+      // Nothing carried over: parse the fetched bytes in place (never written to).
+      this.buf = chunk;
+      this.bufInStore = false;
+    } else {
+      // Carry the unparsed tail over into the reused buffer, growing it only when needed.
+      const need = keepLen + chunk.length;
+      const store = this.store;
+      if (store && store.length >= need) {
+        if (this.bufInStore) store.copyWithin(0, this.pos, this.pos + keepLen);
+        else store.set(this.buf.subarray(this.pos), 0);
+        store.set(chunk, keepLen);
+        this.buf = store.subarray(0, need);
+      } else {
+        const next = new Uint8Array(Math.max(need, this.chunkSize + keepLen));
+        next.set(this.buf.subarray(this.pos), 0);
+        next.set(chunk, keepLen);
+        this.store = next;
+        this.buf = next.subarray(0, need);
+      }
+      this.bufInStore = true;
+    }
     this.bufStart += this.pos;
-    this.buf = next;
     this.pos = 0;
     this.fetched += chunk.length;
   }

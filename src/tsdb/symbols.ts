@@ -8,6 +8,7 @@ import { compareStrings } from "../model/labels.ts";
 import { Decoder, decodeUtf8 } from "./decoder.ts";
 import { CorruptionError, readOrCorrupt } from "./errors.ts";
 import { readRanges } from "./ranges.ts";
+import { ByteScratch, isValidUtf8 } from "./byte-scan.ts";
 import { SectionStream } from "./section-stream.ts";
 
 /** Symbols per sampled block (Prometheus' `symbolFactor`). */
@@ -76,20 +77,32 @@ export async function scanSymbols(reader: ByteRangeReader, sectionOffset: number
   const resident: string[] = [];
   const offsets: number[] = [];
   const firsts: string[] = [];
-  let prev: string | undefined;
-  for (let i = 0; i < count; i++) {
-    const at = s.offset;
-    const str = await s.next((d) => d.string());
-    if (prev !== undefined && compareStrings(prev, str) >= 0) {
-      throw new CorruptionError(file, "symbols", at, `symbol ${i} ${JSON.stringify(str)} not sorted after ${JSON.stringify(prev)}`);
+  // Strings are made only for the symbols kept (every 32nd, or all of a small table); order and
+  // UTF-8 are checked on the bytes, against a copy of the previous symbol.
+  const prev = new ByteScratch();
+  await s.forEach(count, (d, i) => {
+    const at = d.pos;
+    const n = d.uvarint32();
+    const start = d.pos;
+    d.skip(n);
+    const b = d.bytes;
+    const stop = start + n;
+    if (!isValidUtf8(b, start, stop)) throw d.corrupt("invalid UTF-8 in string", at);
+    if (prev.isSet && prev.compare(b, start, stop) >= 0) {
+      const str = decodeUtf8(b.subarray(start, stop));
+      throw d.corrupt(`symbol ${i} ${JSON.stringify(str)} not sorted after ${JSON.stringify(decodeUtf8(prev.view()))}`, at);
     }
-    prev = str;
-    if (i % SYMBOL_FACTOR === 0) {
-      offsets.push(at - dataStart);
-      firsts.push(str);
+    prev.set(b, start, stop);
+    const sampled = i % SYMBOL_FACTOR === 0;
+    if (sampled || keepAll) {
+      const str = decodeUtf8(b.subarray(start, stop));
+      if (sampled) {
+        offsets.push(d.base + at - dataStart);
+        firsts.push(str);
+      }
+      if (keepAll) resident.push(str);
     }
-    if (keepAll) resident.push(str);
-  }
+  });
   await s.finish();
   return { count, dataLength: end - dataStart, offsets, firsts, ...(keepAll ? { resident } : {}) };
 }
