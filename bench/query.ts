@@ -1,41 +1,45 @@
 /**
- * `npm run bench -- query [--series=N] [--hours=H] [--runs=R] [--no-prometheus]`: the querier end
- * to end, in one process, set up as in production: N counter series × 2 HA replicas scraped every
- * 15 s over H hours, in 2 h blocks in two buckets, served by two store gateways over loopback
- * native gRPC, one querier (`--query.replica-label=replica`) with its HTTP API on loopback.
+ * `npm run bench -- query [--series=N] [--hours=H] [--runs=R] [--warmup=W] [--no-prometheus]`:
+ * the querier end to end, deployed as in production: N counter series × 2 HA replicas scraped
+ * every 15 s over H hours, in 2 h blocks written to two filesystem buckets, each served by a
+ * `meridian store` process, and one `meridian query` process (`--query.replica-label=replica`)
+ * dialling both over loopback native gRPC. All three are started with the real CLI from dist/, so
+ * the stores' work overlaps with the querier's on separate cores, as it does in production; this
+ * benchmark process only generates the data and sends the HTTP requests.
  *
  * Figures:
  * - end-to-end latency (HTTP request → full JSON body) of typical dashboard queries, median and
- *   fastest of R runs after one warm-up (runs alternate with Prometheus' so both see the same load);
- * - samples/s through fan-out + WASM decode + penalty dedup (one select of every series over the
- *   whole range, both replicas' samples counted as input);
- * - RSS before the queries (data, blocks and buckets are in this process) and peak RSS while they run;
+ *   fastest of R runs after W warm-up runs (default 2: the first request pays JIT warm-up);
+ *   runs alternate with Prometheus' (and which side goes first alternates too) so both see the
+ *   same machine load;
  * - when Debian's Prometheus 2.42 is installed: the same queries against Prometheus serving
- *   replica a's blocks directly, and the Meridian/Prometheus latency ratio per query.
+ *   replica a's blocks directly, and the Meridian/Prometheus latency ratio per query;
+ * - peak resident memory (`VmHWM`, over the process' life, sync included) of the querier, each
+ *   store and Prometheus, and the querier's resident memory before the queries;
+ * - samples/s through fan-out + WASM decode + penalty dedup: one select of every series over the
+ *   whole range, both replicas' samples counted as input, run in THIS process against the two
+ *   store processes (so it is the querier's storage path without PromQL and HTTP);
+ * - the 1-minute load average before and after, since the machine may be shared.
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import process from "node:process";
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { labelsFromRecord } from "../src/model/labels.ts";
 import { createMatcher } from "../src/model/matcher.ts";
 import type { FloatSeries } from "../src/model/series.ts";
-import { createMemoryBucket } from "../src/objstore/memory-bucket.ts";
 import { createEndpointSet } from "../src/query/endpoint-set.ts";
 import { createQueryComponent } from "../src/query/query-component.ts";
 import { createStoreClient } from "../src/query/store-client.ts";
 import { createStoreQueryable } from "../src/query/store-queryable.ts";
 import { createMetricsRegistry } from "../src/server/metrics.ts";
-import { createBucketStore } from "../src/store/bucket-store.ts";
 import { writeBlock, type WrittenBlock } from "../src/tsdb/block-writer.ts";
 import { loadWasm } from "../src/runtime/node/load-wasm.ts";
-import { startGrpcServer, startHttpServer, type RunningServer } from "../src/runtime/node/serve.ts";
 import { createNodeTransportFactory } from "../src/runtime/node/store-transport.ts";
 import { writeBlockDir } from "../src/runtime/node/write-block-dir.ts";
-import { report, withPeakRss } from "./report.ts";
+import { cliPath, freePort, loadAverage, procMemory, startChild, stopAll, type Child } from "./helpers-procs.ts";
+import { report } from "./report.ts";
 
 const SCRAPE = 15_000;
 const BLOCK = 2 * 3600_000;
@@ -113,151 +117,185 @@ interface Query {
   readonly path: string;
 }
 
-async function timeQuery(base: string, path: string): Promise<number> {
+interface Timed {
+  readonly ms: number;
+  /** Number of series (vector/matrix) in the result, to check both sides answer alike. */
+  readonly series: number;
+}
+
+async function timeQuery(base: string, path: string): Promise<Timed> {
   const t0 = performance.now();
   const res = await fetch(`${base}${path}`);
   const text = await res.text();
   const ms = performance.now() - t0;
-  if (res.status !== 200) throw new Error(`${path}: ${res.status} ${text.slice(0, 300)}`);
-  const body = JSON.parse(text) as { warnings?: string[] };
-  if (body.warnings?.length) throw new Error(`${path}: unexpected warnings ${body.warnings.join("; ")}`);
-  return ms;
+  if (res.status !== 200) throw new Error(`${base}${path}: ${res.status} ${text.slice(0, 300)}`);
+  const body = JSON.parse(text) as { warnings?: string[]; data?: { result?: unknown } };
+  if (body.warnings?.length) throw new Error(`${base}${path}: unexpected warnings ${body.warnings.join("; ")}`);
+  const result = body.data?.result;
+  return { ms, series: Array.isArray(result) ? result.length : 1 };
 }
 
 /** Median and fastest of a set of timings. */
 function stats(times: number[]): { median: number; min: number } {
   const sorted = [...times].sort((a, b) => a - b);
-  return { median: sorted[Math.floor(sorted.length / 2)]!, min: sorted[0]! };
+  const mid = sorted.length >> 1;
+  const median = sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+  return { median, min: sorted[0]! };
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      const port = typeof addr === "object" && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
+/** `meridian store` over one filesystem bucket, on free loopback ports. */
+async function startStore(name: string, bucketDir: string, dataDir: string): Promise<{ child: Child; grpc: string }> {
+  const [httpPort, grpcPort] = [await freePort(), await freePort()];
+  const objstore = `type: FILESYSTEM\nconfig:\n  directory: ${bucketDir}\n`;
+  const child = await startChild(name, process.execPath, [
+    cliPath, "store", `--objstore.config=${objstore}`, `--data-dir=${dataDir}`,
+    `--http-address=127.0.0.1:${httpPort}`, `--grpc-address=127.0.0.1:${grpcPort}`, "--log.level=warn",
+  ], `http://127.0.0.1:${httpPort}`);
+  return { child, grpc: `127.0.0.1:${grpcPort}` };
 }
 
-/** Starts Prometheus 2.42 over `tsdb` on a free loopback port; undefined when it does not come up. */
-async function startPrometheus(bin: string, tsdb: string, work: string): Promise<{ url: string; child: ChildProcess } | undefined> {
+/** `meridian query` over the given gRPC endpoints; ready once it has probed them. */
+async function startQuerier(endpoints: readonly string[]): Promise<Child> {
+  const [httpPort, grpcPort] = [await freePort(), await freePort()];
+  const url = `http://127.0.0.1:${httpPort}`;
+  const child = await startChild("query", process.execPath, [
+    cliPath, "query", ...endpoints.map((e) => `--endpoint=${e}`), "--query.replica-label=replica",
+    `--http-address=127.0.0.1:${httpPort}`, `--grpc-address=127.0.0.1:${grpcPort}`, "--log.level=warn",
+  ], url);
+  // Both stores must be healthy, or the figures would be those of a half-empty query.
+  const res = await fetch(`${url}/api/v1/stores`);
+  const body = (await res.json()) as { data?: Record<string, { lastError?: string | null }[]> };
+  const healthy = Object.values(body.data ?? {}).flat().filter((s) => !s.lastError).length;
+  if (healthy !== endpoints.length) {
+    await child.stop();
+    throw new Error(`querier sees ${healthy} healthy stores, want ${endpoints.length}: ${JSON.stringify(body.data)}`);
+  }
+  return child;
+}
+
+/** Prometheus 2.42 over `tsdb` on a free loopback port; undefined when it does not come up. */
+async function startPrometheus(bin: string, tsdb: string, work: string): Promise<Child | undefined> {
   const config = join(work, "prometheus.yml");
   await writeFile(config, "global:\n  scrape_interval: 15s\nscrape_configs: []\n");
   const port = await freePort();
-  const child = spawn(bin, [`--config.file=${config}`, `--storage.tsdb.path=${tsdb}`, "--storage.tsdb.retention.time=100y", `--web.listen-address=127.0.0.1:${port}`], {
-    stdio: "ignore",
-  });
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 600 && child.exitCode === null; i++) {
-    try {
-      if ((await fetch(`${url}/-/ready`)).status === 200) return { url, child };
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 100));
+  try {
+    return await startChild("prometheus", bin, [
+      `--config.file=${config}`, `--storage.tsdb.path=${tsdb}`, "--storage.tsdb.retention.time=100y",
+      `--web.listen-address=127.0.0.1:${port}`, "--log.level=warn",
+    ], `http://127.0.0.1:${port}`, 60_000);
+  } catch (e) {
+    console.log(`bench: prometheus comparison skipped (${(e as Error).message})`);
+    return undefined;
   }
-  child.kill("SIGTERM");
-  return undefined;
 }
 
 export default async function (args: string[]): Promise<void> {
   const n = flag(args, "series", 500);
   const hours = flag(args, "hours", 24);
   const runs = flag(args, "runs", 5);
+  const warmup = flag(args, "warmup", 2);
   const end = Math.floor(Date.UTC(2026, 0, 1) / BLOCK) * BLOCK;
   const start = end - hours * 3600_000;
-  const wasm = await loadWasm();
+  report("query_loadavg_1m_start", loadAverage()[0], "load");
 
-  // Data and blocks.
-  const replicas = [replicaSeries(n, start, end, 0), replicaSeries(n, start, end, 1)];
-  const inputSamples = replicas.flat().reduce((acc, s) => acc + s.t.length, 0);
-  const servers: RunningServer[] = [];
-  const addresses: string[] = [];
-  const blocksA: WrittenBlock[] = [];
-  for (const [i, data] of replicas.entries()) {
-    const blocks = blocksOf(data, start, end, { cluster: "eu", replica: i === 0 ? "a" : "b" });
-    if (i === 0) blocksA.push(...blocksOf(data, start, end, undefined));
-    const bucket = createMemoryBucket(`bench-${i}`);
-    for (const b of blocks) {
-      for (const [rel, body] of b.files) if (rel !== "meta.json") await bucket.upload(`${b.ulid}/${rel}`, body);
-      await bucket.upload(`${b.ulid}/meta.json`, b.files.get("meta.json")!);
-    }
-    const store = createBucketStore({ bucket, metrics: createMetricsRegistry(), wasm });
-    await store.sync();
-    const grpc = await startGrpcServer({ address: "127.0.0.1:0", storeApi: store.storeApi, ready: store.ready });
-    servers.push(grpc);
-    addresses.push(`127.0.0.1:${grpc.port}`);
-  }
-  report("query_setup_series", n, "series/replica");
-  report("query_setup_samples", inputSamples, "samples");
-
-  const transportFactory = createNodeTransportFactory();
-  const endpoints = createEndpointSet({
-    staticEndpoints: addresses.map((address) => ({ address })),
-    clientFactory: (spec) => createStoreClient(spec.address, { transportFactory }),
-  });
-  endpoints.start();
-  await endpoints.firstProbe;
-  const component = createQueryComponent({ endpoints, wasm, metrics: createMetricsRegistry(), replicaLabels: ["replica"] });
-  const http = await startHttpServer({ address: "127.0.0.1:0", fetch: component.app.fetch });
-  const base = `http://127.0.0.1:${http.port}`;
-
-  const enc = encodeURIComponent;
-  const s = (ms: number): number => ms / 1000;
-  const dash = "sum by (job) (rate(http_requests_total[5m]))";
-  const queries: Query[] = [
-    { name: "range_sum_rate_6h", path: `/api/v1/query_range?query=${enc(dash)}&start=${s(end - 6 * 3600_000)}&end=${s(end)}&step=60` },
-    { name: "range_sum_rate_24h", path: `/api/v1/query_range?query=${enc(dash)}&start=${s(end - Math.min(hours, 24) * 3600_000)}&end=${s(end)}&step=60` },
-    { name: "range_one_job_rate_6h", path: `/api/v1/query_range?query=${enc('rate(http_requests_total{job="job-0"}[5m])')}&start=${s(end - 6 * 3600_000)}&end=${s(end)}&step=60` },
-    { name: "instant_sum_rate", path: `/api/v1/query?query=${enc(dash)}&time=${s(end - MIN)}` },
-    { name: "instant_topk_rate", path: `/api/v1/query?query=${enc("topk(10, rate(http_requests_total[5m]))")}&time=${s(end - MIN)}` },
-    { name: "instant_selector", path: `/api/v1/query?query=${enc('http_requests_total{instance="10.0.0.1:9090"}')}&time=${s(end - MIN)}` },
-  ];
-
-  // Prometheus 2.42 over replica a's blocks, started before measuring so that runs can alternate:
-  // both sides then see the same machine load (shared CI machines are noisy).
-  const bin = ["/usr/bin/prometheus", "/usr/local/bin/prometheus"].find((p) => existsSync(p));
   const work = await mkdtemp(join(tmpdir(), "meridian-bench-query-"));
-  let prom: { url: string; child: ChildProcess } | undefined;
+  const children: (Child | undefined)[] = [];
+  let endpoints: ReturnType<typeof createEndpointSet> | undefined;
   try {
-    if (bin && !args.includes("--no-prometheus")) {
-      const tsdb = join(work, "tsdb");
-      await mkdir(tsdb, { recursive: true });
-      for (const b of blocksA) await writeBlockDir(tsdb, b);
-      prom = await startPrometheus(bin, tsdb, work);
-      if (!prom) console.log("bench: prometheus comparison skipped (prometheus did not become ready)");
+    // Data and blocks: replica a and b each in a bucket directory of their own (with Thanos
+    // external labels, as a sidecar ships them); replica a's blocks again, without, for Prometheus.
+    const replicas = [replicaSeries(n, start, end, 0), replicaSeries(n, start, end, 1)];
+    const inputSamples = replicas.flat().reduce((acc, s) => acc + s.t.length, 0);
+    const bin = ["/usr/bin/prometheus", "/usr/local/bin/prometheus"].find((p) => existsSync(p));
+    const withProm = !!bin && !args.includes("--no-prometheus");
+    const tsdb = join(work, "tsdb");
+    for (const [i, data] of replicas.entries()) {
+      const bucket = join(work, `bucket-${i}`);
+      await mkdir(bucket, { recursive: true });
+      for (const b of blocksOf(data, start, end, { cluster: "eu", replica: i === 0 ? "a" : "b" })) await writeBlockDir(bucket, b);
+      if (i === 0 && withProm) {
+        await mkdir(tsdb, { recursive: true });
+        for (const b of blocksOf(data, start, end, undefined)) await writeBlockDir(tsdb, b);
+      }
+    }
+    replicas.length = 0; // the bench process need not hold the data while it measures
+    report("query_setup_series", n, "series/replica");
+    report("query_setup_samples", inputSamples, "samples");
+
+    // The deployment: two stores, then the querier (so its first probe finds both ready).
+    const stores = await Promise.all([0, 1].map(async (i) => {
+      const dataDir = join(work, `store-data-${i}`);
+      await mkdir(dataDir, { recursive: true });
+      const s = await startStore(`store-${i}`, join(work, `bucket-${i}`), dataDir);
+      children.push(s.child);
+      return s;
+    }));
+    const querier = await startQuerier(stores.map((s) => s.grpc));
+    children.push(querier);
+    // Prometheus 2.42 over replica a's blocks, started before measuring so that runs can
+    // alternate: both sides then see the same machine load (shared machines are noisy).
+    let prom: Child | undefined;
+    if (withProm) {
+      prom = await startPrometheus(bin!, tsdb, work);
+      children.push(prom);
     } else {
       console.log("bench: prometheus comparison skipped (no /usr/bin/prometheus or --no-prometheus)");
     }
 
-    // Baseline: the process already holds the generated data and both in-memory buckets.
-    report("query_rss_before_queries", process.memoryUsage.rss() / 1024 / 1024, "MiB");
-    const { peakRss } = await withPeakRss(async () => {
-      for (const q of queries) {
-        await timeQuery(base, q.path);
-        if (prom) await timeQuery(prom.url, q.path);
-        const mine: number[] = [];
-        const theirs: number[] = [];
-        for (let i = 0; i < runs; i++) {
-          mine.push(await timeQuery(base, q.path));
-          if (prom) theirs.push(await timeQuery(prom.url, q.path));
-        }
-        const m = stats(mine);
-        report(`query_${q.name}_median`, m.median, "ms");
-        report(`query_${q.name}_min`, m.min, "ms");
-        if (prom) {
-          const p = stats(theirs);
-          report(`prometheus_${q.name}_median`, p.median, "ms");
-          report(`ratio_${q.name}`, m.median / p.median, "meridian/prometheus");
+    const enc = encodeURIComponent;
+    const s = (ms: number): number => ms / 1000;
+    const dash = "sum by (job) (rate(http_requests_total[5m]))";
+    const queries: Query[] = [
+      { name: "range_sum_rate_6h", path: `/api/v1/query_range?query=${enc(dash)}&start=${s(end - 6 * 3600_000)}&end=${s(end)}&step=60` },
+      { name: "range_sum_rate_24h", path: `/api/v1/query_range?query=${enc(dash)}&start=${s(end - Math.min(hours, 24) * 3600_000)}&end=${s(end)}&step=60` },
+      { name: "range_one_job_rate_6h", path: `/api/v1/query_range?query=${enc('rate(http_requests_total{job="job-0"}[5m])')}&start=${s(end - 6 * 3600_000)}&end=${s(end)}&step=60` },
+      { name: "instant_sum_rate", path: `/api/v1/query?query=${enc(dash)}&time=${s(end - MIN)}` },
+      { name: "instant_topk_rate", path: `/api/v1/query?query=${enc("topk(10, rate(http_requests_total[5m]))")}&time=${s(end - MIN)}` },
+      { name: "instant_selector", path: `/api/v1/query?query=${enc('http_requests_total{instance="10.0.0.1:9090"}')}&time=${s(end - MIN)}` },
+    ];
+
+    report("query_querier_rss_before_queries", procMemory(querier.proc.pid!, "VmRSS") / 1024 / 1024, "MiB");
+    for (const q of queries) {
+      for (let i = 0; i < warmup; i++) {
+        const mine = await timeQuery(querier.url, q.path);
+        if (!prom) continue;
+        const theirs = await timeQuery(prom.url, q.path);
+        if (i === 0 && mine.series !== theirs.series) {
+          console.log(`bench-warning: ${q.name}: Meridian returned ${mine.series} series, Prometheus ${theirs.series}`);
         }
       }
-    });
-    report("query_peak_rss", peakRss / 1024 / 1024, "MiB");
+      const mine: number[] = [];
+      const theirs: number[] = [];
+      for (let i = 0; i < runs; i++) {
+        // Alternate which side goes first, so neither always runs right after the other's GC.
+        if (prom && i % 2 === 1) theirs.push((await timeQuery(prom.url, q.path)).ms);
+        mine.push((await timeQuery(querier.url, q.path)).ms);
+        if (prom && i % 2 === 0) theirs.push((await timeQuery(prom.url, q.path)).ms);
+      }
+      const m = stats(mine);
+      report(`query_${q.name}_median`, m.median, "ms");
+      report(`query_${q.name}_min`, m.min, "ms");
+      if (prom) {
+        const p = stats(theirs);
+        report(`prometheus_${q.name}_median`, p.median, "ms");
+        report(`ratio_${q.name}`, m.median / p.median, "meridian/prometheus");
+      }
+    }
+    report("query_querier_peak_rss", procMemory(querier.proc.pid!, "VmHWM") / 1024 / 1024, "MiB");
+    for (const [i, st] of stores.entries()) report(`query_store${i}_peak_rss`, procMemory(st.child.proc.pid!, "VmHWM") / 1024 / 1024, "MiB");
+    if (prom) report("prometheus_peak_rss", procMemory(prom.proc.pid!, "VmHWM") / 1024 / 1024, "MiB");
 
-    // Throughput of the storage path alone: every series, whole range, both replicas → dedup.
+    // Throughput of the storage path alone, in this process against the store processes: every
+    // series, whole range, both replicas → fan-out, decode, dedup.
+    const wasm = await loadWasm();
+    const transportFactory = createNodeTransportFactory();
+    endpoints = createEndpointSet({
+      staticEndpoints: stores.map((st) => ({ address: st.grpc })),
+      clientFactory: (spec) => createStoreClient(spec.address, { transportFactory }),
+    });
+    endpoints.start();
+    await endpoints.firstProbe;
+    const component = createQueryComponent({ endpoints, wasm, metrics: createMetricsRegistry(), replicaLabels: ["replica"] });
     const queryable = createStoreQueryable({ stores: component.storeApi, wasm, request: { dedup: true, replicaLabels: ["replica"], partialResponse: true } });
     const selectAll = async (): Promise<number> => {
       const res = await queryable.querier(start, end).select(
@@ -266,22 +304,17 @@ export default async function (args: string[]): Promise<void> {
       );
       return res.series.reduce((acc, x) => acc + x.t.length, 0);
     };
-    await selectAll();
+    for (let i = 0; i < warmup; i++) await selectAll();
     const t0 = performance.now();
     let out = 0;
     for (let i = 0; i < runs; i++) out = await selectAll();
     const secs = (performance.now() - t0) / 1000 / runs;
     report("query_select_dedup_throughput", inputSamples / secs, "samples/s");
     report("query_select_dedup_output", out, "samples");
+    report("query_loadavg_1m_end", loadAverage()[0], "load");
   } finally {
-    if (prom) {
-      const exited = new Promise((r) => prom!.child.once("exit", r));
-      prom.child.kill("SIGTERM");
-      await exited;
-    }
-    endpoints.close();
-    await http.close(1000);
-    await Promise.all(servers.map((x) => x.close(1000)));
+    endpoints?.close();
+    await stopAll(children);
     await rm(work, { recursive: true, force: true });
   }
 }
