@@ -322,7 +322,8 @@ export async function* readChunkedFrameBatches(
           `${source}: stream ended inside frame ${index} at offset ${offset}: expected ${pendingLen} message bytes, got ${Math.max(0, queue.length - 4)} or fewer (Prometheus went away mid-stream?)`,
         );
       }
-      if (value.length > 0) queue.push(value);
+      // A plain Uint8Array view: subarrays of Node's Buffers (what node:http yields) cost far more.
+      if (value.length > 0) queue.push(value.constructor === Uint8Array ? value : new Uint8Array(value.buffer, value.byteOffset, value.length));
     }
   } catch (err) {
     if (err instanceof RemoteReadError) throw err;
