@@ -22,8 +22,8 @@ import { crc32c } from "./crc32c.ts";
 import { Decoder, hex32, readBe32, writeBe32 } from "./decoder.ts";
 import { CorruptionError, readOrCorrupt } from "./errors.ts";
 import { type IndexToc, postingsEnd, readIndexLayout } from "./index-toc.ts";
-import { DEFAULT_POSTINGS_SAMPLING, type PostingsOffsetTable, createPostingsOffsetTable, scanPostingsTable } from "./postings-offset-table.ts";
-import { DEFAULT_RESIDENT_SYMBOLS, type SymbolTable, createSymbolTable, scanSymbols } from "./symbols.ts";
+import { DEFAULT_POSTINGS_SAMPLING, type PostingsOffsetTable, type PostingsTableSample, createPostingsOffsetTable, scanPostingsTable } from "./postings-offset-table.ts";
+import { DEFAULT_RESIDENT_SYMBOLS, type SymbolSample, type SymbolTable, createSymbolTable, scanSymbols } from "./symbols.ts";
 
 /** Magic of Meridian's serialized index-header. */
 export const INDEX_HEADER_MAGIC = 0x4d524948;
@@ -65,28 +65,35 @@ export interface IndexHeader {
   readonly postingsTable: PostingsOffsetTable;
   /** @internal Where the symbol table and postings offset table bytes can be re-read from. */
   readonly sources: { readonly symbols: SectionSource; readonly postingsTable: SectionSource };
+  /** @internal The symbol table's resident sample (see {@link reopenIndexHeader}). */
+  readonly symbolSample: SymbolSample;
 }
 
-async function assemble(
-  layout: { indexVersion: number; indexSize: number; toc: IndexToc; postingsEnd: number },
-  reader: ByteRangeReader,
-  symbolsAt: number,
-  tableAt: number,
-  opts: IndexHeaderOptions,
-): Promise<IndexHeader> {
-  const [symSample, tableSample] = await Promise.all([
-    scanSymbols(reader, symbolsAt, opts.residentSymbols ?? DEFAULT_RESIDENT_SYMBOLS),
-    scanPostingsTable(reader, tableAt, layout.postingsEnd, opts.postingsSampling ?? DEFAULT_POSTINGS_SAMPLING),
-  ]);
+type Layout = { indexVersion: number; indexSize: number; toc: IndexToc; postingsEnd: number };
+
+/** A header over samples already made, reading unsampled entries from `reader`. */
+function fromSamples(layout: Layout, reader: ByteRangeReader, symbolsAt: number, tableAt: number, symSample: SymbolSample, tableSample: PostingsTableSample, opts: IndexHeaderOptions): IndexHeader {
   return {
-    ...layout,
+    indexVersion: layout.indexVersion,
+    indexSize: layout.indexSize,
+    toc: layout.toc,
+    postingsEnd: layout.postingsEnd,
     symbols: createSymbolTable(symSample, reader, symbolsAt + 8, opts.symbolCacheBlocks),
     postingsTable: createPostingsOffsetTable(tableSample, reader, tableAt + 8),
     sources: {
       symbols: { reader, offset: symbolsAt, length: symSample.dataLength + 12 },
       postingsTable: { reader, offset: tableAt, length: tableSample.entriesLength + 12 },
     },
+    symbolSample: symSample,
   };
+}
+
+async function assemble(layout: Layout, reader: ByteRangeReader, symbolsAt: number, tableAt: number, opts: IndexHeaderOptions): Promise<IndexHeader> {
+  const [symSample, tableSample] = await Promise.all([
+    scanSymbols(reader, symbolsAt, opts.residentSymbols ?? DEFAULT_RESIDENT_SYMBOLS),
+    scanPostingsTable(reader, tableAt, layout.postingsEnd, opts.postingsSampling ?? DEFAULT_POSTINGS_SAMPLING),
+  ]);
+  return fromSamples(layout, reader, symbolsAt, tableAt, symSample, tableSample, opts);
 }
 
 /**
@@ -197,4 +204,21 @@ export async function loadIndexHeader(file: ByteRangeReader, opts: IndexHeaderOp
     throw new CorruptionError(name, SECTION, tableAt, "copied sections do not fill the file");
   }
   return header;
+}
+
+/**
+ * `header` switched over to its serialized copy in `file` (just written from
+ * {@link indexHeaderChunks}), without scanning the copy again: the samples stay, and unsampled
+ * entries are then read from `file`. Building a header and then loading the file it was written to
+ * would decode every entry twice; this is the cheap second half. Only the file size is checked
+ * (the sections' CRCs were verified when `header` was built, and are on every later
+ * {@link loadIndexHeader}).
+ */
+export async function reopenIndexHeader(header: IndexHeader, file: ByteRangeReader, opts: IndexHeaderOptions = {}): Promise<IndexHeader> {
+  const symbolsAt = PREFIX_LEN;
+  const tableAt = symbolsAt + header.sources.symbols.length;
+  const want = tableAt + header.sources.postingsTable.length + TRAILER_LEN;
+  const size = await file.size();
+  if (size !== want) throw new CorruptionError(file.name, SECTION, Math.min(size, want), `file has ${size} bytes, the header written to it has ${want}`);
+  return fromSamples(header, file, symbolsAt, tableAt, header.symbolSample, header.postingsTable.sample, opts);
 }
