@@ -8,12 +8,14 @@ const POLY = 0x82f63b78; // reversed Castagnoli polynomial
 
 // The 8 slicing tables back to back in one array (table k at k * 256): one typed array to index
 // instead of eight, and nothing to unpack per call (chunks are checked one by one, ~100-300 bytes).
-const T: Uint32Array = (() => {
-  const t = new Uint32Array(8 * 256);
+// Signed 32-bit entries and a signed running value: every intermediate stays a small integer, so
+// even before the loop is optimized it allocates no heap numbers (uint32 values ≥ 2^31 would).
+const T: Int32Array = (() => {
+  const t = new Int32Array(8 * 256);
   for (let i = 0; i < 256; i++) {
     let c = i;
     for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ POLY : c >>> 1;
-    t[i] = c >>> 0;
+    t[i] = c;
   }
   for (let n = 1; n < 8; n++) {
     for (let i = 0; i < 256; i++) {
@@ -34,7 +36,7 @@ export function crc32c(bytes: Uint8Array, crc = 0): number {
 
 /** {@link crc32c} over `bytes[start, end)` without creating a subarray. */
 export function crc32cRange(bytes: Uint8Array, start: number, end: number, crc = 0): number {
-  let c = ~crc >>> 0;
+  let c = ~crc;
   let i = start;
   for (; i + 8 <= end; i += 8) {
     const lo = c ^ (bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24));
