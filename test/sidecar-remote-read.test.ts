@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ChunkedReadResponseSchema, ReadRequestSchema, ReadRequest_ResponseType, ReadResponseSchema } from "../src/gen/prompb/remote_pb.ts";
 import { SeriesSchema } from "../src/gen/store/storepb/types_pb.ts";
 import { createMatcher } from "../src/model/matcher.ts";
+import { encodedChunksBytes } from "../src/sidecar/chunked-decoder.ts";
 import { readChunkedFrames, remoteRead, RemoteReadError, STREAMED_CONTENT_TYPE } from "../src/sidecar/remote-read.ts";
 import { createNodeHttpPost } from "../src/runtime/node/sidecar.ts";
 import { crc32c } from "../src/tsdb/crc32c.ts";
@@ -85,7 +86,7 @@ describe.each([
     expect(result.type).toBe("chunks");
     const frames = result.type === "chunks" ? (await collect(result.frameBatches)).flat() : [];
     expect(frames.map((f) => f.series[0]!.labels[0]!.value)).toEqual(["a", "b", "c"]);
-    const chunks = fromBinary(SeriesSchema, frames[2]!.series[0]!.chunks).chunks;
+    const chunks = fromBinary(SeriesSchema, encodedChunksBytes(frames[2]!.series[0]!.chunks)).chunks;
     expect(chunks[0]!.raw!.data.length).toBe(70_000);
     expect(chunks[0]!.raw!.data[300]).toBe(300 & 0xff);
     expect([chunks[0]!.minTime, chunks[0]!.maxTime]).toEqual([1000n, 2000n]);

@@ -1,21 +1,31 @@
 /**
  * A hand-written decoder for `prometheus.ChunkedReadResponse`, the message in every streamed
  * remote-read frame, and the sidecar's hot path. Labels become strings (the sidecar matches,
- * overlays and sorts by them); chunks are not turned into objects at all: each is rewritten
- * straight into its StoreAPI wire form (`thanos.Series` field 2, an `AggrChunk` holding a raw
- * `Chunk`), copying the XOR bytes and the time varints as they are, so the Series frame is built by
- * concatenation. The output is byte-identical to protobuf-es encoding the equivalent AggrChunks
+ * overlays and sorts by them); chunks are not turned into objects at all: the decoder records
+ * where their fields are, and {@link writeEncodedChunks} later writes each straight into the
+ * outgoing Series frame in its StoreAPI wire form (`thanos.Series` field 2, an `AggrChunk` holding
+ * a raw `Chunk`), copying the XOR bytes and the time varints as they are. The output is byte-identical to protobuf-es encoding the equivalent AggrChunks
  * (proto3 defaults left out, hash 0). Unknown fields are skipped as protobuf requires.
  */
 import type { Label } from "../model/labels.ts";
 
 /**
- * One series of a frame: labels as sent (sorted) and its chunks as encoded `thanos.Series` chunk
- * fields (`0x12 len AggrChunk`, repeated), ready to be appended to an encoded Series.
+ * A series' chunks as `thanos.Series` chunk fields (`0x12 len AggrChunk`, repeated), written by
+ * {@link writeEncodedChunks} straight into the outgoing frame: either positions of the fields in
+ * the remote-read frame `buf` (no copy until then), or, without `refs`, ready bytes in `buf`.
  */
+export interface EncodedChunks {
+  readonly buf: Uint8Array;
+  /** Per chunk 9 numbers: min start, min length, max start, max length, thanos type, data start, data length, AggrChunk size, Chunk size. */
+  readonly refs?: number[];
+  /** Encoded size in bytes. */
+  readonly size: number;
+}
+
+/** One series of a frame: labels as sent (sorted) and its chunks, ready to be appended to an encoded Series. */
 export interface DecodedChunkedSeries {
   readonly labels: Label[];
-  readonly chunks: Uint8Array;
+  readonly chunks: EncodedChunks;
   /** Number of chunks in `chunks`. */
   readonly chunkCount: number;
 }
@@ -103,11 +113,11 @@ export function decodeChunkedReadResponse(buf: Uint8Array): DecodedChunkedReadRe
     return { name, value };
   }
 
-  // Output of the chunk rewriting: one region of a shared slab per series (see takeSlab).
-  let out: Uint8Array = EMPTY;
-  let o = 0;
+  // Field positions of the current series' chunks (see EncodedChunks.refs) and their output size.
+  let refs: number[] = [];
+  let size = 0;
 
-  // Rewrites one prometheus.Chunk (buf[pos, end)) as `0x12 len AggrChunk{1: min, 2: max, 3: Chunk{1: type, 2: data}}`.
+  // Records one prometheus.Chunk (buf[pos, end)) for writing as `0x12 len AggrChunk{1: min, 2: max, 3: Chunk{1: type, 2: data}}`.
   function chunk(end: number): void {
     let minStart = 0;
     let minEnd = 0;
@@ -151,37 +161,14 @@ export function decodeChunkedReadResponse(buf: Uint8Array): DecodedChunkedReadRe
     // thanos.Chunk: type = prometheus type − 1 (XOR = 0, left out), data.
     const rawLen = (type > 1 ? 2 : 0) + (dataLen > 0 ? 1 + varintSize(dataLen) + dataLen : 0);
     const aggrLen = (minLen > 0 ? 1 + minLen : 0) + (maxLen > 0 ? 1 + maxLen : 0) + 1 + varintSize(rawLen) + rawLen;
-    out[o++] = 0x12;
-    o = writeVarint(out, o, aggrLen);
-    // The time varints (≤ 10 bytes) byte by byte: cheaper than a subarray and a set.
-    if (minLen > 0) {
-      out[o++] = 0x08;
-      for (let i = minStart; i < minEnd; i++) out[o++] = buf[i]!;
-    }
-    if (maxLen > 0) {
-      out[o++] = 0x10;
-      for (let i = maxStart; i < maxEnd; i++) out[o++] = buf[i]!;
-    }
-    out[o++] = 0x1a;
-    o = writeVarint(out, o, rawLen);
-    if (type > 1) {
-      out[o++] = 0x08;
-      out[o++] = type - 1;
-    }
-    if (dataLen > 0) {
-      out[o++] = 0x12;
-      o = writeVarint(out, o, dataLen);
-      out.set(buf.subarray(dataStart, dataEnd), o);
-      o += dataLen;
-    }
+    refs.push(minStart, minLen, maxStart, maxLen, type - 1, dataStart, dataLen, aggrLen, rawLen);
+    size += 1 + varintSize(aggrLen) + aggrLen;
   }
 
   function series(end: number): DecodedChunkedSeries {
     const labels: Label[] = [];
-    // The rewritten chunks are at most 2.5x the series' bytes (a 4-byte Chunk becomes ≤ 10 bytes).
-    out = takeSlab(((end - pos) * 5) >> 1);
-    const outStart = slabPos;
-    o = outStart;
+    refs = [];
+    size = 0;
     let chunkCount = 0;
     while (pos < end) {
       const tag = varint();
@@ -192,8 +179,7 @@ export function decodeChunkedReadResponse(buf: Uint8Array): DecodedChunkedReadRe
       } else skip(tag & 7);
     }
     if (pos !== end) fail("series overruns its message");
-    slabPos = o;
-    return { labels, chunks: out.subarray(outStart, o), chunkCount };
+    return { labels, chunks: { buf, refs, size }, chunkCount };
   }
 
   const result: DecodedChunkedSeries[] = [];
@@ -220,22 +206,59 @@ function writeVarint(b: Uint8Array, o: number, v: number): number {
   return o;
 }
 
-// Rewritten chunks go into shared slabs: one allocation per ~256 KiB instead of one per series.
-// A slab stays alive while any series written into it is pending, which streaming keeps short.
-const SLAB_BYTES = 256 * 1024;
-let slab = new Uint8Array(0);
-let slabPos = 0;
-
-/** Returns a slab with at least `n` free bytes from `slabPos`. */
-function takeSlab(n: number): Uint8Array {
-  if (slab.length - slabPos < n) {
-    slab = new Uint8Array(Math.max(SLAB_BYTES, n));
-    slabPos = 0;
+/**
+ * Writes `c` at `out[o]` (which must have `c.size` bytes free) and returns the end offset: the
+ * chunk fields of a thanos.Series, each AggrChunk built from the recorded positions, copying the
+ * time varints and the chunk bytes as they are.
+ */
+export function writeEncodedChunks(out: Uint8Array, o: number, c: EncodedChunks): number {
+  const { buf, refs } = c;
+  if (!refs) {
+    out.set(buf, o);
+    return o + buf.length;
   }
-  return slab;
+  for (let k = 0; k < refs.length; k += 9) {
+    const minStart = refs[k]!;
+    const minLen = refs[k + 1]!;
+    const maxStart = refs[k + 2]!;
+    const maxLen = refs[k + 3]!;
+    const type = refs[k + 4]!;
+    const dataStart = refs[k + 5]!;
+    const dataLen = refs[k + 6]!;
+    out[o++] = 0x12;
+    o = writeVarint(out, o, refs[k + 7]!);
+    // The time varints (≤ 10 bytes) byte by byte: cheaper than a subarray and a set.
+    if (minLen > 0) {
+      out[o++] = 0x08;
+      for (let i = minStart; i < minStart + minLen; i++) out[o++] = buf[i]!;
+    }
+    if (maxLen > 0) {
+      out[o++] = 0x10;
+      for (let i = maxStart; i < maxStart + maxLen; i++) out[o++] = buf[i]!;
+    }
+    out[o++] = 0x1a;
+    o = writeVarint(out, o, refs[k + 8]!);
+    if (type > 0) {
+      out[o++] = 0x08;
+      out[o++] = type;
+    }
+    if (dataLen > 0) {
+      out[o++] = 0x12;
+      o = writeVarint(out, o, dataLen);
+      out.set(buf.subarray(dataStart, dataStart + dataLen), o);
+      o += dataLen;
+    }
+  }
+  return o;
 }
 
-const EMPTY = new Uint8Array(0);
+/** The bytes of `c` (tests, and callers that want them materialised). */
+export function encodedChunksBytes(c: EncodedChunks): Uint8Array {
+  const out = new Uint8Array(c.size);
+  writeEncodedChunks(out, 0, c);
+  return out;
+}
+
 
 // Label names and values are nearly always short ASCII and repeat from series to series (names,
 // metric names, job, ...). A direct-mapped cache keyed by an FNV-1a hash of the bytes returns the

@@ -24,7 +24,7 @@ describe("createSeriesFrameBuilder", () => {
     fc.assert(
       fc.property(fc.array(series, { maxLength: 7 }), fc.integer({ min: 1, max: 3 }), (list, batchSize) => {
         const b = createSeriesFrameBuilder(batchSize);
-        const frames = [...list.map((s) => b.add(s.labels, [chunkBytes(s)])), b.flush()].filter((f) => f !== undefined);
+        const frames = [...list.map((s) => b.add(s.labels, [{ buf: chunkBytes(s), size: chunkBytes(s).length }])), b.flush()].filter((f) => f !== undefined);
         const want =
           batchSize > 1
             ? Array.from({ length: Math.ceil(list.length / batchSize) }, (_, i) =>

@@ -1,7 +1,7 @@
 /**
  * Builds the sidecar's Series response frames as wire bytes: each series is its labels, encoded
- * here, followed by its chunk fields, which arrive already encoded (rewritten from Prometheus'
- * frames by chunked-decoder.ts), so a frame is one exact-size allocation and a few copies. The
+ * here, followed by its chunk fields, written from Prometheus' frames by chunked-decoder.ts, so a
+ * frame is one exact-size allocation and the chunk bytes are copied once. The
  * frames carry their bytes for the raw gRPC path (sent as they are) and decode their `result`
  * lazily, only for JSON clients and in-process callers.
  */
@@ -9,18 +9,19 @@ import type { SeriesResponse } from "../gen/store/storepb/rpc_pb.ts";
 import type { Labels } from "../model/labels.ts";
 import { withRawSeriesBytes } from "../server/raw-series.ts";
 import { decodeSeries, decodeSeriesBatch } from "../server/series-codec.ts";
+import { writeEncodedChunks, type EncodedChunks } from "./chunked-decoder.ts";
 
 /** Collects series into frames of `batchSize` series (a SeriesBatch), or single Series frames for 1. */
 export interface SeriesFrameBuilder {
   /** Adds one series; returns a frame when one is complete. */
-  add(labels: Labels, chunks: readonly Uint8Array[]): SeriesResponse | undefined;
+  add(labels: Labels, chunks: readonly EncodedChunks[]): SeriesResponse | undefined;
   /** The last, partial batch, if any. */
   flush(): SeriesResponse | undefined;
 }
 
 interface PendingSeries {
   readonly labels: Labels;
-  readonly chunks: readonly Uint8Array[];
+  readonly chunks: readonly EncodedChunks[];
   /** Byte lengths: per label name, value, label content; then the series content size. */
   readonly sizes: number[];
 }
@@ -58,7 +59,7 @@ export function createSeriesFrameBuilder(batchSize: number): SeriesFrameBuilder 
         sizes.push(nl, vl, ls);
         size += 1 + varintSize(ls) + ls;
       }
-      for (const c of chunks) size += c.length;
+      for (const c of chunks) size += c.size;
       sizes.push(size);
       pending.push({ labels, chunks, sizes });
       pendingBytes += batchSize > 1 ? 1 + varintSize(size) + size : size;
@@ -105,10 +106,7 @@ function writeSeries(buf: Uint8Array, o: number, s: PendingSeries): number {
       o = writeString(buf, o, l.value, vl);
     }
   }
-  for (const c of s.chunks) {
-    buf.set(c, o);
-    o += c.length;
-  }
+  for (const c of s.chunks) o = writeEncodedChunks(buf, o, c);
   return o;
 }
 

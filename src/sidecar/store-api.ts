@@ -27,6 +27,7 @@ import { createXorEncoder } from "../tsdb/xor-encoder.ts";
 import { PrometheusHttpError, type PrometheusClient } from "./prometheus-client.ts";
 import type { PrometheusState } from "./prometheus-state.ts";
 import { remoteRead, RemoteReadError, type HttpPost } from "./remote-read.ts";
+import type { EncodedChunks } from "./chunked-decoder.ts";
 import { createResorter } from "./resort.ts";
 import { createSeriesFrameBuilder } from "./series-frames.ts";
 
@@ -124,13 +125,13 @@ export function createSidecarStoreApi(opts: SidecarStoreOptions): StoreApi {
     const replica = new Set(req.withoutReplicaLabels);
     const limit = req.limit > 0n ? Number(req.limit) : Infinity;
     const batchSize = req.responseBatchSize > 1n ? Number(req.responseBatchSize) : 1;
-    // Items are encoded chunk fields (see chunked-decoder.ts), so frames are built by concatenation.
-    const resorter = createResorter<Uint8Array>(ext, replica);
+    // Items are chunk fields written straight into the frames (see chunked-decoder.ts).
+    const resorter = createResorter<EncodedChunks>(ext, replica);
     const frames = createSeriesFrameBuilder(batchSize);
     let sent = 0;
 
     // Turns released series into response frames appended to `out`, honouring the limit.
-    function emit(ready: { labels: Labels; items: Uint8Array[] }[], out: SeriesResponse[]): SeriesResponse[] {
+    function emit(ready: { labels: Labels; items: EncodedChunks[] }[], out: SeriesResponse[]): SeriesResponse[] {
       for (const s of ready) {
         if (sent >= limit) break;
         sent++;
@@ -264,7 +265,7 @@ function sortedLabels(labels: Label[]): Labels {
 }
 
 /** Encodes a SAMPLES-mode series into XOR chunks of at most 120 samples, as encoded Series chunk fields. */
-function encodeSamples(ts: TimeSeries): Uint8Array {
+function encodeSamples(ts: TimeSeries): EncodedChunks {
   const chunks: AggrChunk[] = [];
   for (let i = 0; i < ts.samples.length; i += SAMPLES_PER_CHUNK) {
     const enc = createXorEncoder();
@@ -279,5 +280,6 @@ function encodeSamples(ts: TimeSeries): Uint8Array {
     });
   }
   // A Series with no labels encodes to exactly its chunk fields.
-  return encodeSeries({ $typeName: "thanos.Series", labels: [], chunks });
+  const buf = encodeSeries({ $typeName: "thanos.Series", labels: [], chunks });
+  return { buf, size: buf.length };
 }
