@@ -251,7 +251,8 @@ class SyntaxChecker {
       }
       if (!this.is(",")) throw this.unexpected();
       const comma = this.take();
-      if (this.is(")")) throw this.fail("trailing commas not allowed in function call args", comma.pos, comma.pos + 1);
+      // Prometheus' grammar reduces `args ","` as a trailing comma when no argument follows.
+      if (this.is(")") || this.is(",")) throw this.fail("trailing commas not allowed in function call args", comma.pos, comma.pos + 1);
     }
   }
 
@@ -368,22 +369,37 @@ class SyntaxChecker {
   }
 
   /**
-   * A duration expression inside brackets; the grammar's details (duration arithmetic) are left
-   * to the lezer path. Returns its tokens.
+   * A duration expression inside brackets (literals, step()/range()/min_of()/max_of(), + - * / % ^
+   * and parentheses); its finer rules are left to the lezer path. `complete` is false when it
+   * stopped where an operand was still due, which Prometheus reports in the bracket's context.
    */
-  private durationTokens(context: string, expected: string): Tok[] {
+  private durationTokens(): { toks: Tok[]; complete: boolean } {
     const toks: Tok[] = [];
     let depth = 0;
+    let wantOperand = true;
     for (;;) {
       const t = this.peek();
-      const ok = t.kind === "NUMBER" || t.kind === "DURATION" || t.kind === "preproc" || t.kind === "," ||
-        (t.kind === "op" && "+-*/%^".includes(t.val)) || t.kind === "(" || (t.kind === ")" && depth > 0);
-      if (!ok) return toks;
-      if (t.kind === "(") depth++;
-      if (t.kind === ")") depth--;
+      if (t.kind === "(" && wantOperand) depth++;
+      else if (t.kind === ")" && !wantOperand && depth > 0) depth--;
+      else if ((t.kind === "NUMBER" || t.kind === "DURATION") && wantOperand) wantOperand = false;
+      else if (t.kind === "preproc" && wantOperand) {
+        toks.push(this.take());
+        if (!this.is("(")) return { toks, complete: false };
+        const w = t.val.toLowerCase();
+        if (w === "step" || w === "range") {
+          // step() and range() take no arguments.
+          toks.push(this.take());
+          if (!this.is(")")) return { toks, complete: false };
+          toks.push(this.take());
+          wantOperand = false;
+        }
+        continue;
+      } else if (t.kind === "op" && (t.val === "+" || t.val === "-")) wantOperand = true;
+      else if (t.kind === "op" && "*/%^".includes(t.val) && !wantOperand) wantOperand = true;
+      else if (t.kind === "," && depth > 0 && !wantOperand) wantOperand = true;
+      else return { toks, complete: !wantOperand && depth === 0 };
       this.checkDurationLiteral(t, toks[toks.length - 1]);
       toks.push(this.take());
-      if (t.kind === "preproc" && !this.is("(")) throw this.unexpected(context, expected);
     }
   }
 
@@ -427,11 +443,12 @@ class SyntaxChecker {
 
   private bracket(kind: Kind): Kind {
     const open = this.take();
-    if (!this.startsDuration()) {
-      throw this.unexpected("subquery or range selector", "number, duration, step(), or range()");
-    }
-    const range = this.durationTokens("subquery or range selector", "number, duration, step(), or range()");
-    this.checkPositive(range);
+    const rangeCtx = "subquery or range selector";
+    const rangeWant = "number, duration, step(), or range()";
+    if (!this.startsDuration()) throw this.unexpected(rangeCtx, rangeWant);
+    const range = this.durationTokens();
+    if (!range.complete) throw this.unexpected(rangeCtx, rangeWant);
+    this.checkPositive(range.toks);
     if (this.is("]")) {
       const close = this.take();
       let msg = "";
@@ -447,10 +464,11 @@ class SyntaxChecker {
       this.take();
       return "other";
     }
-    if (!this.startsDuration()) {
-      throw this.unexpected("subquery selector", 'number, duration, step(), range(), or "]"');
-    }
-    this.checkPositive(this.durationTokens("subquery selector", 'number, duration, step(), range(), or "]"'));
+    const stepWant = 'number, duration, step(), range(), or "]"';
+    if (!this.startsDuration()) throw this.unexpected("subquery selector", stepWant);
+    const step = this.durationTokens();
+    if (!step.complete) throw this.unexpected("subquery selector", stepWant);
+    this.checkPositive(step.toks);
     if (!this.is("]")) throw this.unexpected("subquery selector", '"]"');
     this.take();
     return "other";
