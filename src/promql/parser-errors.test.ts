@@ -416,6 +416,11 @@ const SERVER_CASES: readonly (readonly [input: string, error: string])[] = [
   ["foo @ end() offset 1m bar", "1:23: parse error: unexpected identifier \"bar\""],
   ["foo @ start(", "1:13: parse error: unclosed left parenthesis"],
   ["foo @ end()()", "1:12: parse error: unexpected \"(\""],
+  // Multi-line queries: line:column of the error.
+  ["sum(\n  rate(foo[5m]\n)", "3:2: parse error: unclosed left parenthesis"],
+  ["foo\n  bar", "2:3: parse error: unexpected identifier \"bar\""],
+  ["foo{a=\"b\",\n  c}", "2:4: parse error: unexpected \"}\" in label matching, expected label matching operator"],
+  ["a\n+\nb c", "3:3: parse error: unexpected identifier \"c\""],
 ];
 
 /** Inputs that look odd but that Prometheus accepts (keywords as metric names, comments). */
