@@ -1,5 +1,5 @@
 /**
- * The global view end to end: Prometheus 2.42 (1m blocks) → sidecar (StoreAPI + shipper to
+ * The global view end to end: Prometheus 2.42 (30s blocks) → sidecar (StoreAPI + shipper to
  * s3rver) → `meridian store` over the uploaded blocks → `meridian query` with the sidecar and the
  * store gateway as endpoints. The blocks must be readable by the store gateway, and the querier
  * must answer over the whole time range like Prometheus itself, without double-counting the
@@ -110,7 +110,7 @@ describe.runIf(existsSync(CLI))("global view: Prometheus + sidecar + store gatew
     );
     const prom = spawn("/usr/bin/prometheus", [
       `--config.file=${join(dir, "prometheus.yml")}`, `--storage.tsdb.path=${join(dir, "tsdb")}`, `--web.listen-address=127.0.0.1:${port}`,
-      "--storage.tsdb.min-block-duration=1m", "--storage.tsdb.max-block-duration=1m", "--storage.tsdb.retention.time=1d",
+      "--storage.tsdb.min-block-duration=30s", "--storage.tsdb.max-block-duration=30s", "--storage.tsdb.retention.time=1d",
     ], { stdio: "ignore" });
     cleanups.push(() => (prom.exitCode === null ? prom.kill("SIGKILL") : undefined));
     await until("Prometheus", async () => ((await fetch(`${promUrl}/-/ready`)).ok ? true : undefined), 30_000);
@@ -124,7 +124,7 @@ describe.runIf(existsSync(CLI))("global view: Prometheus + sidecar + store gatew
     sidecarGrpc = await startGrpcServer({ address: "127.0.0.1:0", storeApi: sidecar.storeApi, ready: sidecar.ready });
     cleanups.push(() => sidecarGrpc.close(1000));
 
-    // First block is cut about 1.5-2 min after Prometheus started.
+    // First block is cut about 45-60 s after Prometheus started (30s blocks; 1m ones idled CI ~90 s).
     const ulid = await until("a shipped block", async () => {
       let found: string | undefined;
       await bucket.iter("", async (name) => {

@@ -163,8 +163,10 @@ beforeAll(async () => {
       `--config.file=${join(dir, "prometheus.yml")}`,
       `--storage.tsdb.path=${join(dir, "tsdb")}`,
       `--web.listen-address=127.0.0.1:${port}`,
-      "--storage.tsdb.min-block-duration=1m",
-      "--storage.tsdb.max-block-duration=1m",
+      // 30s blocks: the first is cut ~45-60 s after start (1.5 block ranges of head data), after the
+      // read tests below (which cover a fixed range) and without idling CI for 1.5-2 min.
+      "--storage.tsdb.min-block-duration=30s",
+      "--storage.tsdb.max-block-duration=30s",
       "--storage.tsdb.retention.time=1d",
     ],
     { stdio: "ignore" },
@@ -338,7 +340,7 @@ describe("sidecar over Prometheus 2.42", () => {
 
   it("ships cut blocks to the filesystem bucket and to s3rver with a valid thanos meta.json", async () => {
     const tsdb = join(dir, "tsdb");
-    // With 1m blocks Prometheus cuts the first one about 1.5-2 min after start.
+    // With 30s blocks Prometheus cuts the first one about 45-60 s after start.
     const ulid = await waitFor(
       "a block in the filesystem bucket",
       async () => {
