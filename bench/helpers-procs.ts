@@ -120,6 +120,22 @@ export function procMemory(pid: number, field: "VmHWM" | "VmRSS"): number {
   }
 }
 
+/**
+ * CPU time (user + system) `pid` has used so far, in ms, from `/proc/<pid>/stat` (Linux clock
+ * ticks of 10 ms, USER_HZ=100); NaN if the process is gone. Unlike wall time this barely depends
+ * on how busy a shared machine is.
+ */
+export function procCpuMs(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // Fields after the command name (which may contain spaces), counted from field 3 (state).
+    const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(rest[11]) + Number(rest[12])) * 10;
+  } catch {
+    return NaN;
+  }
+}
+
 /** The 1, 5 and 15 minute load averages, as `/proc/loadavg` gives them. */
 export function loadAverage(): [number, number, number] {
   const [a, b, c] = readFileSync("/proc/loadavg", "utf8").split(" ").map(Number);

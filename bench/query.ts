@@ -1,5 +1,6 @@
 /**
- * `npm run bench -- query [--series=N] [--hours=H] [--runs=R] [--warmup=W] [--no-prometheus]`:
+ * `npm run bench -- query [--series=N] [--hours=H] [--runs=R] [--warmup=W] [--warmup-rounds=K] [--no-prometheus]
+ * [--store-node-flag=F]... [--query-node-flag=F]...`:
  * the querier end to end, deployed as in production: N counter series × 2 HA replicas scraped
  * every 15 s over H hours, in 2 h blocks written to two filesystem buckets, each served by a
  * `meridian store` process, and one `meridian query` process (`--query.replica-label=replica`)
@@ -9,7 +10,10 @@
  *
  * Figures:
  * - end-to-end latency (HTTP request → full JSON body) of typical dashboard queries, median and
- *   fastest of R runs after W warm-up runs (default 2: the first request pays JIT warm-up);
+ *   fastest of R runs (default 5), after K rounds (default 3) of the whole query set and then W
+ *   (default 2) runs of the query itself, on both sides, as warm-up: production processes are
+ *   long-lived, and cold ones spend most of a query in V8's JIT (6h range query: ~1.5 s cold,
+ *   ~0.27 s warm on a busy 2-core machine);
  *   runs alternate with Prometheus' (and which side goes first alternates too) so both see the
  *   same machine load;
  * - when Debian's Prometheus 2.42 is installed: the same queries against Prometheus serving
@@ -19,6 +23,8 @@
  * - samples/s through fan-out + WASM decode + penalty dedup: one select of every series over the
  *   whole range, both replicas' samples counted as input, run in THIS process against the two
  *   store processes (so it is the querier's storage path without PromQL and HTTP);
+ * - CPU time (user + system, from /proc) per query of the querier, of both stores together and of
+ *   Prometheus: less sensitive to a busy machine than latency, and shows where Meridian's time goes;
  * - the 1-minute load average before and after, since the machine may be shared.
  */
 import process from "node:process";
@@ -38,7 +44,7 @@ import { writeBlock, type WrittenBlock } from "../src/tsdb/block-writer.ts";
 import { loadWasm } from "../src/runtime/node/load-wasm.ts";
 import { createNodeTransportFactory } from "../src/runtime/node/store-transport.ts";
 import { writeBlockDir } from "../src/runtime/node/write-block-dir.ts";
-import { cliPath, freePort, loadAverage, procMemory, startChild, stopAll, type Child } from "./helpers-procs.ts";
+import { cliPath, freePort, loadAverage, procCpuMs, procMemory, startChild, stopAll, type Child } from "./helpers-procs.ts";
 import { report } from "./report.ts";
 
 const SCRAPE = 15_000;
@@ -144,22 +150,22 @@ function stats(times: number[]): { median: number; min: number } {
 }
 
 /** `meridian store` over one filesystem bucket, on free loopback ports. */
-async function startStore(name: string, bucketDir: string, dataDir: string): Promise<{ child: Child; grpc: string }> {
+async function startStore(name: string, bucketDir: string, dataDir: string, nodeFlags: string[]): Promise<{ child: Child; grpc: string }> {
   const [httpPort, grpcPort] = [await freePort(), await freePort()];
   const objstore = `type: FILESYSTEM\nconfig:\n  directory: ${bucketDir}\n`;
   const child = await startChild(name, process.execPath, [
-    cliPath, "store", `--objstore.config=${objstore}`, `--data-dir=${dataDir}`,
+    ...nodeFlags, cliPath, "store", `--objstore.config=${objstore}`, `--data-dir=${dataDir}`,
     `--http-address=127.0.0.1:${httpPort}`, `--grpc-address=127.0.0.1:${grpcPort}`, "--log.level=warn",
   ], `http://127.0.0.1:${httpPort}`);
   return { child, grpc: `127.0.0.1:${grpcPort}` };
 }
 
 /** `meridian query` over the given gRPC endpoints; ready once it has probed them. */
-async function startQuerier(endpoints: readonly string[]): Promise<Child> {
+async function startQuerier(endpoints: readonly string[], nodeFlags: string[]): Promise<Child> {
   const [httpPort, grpcPort] = [await freePort(), await freePort()];
   const url = `http://127.0.0.1:${httpPort}`;
   const child = await startChild("query", process.execPath, [
-    cliPath, "query", ...endpoints.map((e) => `--endpoint=${e}`), "--query.replica-label=replica",
+    ...nodeFlags, cliPath, "query", ...endpoints.map((e) => `--endpoint=${e}`), "--query.replica-label=replica",
     `--http-address=127.0.0.1:${httpPort}`, `--grpc-address=127.0.0.1:${grpcPort}`, "--log.level=warn",
   ], url);
   // Both stores must be healthy, or the figures would be those of a half-empty query.
@@ -194,6 +200,10 @@ export default async function (args: string[]): Promise<void> {
   const hours = flag(args, "hours", 24);
   const runs = flag(args, "runs", 5);
   const warmup = flag(args, "warmup", 2);
+  const warmupRounds = Math.floor(flag(args, "warmup-rounds", 3));
+  // Extra Node flags for the child processes, e.g. `--query-node-flag=--cpu-prof` for profiling.
+  const nodeFlags = (what: "store" | "query"): string[] =>
+    args.filter((a) => a.startsWith(`--${what}-node-flag=`)).map((a) => a.slice(what.length + 13));
   const end = Math.floor(Date.UTC(2026, 0, 1) / BLOCK) * BLOCK;
   const start = end - hours * 3600_000;
   report("query_loadavg_1m_start", loadAverage()[0], "load");
@@ -226,11 +236,12 @@ export default async function (args: string[]): Promise<void> {
     const stores = await Promise.all([0, 1].map(async (i) => {
       const dataDir = join(work, `store-data-${i}`);
       await mkdir(dataDir, { recursive: true });
-      const s = await startStore(`store-${i}`, join(work, `bucket-${i}`), dataDir);
+      const s = await startStore(`store-${i}`, join(work, `bucket-${i}`), dataDir, nodeFlags("store"));
       children.push(s.child);
       return s;
     }));
-    const querier = await startQuerier(stores.map((s) => s.grpc));
+    const storeChildren = stores.map((st) => st.child);
+    const querier = await startQuerier(stores.map((st) => st.grpc), nodeFlags("query"));
     children.push(querier);
     // Prometheus 2.42 over replica a's blocks, started before measuring so that runs can
     // alternate: both sides then see the same machine load (shared machines are noisy).
@@ -255,6 +266,15 @@ export default async function (args: string[]): Promise<void> {
     ];
 
     report("query_querier_rss_before_queries", procMemory(querier.proc.pid!, "VmRSS") / 1024 / 1024, "MiB");
+    // Long-running processes in production are warm: run the whole query set a few rounds first on
+    // both sides (every code path of all three Node processes JIT-compiled, caches filled), then
+    // per query `warmup` more runs right before its measured ones.
+    for (let round = 0; round < warmupRounds; round++) {
+      for (const q of queries) {
+        await timeQuery(querier.url, q.path);
+        if (prom) await timeQuery(prom.url, q.path);
+      }
+    }
     for (const q of queries) {
       for (let i = 0; i < warmup; i++) {
         const mine = await timeQuery(querier.url, q.path);
@@ -266,11 +286,22 @@ export default async function (args: string[]): Promise<void> {
       }
       const mine: number[] = [];
       const theirs: number[] = [];
+      const cpu = { querier: 0, stores: 0, prom: 0 };
+      const timePrometheus = async (): Promise<number> => {
+        const c0 = procCpuMs(prom!.proc.pid!);
+        const { ms } = await timeQuery(prom!.url, q.path);
+        cpu.prom += procCpuMs(prom!.proc.pid!) - c0;
+        return ms;
+      };
       for (let i = 0; i < runs; i++) {
         // Alternate which side goes first, so neither always runs right after the other's GC.
-        if (prom && i % 2 === 1) theirs.push((await timeQuery(prom.url, q.path)).ms);
+        if (prom && i % 2 === 1) theirs.push(await timePrometheus());
+        const c0 = [querier, ...storeChildren].map((c) => procCpuMs(c.proc.pid!));
         mine.push((await timeQuery(querier.url, q.path)).ms);
-        if (prom && i % 2 === 0) theirs.push((await timeQuery(prom.url, q.path)).ms);
+        const c1 = [querier, ...storeChildren].map((c) => procCpuMs(c.proc.pid!));
+        cpu.querier += c1[0]! - c0[0]!;
+        cpu.stores += c1[1]! - c0[1]! + c1[2]! - c0[2]!;
+        if (prom && i % 2 === 0) theirs.push(await timePrometheus());
       }
       const m = stats(mine);
       report(`query_${q.name}_median`, m.median, "ms");
@@ -280,6 +311,11 @@ export default async function (args: string[]): Promise<void> {
         report(`prometheus_${q.name}_median`, p.median, "ms");
         report(`ratio_${q.name}`, m.median / p.median, "meridian/prometheus");
       }
+      // CPU time per query (mean over the runs; 10 ms clock ticks): where Meridian's work goes,
+      // and a comparison that depends less on what else the shared machine is doing.
+      report(`query_${q.name}_cpu_querier`, cpu.querier / runs, "ms");
+      report(`query_${q.name}_cpu_stores`, cpu.stores / runs, "ms");
+      if (prom) report(`prometheus_${q.name}_cpu`, cpu.prom / runs, "ms");
     }
     report("query_querier_peak_rss", procMemory(querier.proc.pid!, "VmHWM") / 1024 / 1024, "MiB");
     for (const [i, st] of stores.entries()) report(`query_store${i}_peak_rss`, procMemory(st.child.proc.pid!, "VmHWM") / 1024 / 1024, "MiB");
