@@ -152,6 +152,8 @@ const CASES: readonly Case[] = [
   ["foo[5s s 5s]", 7, "unexpected character: 's', expected ':'"],
   ["1[5m] smoothed", 1, "ranges only allowed for vector selectors"],
   ["1[5m] anchored", 1, "ranges only allowed for vector selectors"],
+  ["foo @ 9223372036854775808.000000", 0, "timestamp out of bounds for @ modifier: 9223372036854775808.000000"],
+  ["foo @ -9223372036854775808.000000", 0, "timestamp out of bounds for @ modifier: -9223372036854775808.000000"],
 ];
 
 /**

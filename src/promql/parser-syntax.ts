@@ -257,7 +257,7 @@ class SyntaxChecker {
   }
 
   private aggregation(): Kind {
-    const op = this.take();
+    this.take();
     const hasModifier = (): boolean => this.is("keyword", "by") || this.is("keyword", "without");
     if (!this.is("(") && !hasModifier()) {
       // Not followed by a body or a modifier: the aggregator's name is a metric name.
@@ -279,7 +279,6 @@ class SyntaxChecker {
         this.groupingLabels();
       }
     }
-    void op;
     return "other";
   }
 
