@@ -5,7 +5,7 @@
  * every child stopped at the end (also when the benchmark fails or the process exits early).
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { dirname, join } from "node:path";
 import process from "node:process";
@@ -28,20 +28,34 @@ export interface Child {
 // Every live child, so that an exit without the benchmark's `finally` (uncaught error, SIGINT)
 // still leaves no process behind on a shared machine.
 const live = new Set<Child>();
+const tempDirs = new Set<string>();
 let exitHookInstalled = false;
+
+function killAllNow(): void {
+  for (const c of live) if (c.proc.exitCode === null && c.proc.signalCode === null) c.proc.kill("SIGKILL");
+  for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
+}
 
 function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
-  process.once("exit", () => {
-    for (const c of live) if (c.proc.exitCode === null && c.proc.signalCode === null) c.proc.kill("SIGKILL");
-  });
+  process.once("exit", killAllNow);
   for (const sig of ["SIGINT", "SIGTERM"] as const) {
     process.once(sig, () => {
-      for (const c of live) if (c.proc.exitCode === null && c.proc.signalCode === null) c.proc.kill("SIGKILL");
+      killAllNow();
       process.exit(130);
     });
   }
+}
+
+/**
+ * Registers a temporary directory to remove if the process exits before the benchmark's own
+ * cleanup ran (Ctrl-C, uncaught error); returns a function that unregisters it after that cleanup.
+ */
+export function removeOnExit(dir: string): () => void {
+  installExitHook();
+  tempDirs.add(dir);
+  return () => void tempDirs.delete(dir);
 }
 
 /** A loopback port that was free a moment ago (listen on 0, read it, close). */

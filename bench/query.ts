@@ -44,7 +44,7 @@ import { writeBlock, type WrittenBlock } from "../src/tsdb/block-writer.ts";
 import { loadWasm } from "../src/runtime/node/load-wasm.ts";
 import { createNodeTransportFactory } from "../src/runtime/node/store-transport.ts";
 import { writeBlockDir } from "../src/runtime/node/write-block-dir.ts";
-import { cliPath, freePort, loadAverage, procCpuMs, procMemory, startChild, stopAll, type Child } from "./helpers-procs.ts";
+import { cliPath, freePort, loadAverage, procCpuMs, procMemory, removeOnExit, startChild, stopAll, type Child } from "./helpers-procs.ts";
 import { report } from "./report.ts";
 
 const SCRAPE = 15_000;
@@ -209,6 +209,7 @@ export default async function (args: string[]): Promise<void> {
   report("query_loadavg_1m_start", loadAverage()[0], "load");
 
   const work = await mkdtemp(join(tmpdir(), "meridian-bench-query-"));
+  const forget = removeOnExit(work);
   const children: (Child | undefined)[] = [];
   let endpoints: ReturnType<typeof createEndpointSet> | undefined;
   try {
@@ -352,5 +353,6 @@ export default async function (args: string[]): Promise<void> {
     endpoints?.close();
     await stopAll(children);
     await rm(work, { recursive: true, force: true });
+    forget();
   }
 }
