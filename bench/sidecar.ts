@@ -33,6 +33,7 @@ import { LabelMatcher_Type } from "../src/gen/store/storepb/types_pb.ts";
 import { labelsFromRecord } from "../src/model/labels.ts";
 import { createMatcher } from "../src/model/matcher.ts";
 import type { FloatSeries } from "../src/model/series.ts";
+import { STORE_CLIENT_WINDOW_BYTES, WideWindowSessionManager } from "../src/runtime/node/store-transport.ts";
 import { writeBlockDir } from "../src/runtime/node/write-block-dir.ts";
 import { encodeReadRequest, readChunkedFrames, STREAMED_CONTENT_TYPE } from "../src/sidecar/remote-read.ts";
 import { createSidecar } from "../src/sidecar/sidecar.ts";
@@ -314,8 +315,11 @@ export default async function (args: string[]): Promise<void> {
     const rssBefore = procStatus(side.pid!, "VmRSS");
     // A minimal gRPC client (HTTP/2 + envelopes + full protobuf decoding of every response), so the
     // figure measures the sidecar rather than a client library.
-    const session = http2.connect(`http://127.0.0.1:${grpcPort}`);
+    // With the flow-control windows Meridian's querier uses (grpc-go grows its windows likewise):
+    // HTTP/2's default 64 KiB would measure window-update round trips rather than the sidecar.
+    const session = http2.connect(`http://127.0.0.1:${grpcPort}`, { settings: { initialWindowSize: STORE_CLIENT_WINDOW_BYTES } });
     await new Promise<void>((r, j) => session.once("connect", () => r()).once("error", j));
+    session.setLocalWindowSize(STORE_CLIENT_WINDOW_BYTES);
     const viaSidecar = async (): Promise<{ samples: number; series: number }> => {
       const acc = { samples: 0, series: 0 };
       await grpcSeries(session, req, (f) => count(f, acc));
@@ -351,8 +355,9 @@ export default async function (args: string[]): Promise<void> {
     }
     session.close();
     // The same through connect-node's gRPC client (what Meridian's querier uses), for reference.
-    // Without offering gzip, as Meridian's querier dials stores (store-transport.ts).
-    const client = createClient(Store, createGrpcTransport({ baseUrl: `http://127.0.0.1:${grpcPort}`, acceptCompression: [] }));
+    // Set up as Meridian's querier dials stores (store-transport.ts): wide windows, no gzip offered.
+    const sessionManager = new WideWindowSessionManager(`http://127.0.0.1:${grpcPort}`);
+    const client = createClient(Store, createGrpcTransport({ baseUrl: `http://127.0.0.1:${grpcPort}`, sessionManager, acceptCompression: [] }));
     const connectMs: number[] = [];
     for (let r = 0; r < runs; r++) {
       const t0 = performance.now();
@@ -360,6 +365,7 @@ export default async function (args: string[]): Promise<void> {
       for await (const f of client.series(req)) count(f, acc);
       connectMs.push(performance.now() - t0);
     }
+    sessionManager.abort();
     const sideSamples = side_.samples;
     const sideSeries = side_.series;
     if (sideSamples !== directSamples || sideSeries !== nSeries) {
