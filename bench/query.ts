@@ -316,7 +316,11 @@ export default async function (args: string[]): Promise<void> {
       // and a comparison that depends less on what else the shared machine is doing.
       report(`query_${q.name}_cpu_querier`, cpu.querier / runs, "ms");
       report(`query_${q.name}_cpu_stores`, cpu.stores / runs, "ms");
-      if (prom) report(`prometheus_${q.name}_cpu`, cpu.prom / runs, "ms");
+      if (prom) {
+        report(`prometheus_${q.name}_cpu`, cpu.prom / runs, "ms");
+        // Querier + both stores against Prometheus: steadier than the latency ratio under load.
+        if (cpu.prom > 0) report(`cpu_ratio_${q.name}`, (cpu.querier + cpu.stores) / cpu.prom, "meridian/prometheus");
+      }
     }
     report("query_querier_peak_rss", procMemory(querier.proc.pid!, "VmHWM") / 1024 / 1024, "MiB");
     for (const [i, st] of stores.entries()) report(`query_store${i}_peak_rss`, procMemory(st.child.proc.pid!, "VmHWM") / 1024 / 1024, "MiB");
