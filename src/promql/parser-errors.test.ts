@@ -431,6 +431,7 @@ const VALID = [
   "foo + ignoring(a) group_left(a) bar", "1 == bool 2", "foo == bool 1", '{__name__="bar", __name__="baz"}',
   "max_over_time(foo[5m:])", "foo + on(a) group_left bar", "sum(foo) by (a,)", "foo offset -5m", "foo @ start()",
   "foo[5m:]", "- - 1", "+foo", "1 + -1", "a:b:c", "foo{a=~\"x\"}[5m] offset 1m @ 10",
+  "offset", 'offset{step="1s"}[5m]', "offset offset 5m", "sum(offset)",
 ];
 
 const ALL_FEATURES = {

@@ -48,9 +48,15 @@ function goQuoteShort(v: string): string {
   return v.length > 10 ? `${JSON.stringify(v.slice(0, 10))}...` : JSON.stringify(v);
 }
 
-/** Checks `query`; throws `fail(...)` with Prometheus' first error, or returns normally. */
-export function checkSyntax(query: string, opts: SyntaxOptions, fail: SyntaxFail): void {
-  new SyntaxChecker(query, opts, fail).run();
+/**
+ * Checks `query`; throws `fail(...)` with Prometheus' first error. Otherwise returns the offsets
+ * of `offset` keywords used as metric names (valid in Prometheus, a syntax error for lezer), so
+ * the caller can mask them before running lezer.
+ */
+export function checkSyntax(query: string, opts: SyntaxOptions, fail: SyntaxFail): number[] {
+  const c = new SyntaxChecker(query, opts, fail);
+  c.run();
+  return c.offsetNames;
 }
 
 /** What a parsed operand is, as far as range/offset/@ errors care. */
@@ -61,6 +67,8 @@ class SyntaxChecker {
   private look: Tok | null = null;
   /** Contexts of enclosing constructs whose grammar rule has an error alternative, innermost last. */
   private readonly contexts: string[] = [];
+  /** Offsets of `offset` tokens that name a metric. */
+  readonly offsetNames: number[] = [];
 
   constructor(
     private readonly q: string,
@@ -216,6 +224,7 @@ class SyntaxChecker {
         const w = t.val.toLowerCase();
         if ((t.kind === "op" && (w === "and" || w === "or" || w === "unless")) || (t.kind === "keyword" && METRIC_KEYWORDS.has(w))) {
           this.take();
+          if (w === "offset") this.offsetNames.push(t.pos);
           if (this.is("{")) this.labelMatchers();
           return "selector";
         }

@@ -94,8 +94,11 @@ class Converter {
   run(): Expr {
     if (this.q.trim() === "") throw this.err("no expression found in input", 0, 0);
     // Prometheus-worded syntax errors first; lezer then builds the AST of a syntactically valid query.
-    checkSyntax(this.q, this.opts, (msg, start, end) => this.err(msg, start, end));
-    const masked = maskScalarOfFunctions(maskTrailingDots(this.q), this.renamed);
+    const offsetNames = checkSyntax(this.q, this.opts, (msg, start, end) => this.err(msg, start, end));
+    let masked = maskScalarOfFunctions(maskTrailingDots(this.q), this.renamed);
+    // A metric named `offset` is a keyword to lezer: give lezer a same-length identifier instead
+    // (the AST takes names from the original text).
+    for (const at of offsetNames) masked = `${masked.slice(0, at + 5)}_${masked.slice(at + 6)}`;
     const tree = lezer.parse(masked);
     const top = tree.topNode;
     this.findSyntaxError(top);
