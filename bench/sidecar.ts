@@ -5,10 +5,14 @@
  * else a loopback HTTP server serving recorded remote-read frames. Prints samples/s for both, the
  * ratio, the largest frame, and the sidecar process' peak RSS and its growth during the reads.
  *
- * One warm-up read of each path, then `--runs` interleaved runs (direct, sidecar, sidecar, direct,
- * ...) so both see the same machine load; throughput figures are medians. Also prints the CPU time
- * the sidecar process spends per Series call and the client's CPU per call on either path
- * (steadier than wall time on a shared machine).
+ * Fairness: both paths send the same remote-read request (snappy, no gzip), both clients decode
+ * every message fully with protobuf-es, and the gRPC clients use the flow-control windows of
+ * Meridian's querier. One warm-up read of each path, then `--runs` interleaved runs (direct,
+ * sidecar, sidecar, direct, ...) so both see the same machine load; throughput figures are medians
+ * (`..._best_runs` compares the fastest runs). Also prints the CPU time the sidecar process spends
+ * per Series call and the client's CPU per call on either path (steadier than wall time on a
+ * shared machine). `sidecar_retained_heap_max` is what the sidecar keeps alive while streaming
+ * (in-process, forced GCs); RSS figures are mostly the runtime and garbage.
  *
  * Args: `--series N` (default 10000), `--runs N` (default 5), `--fake` (force the loopback server),
  * `--cpu-prof DIR` (run the sidecar with `node --cpu-prof`, profiles written to DIR on exit).
