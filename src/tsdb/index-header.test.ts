@@ -3,28 +3,30 @@ import { labelsFromRecord } from "../model/labels.ts";
 import { writeBlock } from "./block-writer.ts";
 import { createMemoryReader, type ByteRangeReader } from "./byte-range-reader.ts";
 import { CorruptionError } from "./errors.ts";
-import { buildIndexHeader, loadIndexHeader, reopenIndexHeader, serializeIndexHeader, type IndexHeader, type IndexHeaderOptions } from "./index-header.ts";
+import { buildIndexHeader, buildSerializedIndexHeader, loadIndexHeader, reopenIndexHeader, serializeIndexHeader, type IndexHeader, type IndexHeaderOptions } from "./index-header.ts";
 
-function indexBytes(): Uint8Array {
+function indexBytes(n = 300): Uint8Array {
   const series = [];
-  for (let i = 0; i < 300; i++) {
-    const labels = labelsFromRecord({ __name__: `m_${i % 7}`, instance: `host-${String(i).padStart(4, "0")}`, zone: `z${i % 5}`, ...(i % 3 === 0 ? { extra: `é${i}` } : {}) });
+  for (let i = 0; i < n; i++) {
+    const labels = labelsFromRecord({ __name__: `m_${i % 7}`, instance: `host-${String(i).padStart(n > 1000 ? 30 : 4, "0")}`, zone: `z${i % 5}`, ...(i % 3 === 0 ? { extra: `é${i}` } : {}) });
     series.push({ labels, t: Float64Array.of(1000 + i), v: Float64Array.of(i) });
   }
   return writeBlock(series).files.get("index")!;
 }
 
 /** A reader that refuses reads once `closed` is set (the index is gone after the header is built). */
-function guarded(name: string, bytes: Uint8Array): ByteRangeReader & { closed: boolean; reads: number } {
+function guarded(name: string, bytes: Uint8Array): ByteRangeReader & { closed: boolean; reads: number; bytesRead: number } {
   const inner = createMemoryReader(name, bytes);
   const r = {
     name,
     closed: false,
     reads: 0,
+    bytesRead: 0,
     size: inner.size,
     read(offset: number, length: number) {
       if (r.closed) throw new Error(`${name} read after close`);
       r.reads++;
+      r.bytesRead += length;
       return inner.read(offset, length);
     },
   };
@@ -70,5 +72,38 @@ describe("reopenIndexHeader", () => {
     const err = await reopenIndexHeader(built, createMemoryReader("cache/index-header", bytes.subarray(0, bytes.length - 1))).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CorruptionError);
     expect((err as Error).message).toMatch(/cache\/index-header: corrupt index-header .* the header written to it has/);
+  });
+});
+
+describe("buildSerializedIndexHeader", () => {
+  it("serializes the same bytes as build + serialize, fetching each section once", async () => {
+    const idx = indexBytes();
+    const twice = guarded("blk/index", idx);
+    const want = await serializeIndexHeader(await buildIndexHeader(twice));
+    const once = guarded("blk/index", idx);
+    const { header, bytes } = await buildSerializedIndexHeader(once);
+    expect(bytes).toEqual(want);
+    const sections = header.sources.symbols.length + header.sources.postingsTable.length;
+    // Sections once plus the index header and TOC, where build + serialize read the sections twice.
+    expect(once.bytesRead).toBeLessThan(sections + 100);
+    expect(twice.bytesRead).toBeGreaterThan(2 * sections);
+    // The header keeps working over the index once the kept pieces are dropped.
+    const before = once.reads;
+    const loaded = await loadIndexHeader(createMemoryReader("cache/index-header", bytes), { residentSymbols: 0 });
+    expect(await answers(header)).toEqual(await answers(loaded));
+    expect(await serializeIndexHeader(header)).toEqual(want);
+    expect(once.reads).toBeGreaterThan(before);
+  });
+
+  it("assembles serialized chunks from pieces fetched at other boundaries (sections over 1 MiB)", async () => {
+    const idx = indexBytes(40_000);
+    const want = await serializeIndexHeader(await buildIndexHeader(createMemoryReader("blk/index", idx)));
+    const once = guarded("blk/index", idx);
+    const { header, bytes } = await buildSerializedIndexHeader(once);
+    expect(header.sources.symbols.length).toBeGreaterThan(1 << 20);
+    // (toEqual on MiB-sized arrays is very slow.)
+    expect(bytes.length).toBe(want.length);
+    expect(bytes.findIndex((b, i) => b !== want[i])).toBe(-1);
+    expect(once.bytesRead).toBeLessThan(header.sources.symbols.length + header.sources.postingsTable.length + 100);
   });
 });

@@ -152,19 +152,82 @@ export async function* indexHeaderChunks(header: IndexHeader, chunkSize = 1 << 2
 
 /** Serializes a header into one byte array (see {@link indexHeaderChunks} for streaming). */
 export async function serializeIndexHeader(header: IndexHeader): Promise<Uint8Array> {
-  const parts: Uint8Array[] = [];
-  let n = 0;
-  for await (const c of indexHeaderChunks(header)) {
-    parts.push(c);
-    n += c.length;
-  }
-  const out = new Uint8Array(n);
+  // The size is known up front: fill one array as the chunks arrive instead of collecting them.
+  const out = new Uint8Array(PREFIX_LEN + header.sources.symbols.length + header.sources.postingsTable.length + TRAILER_LEN);
   let p = 0;
-  for (const c of parts) {
+  for await (const c of indexHeaderChunks(header)) {
+    if (p + c.length > out.length) throw new Error(`index-header of ${header.sources.symbols.reader.name}: serialized chunks exceed the computed size ${out.length}`);
     out.set(c, p);
     p += c.length;
   }
+  if (p !== out.length) throw new Error(`index-header of ${header.sources.symbols.reader.name}: serialized ${p} bytes, computed ${out.length}`);
   return out;
+}
+
+/**
+ * Builds the index-header and its serialized bytes with one read of each copied section: the
+ * pieces fetched for the scans are kept until they are copied into the serialized form (instead of
+ * fetched again from the bucket), then dropped. The returned header reads `index` afterwards, as
+ * one from {@link buildIndexHeader}.
+ */
+export async function buildSerializedIndexHeader(index: ByteRangeReader, opts: IndexHeaderOptions = {}): Promise<{ header: IndexHeader; bytes: Uint8Array }> {
+  const rec = recordingReader(index);
+  try {
+    const header = await buildIndexHeader(rec, opts);
+    return { header, bytes: await serializeIndexHeader(header) };
+  } finally {
+    rec.stop();
+  }
+}
+
+/**
+ * A reader that keeps what it reads from `inner` and answers later reads covered by kept pieces
+ * from them, until {@link stop} (then it only passes reads through).
+ */
+function recordingReader(inner: ByteRangeReader): ByteRangeReader & { stop(): void } {
+  let pieces: { at: number; bytes: Uint8Array }[] | undefined = [];
+  let sorted = true;
+  /** `[at, at+n)` from contiguous kept pieces, or undefined when not fully covered. */
+  const covered = (at: number, n: number): Uint8Array | undefined => {
+    if (!pieces || pieces.length === 0) return undefined;
+    if (!sorted) {
+      pieces.sort((a, b) => a.at - b.at);
+      sorted = true;
+    }
+    let i = pieces.findIndex((p) => p.at <= at && at < p.at + p.bytes.length);
+    if (i < 0) return undefined;
+    const first = pieces[i]!;
+    if (at + n <= first.at + first.bytes.length) return first.bytes.subarray(at - first.at, at - first.at + n);
+    const out = new Uint8Array(n);
+    let pos = at;
+    for (; pos < at + n && i < pieces.length; i++) {
+      const p = pieces[i]!;
+      if (p.at > pos) return undefined; // a gap
+      const from = pos - p.at;
+      const take = Math.min(p.bytes.length - from, at + n - pos);
+      if (take <= 0) continue;
+      out.set(p.bytes.subarray(from, from + take), pos - at);
+      pos += take;
+    }
+    return pos === at + n ? out : undefined;
+  };
+  return {
+    name: inner.name,
+    size: () => inner.size(),
+    async read(at, n) {
+      const hit = covered(at, n);
+      if (hit) return hit;
+      const bytes = await inner.read(at, n);
+      if (pieces && bytes.length > 0) {
+        pieces.push({ at, bytes });
+        sorted = false;
+      }
+      return bytes;
+    },
+    stop() {
+      pieces = undefined;
+    },
+  };
 }
 
 /**
