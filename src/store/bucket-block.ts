@@ -11,7 +11,7 @@ import type { Matcher } from "../model/matcher.ts";
 import { openBlock, type Block } from "../tsdb/block.ts";
 import type { ByteRangeReader } from "../tsdb/byte-range-reader.ts";
 import type { RawChunk } from "../tsdb/chunk-reader.ts";
-import { buildIndexHeader, loadIndexHeader, reopenIndexHeader, serializeIndexHeader, type IndexHeader } from "../tsdb/index-header.ts";
+import { buildIndexHeader, buildSerializedIndexHeader, loadIndexHeader, reopenIndexHeader, type IndexHeader } from "../tsdb/index-header.ts";
 import { blockExternalLabels, type BlockMeta } from "../tsdb/meta.ts";
 import { postingsForMatchers, union, type Postings, type PostingsSource } from "../tsdb/postings.ts";
 import type { SeriesEntry } from "../tsdb/index-reader.ts";
@@ -80,11 +80,12 @@ async function indexHeaderFor(opts: LoadBlockOptions, index: ByteRangeReader): P
       }
     }
   }
-  const built = await buildIndexHeader(index);
-  if (!local) return built;
-  // One buffer of the header's size (symbols + postings offset table copies) for a moment; it
-  // avoids pulling in the Web Streams machinery just for this write.
-  await local.upload(path, await serializeIndexHeader(built));
+  if (!local) return buildIndexHeader(index);
+  // The sections are fetched from the bucket once, for the scan and the local copy. One buffer of
+  // the header's size (symbols + postings offset table copies) for a moment; it avoids pulling in
+  // the Web Streams machinery just for this write.
+  const { header: built, bytes } = await buildSerializedIndexHeader(index);
+  await local.upload(path, bytes);
   // Unsampled lookups read the local file from now on, not the bucket. The samples are those just
   // built (loading the file would decode every entry a second time).
   return reopenIndexHeader(built, bucketReader(local, path));
