@@ -423,6 +423,12 @@ const SERVER_CASES: readonly (readonly [input: string, error: string])[] = [
   ["foo\n  bar", "2:3: parse error: unexpected identifier \"bar\""],
   ["foo{a=\"b\",\n  c}", "2:4: parse error: unexpected \"}\" in label matching, expected label matching operator"],
   ["a\n+\nb c", "3:3: parse error: unexpected identifier \"c\""],
+  // Columns count UTF-8 bytes, as in Prometheus.
+  ["foo{a=\"é\"} bar", "1:13: parse error: unexpected identifier \"bar\""],
+  ["foo{a=\"é\"}\n bar", "2:2: parse error: unexpected identifier \"bar\""],
+  ["foo{a=\"😀\"} bar", "1:15: parse error: unexpected identifier \"bar\""],
+  ["   ", "1:1: parse error: no expression found in input"],
+  ["# c", "1:1: parse error: no expression found in input"],
 ];
 
 /** Inputs that look odd but that Prometheus accepts (keywords as metric names, comments). */
@@ -463,6 +469,12 @@ describe("parse errors match a Prometheus server's", () => {
       message = (e as Error).message;
     }
     expect(message).toBe(error);
+  });
+});
+
+describe("an empty query", () => {
+  it("has no position (Prometheus 3's posrange; 2.x said 1:1)", () => {
+    expect(() => parseExpr("")).toThrow(/^unknown position: parse error: no expression found in input$/);
   });
 });
 

@@ -32,12 +32,15 @@ export class ParseError extends QueryError {
     readonly query: string,
   ) {
     const { line, column } = lineColumn(query, pos.start);
-    super("bad_data", `${line}:${column}: parse error: ${detail}`);
+    // Prometheus 3 cannot place an error in an empty query and says so.
+    const where = query === "" ? "unknown position" : `${line}:${column}`;
+    super("bad_data", `${where}: parse error: ${detail}`);
     this.line = line;
     this.column = column;
   }
 }
 
+/** 1-based line and column of `offset`; like Prometheus, the column counts UTF-8 bytes. */
 function lineColumn(text: string, offset: number): { line: number; column: number } {
   let line = 1;
   let lineStart = 0;
@@ -47,7 +50,8 @@ function lineColumn(text: string, offset: number): { line: number; column: numbe
       lineStart = i + 1;
     }
   }
-  return { line, column: offset - lineStart + 1 };
+  const bytes = new TextEncoder().encode(text.slice(lineStart, offset)).length;
+  return { line, column: bytes + 1 };
 }
 
 /** Options of {@link parseExpr}. */
