@@ -131,7 +131,7 @@ export class PromLexer {
       }
       case "!": {
         const t = this.nextChar();
-        if (t !== "=") return this.error(`unexpected character after '!': ${t === "" ? "'\\x00'" : quoteRune(t)}`);
+        if (t !== "=") return this.error(`unexpected character after '!': ${t === "" ? "'\uFFFD'" : quoteRune(t)}`);
         return this.tok("op");
       }
       case "<": case ">":
@@ -266,7 +266,7 @@ export class PromLexer {
       case "!": {
         const n = this.nextChar();
         if (n === "~" || n === "=") return this.tok("op");
-        return this.error(`unexpected character after '!' inside braces: ${n === "" ? "'\\x00'" : quoteRune(n)}`);
+        return this.error(`unexpected character after '!' inside braces: ${n === "" ? "'\uFFFD'" : quoteRune(n)}`);
       }
       case "{": return this.error(`unexpected left brace ${quoteRune(c)}`);
       case "}":
