@@ -354,8 +354,11 @@ export default async function (args: string[]): Promise<void> {
     report("query_select_dedup_output", out, "samples");
     report("query_loadavg_1m_end", loadAverage()[0], "load");
   } finally {
-    endpoints?.close();
+    // Children first: the in-process endpoint set's HTTP/2 sessions then see the stores' GOAWAY
+    // while their session manager still listens. The other way round, a GOAWAY reaching a session
+    // whose manager was aborted raised an unhandled 'error' event (connect-node) and killed this process.
     await stopAll(children);
+    endpoints?.close();
     await rm(work, { recursive: true, force: true });
     forget();
   }
