@@ -25,6 +25,7 @@ const BINARY_OPS = new Set([
 const METRIC_KEYWORDS = new Set(["by", "without", "offset", "fill", "fill_left", "fill_right", "anchored", "smoothed"]);
 /** Keyword tokens accepted as a label name in grouping clauses. */
 const LABEL_KEYWORDS = new Set([...METRIC_KEYWORDS, "bool", "group_left", "group_right", "ignoring", "on"]);
+const PARAM_AGGREGATORS = new Set(["topk", "bottomk", "quantile", "count_values", "limitk", "limit_ratio"]);
 const DURATION_UNITS = ["y", "w", "d", "h", "m", "s", "ms"];
 
 /** How a token is named in Prometheus' "unexpected ..." messages (lex.go's Item.desc). */
@@ -67,6 +68,8 @@ class SyntaxChecker {
   private look: Tok | null = null;
   /** Contexts of enclosing constructs whose grammar rule has an error alternative, innermost last. */
   private readonly contexts: string[] = [];
+  /** End offset of the last call body's ")". */
+  private lastClose = 0;
   /** Offsets of `offset` tokens that name a metric. */
   readonly offsetNames: number[] = [];
 
@@ -246,17 +249,18 @@ class SyntaxChecker {
     return "other";
   }
 
-  private callBody(): void {
+  /** `( args )`; returns the number of arguments. */
+  private callBody(): number {
     this.take(); // "("
     if (this.is(")")) {
-      this.take();
-      return;
+      this.lastClose = this.take().pos + 1;
+      return 0;
     }
-    for (;;) {
+    for (let n = 1; ; n++) {
       this.expr();
       if (this.is(")")) {
-        this.take();
-        return;
+        this.lastClose = this.take().pos + 1;
+        return n;
       }
       if (!this.is(",")) throw this.unexpected();
       const comma = this.take();
@@ -266,7 +270,7 @@ class SyntaxChecker {
   }
 
   private aggregation(): Kind {
-    this.take();
+    const op = this.take();
     const hasModifier = (): boolean => this.is("keyword", "by") || this.is("keyword", "without");
     if (!this.is("(") && !hasModifier()) {
       // Not followed by a body or a modifier: the aggregator's name is a metric name.
@@ -274,19 +278,27 @@ class SyntaxChecker {
       return "selector";
     }
     this.contexts.push("aggregation");
+    let args: number;
     if (hasModifier()) {
       this.take();
       this.groupingLabels();
       if (!this.is("(")) throw this.unexpected();
-      this.callBody();
+      args = this.callBody();
       this.contexts.pop();
     } else {
-      this.callBody();
+      args = this.callBody();
       this.contexts.pop();
       if (hasModifier()) {
         this.take();
         this.groupingLabels();
       }
+    }
+    // Prometheus checks the argument count when it builds the aggregation, before later syntax.
+    const end = this.lastClose;
+    if (args === 0) throw this.fail("no arguments for aggregate expression provided", op.pos, end);
+    const want = PARAM_AGGREGATORS.has(op.val.toLowerCase()) ? 2 : 1;
+    if (args !== want) {
+      throw this.fail(`wrong number of arguments for aggregate expression provided, expected ${want}, got ${args}`, op.pos, end);
     }
     return "other";
   }
@@ -381,12 +393,14 @@ class SyntaxChecker {
    * and parentheses); its finer rules are left to the lezer path. `complete` is false when it
    * stopped where an operand was still due, which Prometheus reports in the bracket's context.
    */
-  private durationTokens(): { toks: Tok[]; complete: boolean } {
+  private durationTokens(single = false): { toks: Tok[]; complete: boolean } {
     const toks: Tok[] = [];
     let depth = 0;
     let wantOperand = true;
     for (;;) {
       const t = this.peek();
+      // An offset takes one operand: a parenthesised expression or a duration function call.
+      if (single && toks.length > 0 && depth === 0 && !wantOperand) return { toks, complete: true };
       if (t.kind === "(" && wantOperand) depth++;
       else if (t.kind === ")" && !wantOperand && depth > 0) depth--;
       else if ((t.kind === "NUMBER" || t.kind === "DURATION") && wantOperand) wantOperand = false;
@@ -412,13 +426,15 @@ class SyntaxChecker {
   }
 
   /** Literal checks Prometheus' grammar actions do inside durations (brackets, offsets). */
-  private checkDurationLiteral(t: Tok, prev: Tok | undefined): void {
+  private checkDurationLiteral(t: Tok, prev: Tok | undefined, sign?: Tok): void {
     if (t.kind === "DURATION") this.checkDuration(t);
     if (t.kind !== "NUMBER" && t.kind !== "DURATION") return;
     this.checkNumber(t);
     const v = literalSeconds(t);
     if (t.kind === "NUMBER" && Math.abs(v) * 1e9 > 9.223372036854775807e18) {
-      throw this.fail("duration out of range", t.pos, t.pos + t.val.length);
+      // A signed offset reports the sign's position.
+      const at = sign ?? t;
+      throw this.fail("duration out of range", at.pos, at.pos + at.val.length);
     }
     if (prev?.kind === "op" && (prev.val === "/" || prev.val === "%") && v === 0) {
       throw this.fail(prev.val === "/" ? "division by zero" : "modulo by zero", prev.pos, prev.pos + 1);
@@ -485,27 +501,17 @@ class SyntaxChecker {
   private offset(): void {
     const expected = "number, duration, step(), or range()";
     if (!this.startsDuration()) throw this.unexpected("offset", expected);
-    while (this.is("op", "+") || this.is("op", "-")) this.take();
+    const sign = this.is("op", "+") || this.is("op", "-") ? this.take() : undefined;
     const t = this.peek();
     if (t.kind === "NUMBER" || t.kind === "DURATION") {
-      this.checkDurationLiteral(t, undefined);
+      this.checkDurationLiteral(t, undefined, sign);
       this.take();
       return;
     }
-    if (t.kind === "preproc") this.take();
-    if (!this.is("(")) throw this.unexpected("offset", expected);
-    // A parenthesised duration expression or the arguments of step()/range()/min_of()/max_of().
-    let depth = 0;
-    let prev: Tok | undefined;
-    do {
-      this.checkDurationLiteral(this.peek(), prev);
-      const x = this.take();
-      if (x.kind === "(") depth++;
-      else if (x.kind === ")") depth--;
-      else if (x.kind === "EOF") return;
-      prev = x;
-    } while (depth > 0);
+    if (t.kind !== "preproc" && t.kind !== "(") throw this.unexpected("offset", expected);
+    if (!this.durationTokens(true).complete) throw this.unexpected("offset", expected);
   }
+
 
 
   private at(): void {
