@@ -10,7 +10,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const available = readdirSync(here)
-  .filter((f) => f.endsWith(".js") && f !== "run.js" && f !== "report.js")
+  .filter((f) => f.endsWith(".js") && f !== "run.js" && f !== "report.js" && !f.startsWith("helpers-"))
   .map((f) => f.slice(0, -3))
   .sort();
 
