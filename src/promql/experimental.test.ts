@@ -29,7 +29,7 @@ describe("experimental features are off by default", () => {
   const q = createMemoryQueryable([series({ __name__: "x" }, 10 * S, [1, 2, 3])]);
   it.each([
     ["x + fill(0) x", /fill modifiers are experimental/],
-    ["x[10s+10s]", /duration expressions are not enabled/],
+    ["x[10s+10s]", /^1:3: parse error: experimental duration expression is not enabled$/],
     ["rate(x[1m] anchored)", /anchored modifier is experimental/],
     ["sort_by_label(x, \"a\")", /function "sort_by_label" is not enabled/],
   ])("%s", async (expr, err) => {

@@ -35,15 +35,57 @@ export function parseDurationExpr(n: SyntaxNode, q: string, fail: Fail, allowSig
     if (first.type.name === "NumberDurationLiteralInDurationContext" && !first.nextSibling) {
       return { ms: literalSeconds(q.slice(first.from, first.to), first.from, first.to, fail) * 1000 };
     }
-    if (first.type.name === "UnaryOp" && allowSign && first.nextSibling && !first.nextSibling.nextSibling) {
-      const inner = parseDurationExpr(first.nextSibling, q, fail, false, false);
+    // Prometheus folds signs into a literal (`[+5m]`, `offset -1h`) without the feature flag.
+    if (first.type.name === "UnaryOp" && first.nextSibling && !first.nextSibling.nextSibling && signedLiteral(first.nextSibling)) {
+      const inner = parseDurationExpr(first.nextSibling, q, fail, true, false);
       return { ms: q.slice(first.from, first.to) === "-" ? -inner.ms : inner.ms };
     }
-    throw fail("experimental duration expressions are not enabled", n.from, n.to);
+    // Prometheus reports the first non-literal part it reduces (bottom-up, left to right).
+    const at = firstExperimental(n, q) ?? n.from;
+    throw fail("experimental duration expression is not enabled", at, n.to);
   }
   const node = build(n, q, fail);
   if (usesQueryParams(node)) return { ms: 0, expr: node };
   return { ms: toMs(evalDuration(node, 0, 0)) };
+}
+
+/** Whether `n` is a literal with any number of signs in front. */
+function signedLiteral(n: SyntaxNode): boolean {
+  if (n.type.name === "NumberDurationLiteralInDurationContext") return true;
+  const first = n.firstChild;
+  if (!first) return false;
+  if (first.type.name === "NumberDurationLiteralInDurationContext") return !first.nextSibling;
+  if (first.type.name === "UnaryOp") return !!first.nextSibling && !first.nextSibling.nextSibling && signedLiteral(first.nextSibling);
+  return false;
+}
+
+/**
+ * Where Prometheus' parser reports a duration expression used without the feature flag: its
+ * grammar checks each parenthesised, binary, step()/range() or min_of/max_of part when it
+ * reduces it, so the first such part in post-order is reported (a binary at its left operand,
+ * parentheses at their content). Null when `n` holds only literals and signs.
+ */
+function firstExperimental(n: SyntaxNode, q: string): number | null {
+  const kids: SyntaxNode[] = [];
+  for (let c = n.firstChild; c; c = c.nextSibling) kids.push(c);
+  if (n.type.name === "NumberDurationLiteralInDurationContext") return null;
+  let inner: number | null;
+  if (kids.length === 1) {
+    const k = kids[0]!.type.name;
+    if (k === "DurationStep" || k === "DurationRange") return n.from;
+    inner = firstExperimental(kids[0]!, q);
+  } else if (kids.length === 2 && kids[0]!.type.name === "UnaryOp") {
+    inner = firstExperimental(kids[1]!, q);
+  } else if (kids.length === 3 && (kids[0]!.type.name === "DurationMinOf" || kids[0]!.type.name === "DurationMaxOf")) {
+    return firstExperimental(kids[1]!, q) ?? firstExperimental(kids[2]!, q) ?? n.from;
+  } else if (kids.length === 3) {
+    return firstExperimental(kids[0]!, q) ?? firstExperimental(kids[2]!, q) ?? kids[0]!.from;
+  } else {
+    return n.from;
+  }
+  // Parentheses do not show in the tree: a node starting with "(" before its child wraps it.
+  if (q[n.from] === "(" && kids[0]!.from > n.from) return inner ?? kids[0]!.from;
+  return inner;
 }
 
 function build(n: SyntaxNode, q: string, fail: Fail): DurationNode {

@@ -740,6 +740,31 @@ describe("parse errors match a Prometheus server's", () => {
   });
 });
 
+/**
+ * Duration expressions without `promql-duration-expr`: Prometheus 3 folds signs into literals and
+ * reports the first other part its grammar reduces (generated_parser.y's experimentalDurationExpr).
+ */
+const WITHOUT_DURATION_FEATURE: readonly (readonly [input: string, error: string | null])[] = [
+  ["foo[+5m]", null],
+  ["foo[5m:+1m]", null],
+  ["foo offset +5m", null],
+  ["foo[-5m]", "1:5: parse error: duration must be greater than 0"],
+  ["foo[5m+1m]", "1:5: parse error: experimental duration expression is not enabled"],
+  ["foo[(5m)]", "1:6: parse error: experimental duration expression is not enabled"],
+  ["foo[5m + (1m)]", "1:11: parse error: experimental duration expression is not enabled"],
+  ["foo[1m * step()]", "1:10: parse error: experimental duration expression is not enabled"],
+  ["foo[min_of(1m, 2m)]", "1:5: parse error: experimental duration expression is not enabled"],
+  ["foo offset (1m)", "1:13: parse error: experimental duration expression is not enabled"],
+  ["foo offset step()", "1:12: parse error: experimental duration expression is not enabled"],
+];
+
+describe("duration expressions without the feature flag", () => {
+  it.each(WITHOUT_DURATION_FEATURE)("%j", (input, error) => {
+    if (error === null) expect(() => parseExpr(input)).not.toThrow();
+    else expect(() => parseExpr(input)).toThrow(error);
+  });
+});
+
 describe("an empty query", () => {
   it("has no position (Prometheus 3's posrange; 2.x said 1:1)", () => {
     expect(() => parseExpr("")).toThrow(/^unknown position: parse error: no expression found in input$/);
