@@ -4,8 +4,8 @@
  *
  * 1. store Series: two bucket stores (HA replicas a and b, N counter series each, H hours in 2 h
  *    blocks in memory buckets) answer a 6 h SeriesRequest with 64-series batches (index cache warm);
- * 2. + encode: the same, with every batch encoded by the hand-written series codec (what the gRPC
- *    server sends);
+ * 2. + encode: the same, with every frame turned into its wire bytes as the gRPC server does
+ *    (toRawSeriesResponse: the store's pre-encoded bytes, or the hand-written series codec);
  * 3. decode: the encoded batches decoded back (what the querier's client does);
  * 4. decode + dedup: every series' chunks decoded in WASM and the replicas merged by penalty dedup
  *    (the store-queryable's decodeAndDedup over the merged series).
@@ -22,7 +22,8 @@ import type { Series } from "../src/gen/store/storepb/types_pb.ts";
 import { decodeAndDedup, seriesRequestFor } from "../src/query/store-queryable.ts";
 import { loadWasm } from "../src/runtime/node/load-wasm.ts";
 import { createMetricsRegistry } from "../src/server/metrics.ts";
-import { decodeSeriesBatch, encodeSeriesBatch } from "../src/server/series-codec.ts";
+import { toRawSeriesResponse } from "../src/server/raw-series.ts";
+import { decodeSeriesBatch } from "../src/server/series-codec.ts";
 import { createBucketStore, type BucketStore } from "../src/store/bucket-store.ts";
 import { writeBlock } from "../src/tsdb/block-writer.ts";
 import { report } from "./report.ts";
@@ -112,7 +113,10 @@ export default async function (args: string[]): Promise<void> {
     const out: Uint8Array[] = [];
     for (const st of stores) {
       for await (const f of st.storeApi.series(req, new AbortController().signal)) {
-        if (f.result.case === "batch" && encode) out.push(encodeSeriesBatch(f.result.value.series));
+        if (!encode) continue;
+        // What the gRPC server sends: the raw frame (pre-encoded bytes when the store made them).
+        const raw = toRawSeriesResponse(f);
+        if (raw.result.case === "batch") out.push(raw.result.value);
       }
     }
     frames = out;

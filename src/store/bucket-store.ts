@@ -9,7 +9,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { InfoResponseSchema, type InfoResponse } from "../gen/info/infopb/rpc_pb.ts";
 import { SeriesRequestHintsSchema, SeriesResponseHintsSchema } from "../gen/store/hintspb/hints_pb.ts";
 import type { SeriesRequest, SeriesResponse } from "../gen/store/storepb/rpc_pb.ts";
-import { PartialResponseStrategy, type AggrChunk, type Series } from "../gen/store/storepb/types_pb.ts";
+import { PartialResponseStrategy } from "../gen/store/storepb/types_pb.ts";
 import { compareLabels, type Labels } from "../model/labels.ts";
 import type { Bucket } from "../objstore/bucket.ts";
 import type { MetricsRegistry } from "../server/metrics.ts";
@@ -24,6 +24,7 @@ import { createLabelApis } from "./label-apis.ts";
 import { createGate, createRequestLimiter } from "./limiter.ts";
 import { mergeSeries, type SeriesBatches } from "./merge.ts";
 import { failedBlocksFor, selectBlocks } from "./select-blocks.ts";
+import { createStoreFrameBuilder } from "./series-frames.ts";
 import { createStoreMetrics } from "./store-metrics.ts";
 
 /** Options for {@link createBucketStore}. */
@@ -59,21 +60,6 @@ export interface BucketStore {
   ready(): boolean;
   /** IDs of the blocks currently served. */
   blockIds(): string[];
-}
-
-/** Maps the on-disk chunk encoding byte to the StoreAPI enum (XOR=0, HISTOGRAM=1, FLOAT_HISTOGRAM=2). */
-function protoEncoding(encoding: number): number {
-  return encoding - 1;
-}
-
-function toProtoSeries(s: StoreSeries): Series {
-  const chunks: AggrChunk[] = s.chunks.map((c) => ({
-    $typeName: "thanos.AggrChunk",
-    minTime: BigInt(c.mint),
-    maxTime: BigInt(c.maxt),
-    raw: { $typeName: "thanos.Chunk", type: protoEncoding(c.encoding), data: c.data, hash: c.hash },
-  }));
-  return { $typeName: "thanos.Series", labels: labelsToProto(s.labels), chunks };
 }
 
 function clampTime(v: bigint): number {
@@ -185,11 +171,11 @@ export function createBucketStore(opts: BucketStoreOptions): BucketStore {
         return guardBlock(block.id, it, partialOk, warnings);
       });
 
-      let batch: Series[] = [];
+      // Frames are built as wire bytes (series-frames.ts); their decoded form is lazy.
+      const frames = createStoreFrameBuilder(batchFrames);
       const flush = function* (): Generator<SeriesResponse> {
-        if (batch.length === 0) return;
-        yield { $typeName: "thanos.SeriesResponse", result: { case: "batch", value: { $typeName: "thanos.SeriesBatch", series: batch } } };
-        batch = [];
+        const f = frames.flush();
+        if (f) yield f;
       };
       const drainWarnings = function* (): Generator<SeriesResponse> {
         if (warnings.length === 0) return;
@@ -206,14 +192,9 @@ export function createBucketStore(opts: BucketStoreOptions): BucketStore {
           throw new Error(`internal error: series out of order: ${JSON.stringify(s.labels)} after ${JSON.stringify(prev)}`);
         }
         prev = s.labels;
-        const msg = toProtoSeries(s);
         sent++;
-        if (batchFrames > 1) {
-          batch.push(msg);
-          if (batch.length >= batchFrames) yield* flush();
-        } else {
-          yield { $typeName: "thanos.SeriesResponse", result: { case: "series", value: msg } };
-        }
+        const f = frames.add(s);
+        if (f) yield f;
       }
       yield* drainWarnings();
       yield* flush();

@@ -1,0 +1,222 @@
+/**
+ * Builds the store gateway's Series / SeriesBatch response frames directly as wire bytes from the
+ * merged {@link StoreSeries}: labels are encoded straight from the label strings and each chunk's
+ * bytes are copied once, into the frame, with no per-chunk AggrChunk/Chunk objects or min/max
+ * BigInts. The bytes are exactly what protobuf-es would encode for the same `thanos.Series`
+ * (checked in series-frames.test.ts). Frames carry their bytes for the raw gRPC path
+ * (withRawSeriesBytes) and decode `result` lazily, only for JSON clients and in-process callers.
+ */
+import type { SeriesResponse } from "../gen/store/storepb/rpc_pb.ts";
+import { withRawSeriesBytes } from "../server/raw-series.ts";
+import { decodeSeries, decodeSeriesBatch } from "../server/series-codec.ts";
+import type { StoreSeries } from "./block-series.ts";
+
+/** Collects series into frames of `batchSize` series (a SeriesBatch), or single Series frames for ≤ 1. */
+export interface StoreFrameBuilder {
+  /** Adds one series; returns a frame when one is complete. */
+  add(s: StoreSeries): SeriesResponse | undefined;
+  /** The last, partial batch, if any. */
+  flush(): SeriesResponse | undefined;
+}
+
+const MAX_U64_8 = 0x100000000000000n; // 2^56: varints of 8 bytes end below it
+const MAX_U64_9 = 0x8000000000000000n; // 2^63
+
+/** Creates a frame builder; `batchSize` ≤ 1 means one `series` frame per series. */
+export function createStoreFrameBuilder(batchSize: number): StoreFrameBuilder {
+  const batch = batchSize > 1;
+  let pending: StoreSeries[] = [];
+  // Sizes in write order for all pending series: per label (name, value, label content); per chunk
+  // (AggrChunk content, Chunk content). Series content sizes are kept apart.
+  let scratch: number[] = [];
+  let seriesSizes: number[] = [];
+  let frameBytes = 0;
+
+  function frame(): SeriesResponse {
+    const buf = new Uint8Array(frameBytes);
+    let o = 0;
+    let k = 0;
+    for (let i = 0; i < pending.length; i++) {
+      const s = pending[i]!;
+      if (batch) {
+        buf[o++] = 0x0a;
+        o = writeVarint(buf, o, seriesSizes[i]!);
+      }
+      for (const l of s.labels) {
+        const nl = scratch[k++]!;
+        const vl = scratch[k++]!;
+        buf[o++] = 0x0a;
+        o = writeVarint(buf, o, scratch[k++]!);
+        if (nl > 0) {
+          buf[o++] = 0x0a;
+          o = writeVarint(buf, o, nl);
+          o = writeString(buf, o, l.name, nl);
+        }
+        if (vl > 0) {
+          buf[o++] = 0x12;
+          o = writeVarint(buf, o, vl);
+          o = writeString(buf, o, l.value, vl);
+        }
+      }
+      for (const c of s.chunks) {
+        buf[o++] = 0x12; // Series.chunks
+        o = writeVarint(buf, o, scratch[k++]!);
+        if (c.mint !== 0) {
+          buf[o++] = 0x08;
+          o = writeInt64(buf, o, c.mint);
+        }
+        if (c.maxt !== 0) {
+          buf[o++] = 0x10;
+          o = writeInt64(buf, o, c.maxt);
+        }
+        buf[o++] = 0x1a; // AggrChunk.raw (always set, possibly empty)
+        o = writeVarint(buf, o, scratch[k++]!);
+        const type = c.encoding - 1;
+        if (type !== 0) {
+          buf[o++] = 0x08;
+          o = writeVarint(buf, o, type);
+        }
+        if (c.data.length > 0) {
+          buf[o++] = 0x12;
+          o = writeVarint(buf, o, c.data.length);
+          buf.set(c.data, o);
+          o += c.data.length;
+        }
+        if (c.hash !== 0n) {
+          buf[o++] = 0x18;
+          o = writeUint64(buf, o, c.hash);
+        }
+      }
+    }
+    if (o !== buf.length) throw new Error(`internal error: series frame size ${buf.length}, wrote ${o} bytes`);
+    pending = [];
+    scratch = [];
+    seriesSizes = [];
+    frameBytes = 0;
+    return lazyFrame(batch ? "batch" : "series", buf);
+  }
+
+  return {
+    add(s) {
+      let size = 0;
+      for (const l of s.labels) {
+        const nl = utf8Length(l.name);
+        const vl = utf8Length(l.value);
+        const ls = (nl > 0 ? 1 + varintSize(nl) + nl : 0) + (vl > 0 ? 1 + varintSize(vl) + vl : 0);
+        scratch.push(nl, vl, ls);
+        size += 1 + varintSize(ls) + ls;
+      }
+      for (const c of s.chunks) {
+        const type = c.encoding - 1;
+        const n = c.data.length;
+        const raw = (type !== 0 ? 1 + varintSize(type) : 0) + (n > 0 ? 1 + varintSize(n) + n : 0) + (c.hash !== 0n ? 1 + uint64Size(c.hash) : 0);
+        const aggr = (c.mint !== 0 ? 1 + int64Size(c.mint) : 0) + (c.maxt !== 0 ? 1 + int64Size(c.maxt) : 0) + 1 + varintSize(raw) + raw;
+        scratch.push(aggr, raw);
+        size += 1 + varintSize(aggr) + aggr;
+      }
+      pending.push(s);
+      seriesSizes.push(size);
+      frameBytes += batch ? 1 + varintSize(size) + size : size;
+      return pending.length >= batchSize ? frame() : undefined;
+    },
+    flush() {
+      return pending.length > 0 ? frame() : undefined;
+    },
+  };
+}
+
+/** A SeriesResponse whose bytes are attached for the raw path and whose `result` is decoded on first use. */
+function lazyFrame(kind: "series" | "batch", bytes: Uint8Array): SeriesResponse {
+  let result: SeriesResponse["result"] | undefined;
+  const res = {
+    $typeName: "thanos.SeriesResponse",
+    get result(): SeriesResponse["result"] {
+      result ??=
+        kind === "batch"
+          ? { case: "batch", value: { $typeName: "thanos.SeriesBatch", series: decodeSeriesBatch(bytes) } }
+          : { case: "series", value: decodeSeries(bytes) };
+      return result;
+    },
+  } as SeriesResponse;
+  return withRawSeriesBytes(res, kind, bytes);
+}
+
+function varintSize(v: number): number {
+  return v < 0x80 ? 1 : v < 0x4000 ? 2 : v < 0x200000 ? 3 : v < 0x10000000 ? 4 : 5;
+}
+
+/** Varint size of an int64 held as a safe integer (negative: 10 bytes, two's complement). */
+function int64Size(v: number): number {
+  if (v < 0) return 10;
+  if (v < 0x10000000) return varintSize(v);
+  let size = 4;
+  let n = Math.floor(v / 0x10000000);
+  while (n > 0) {
+    size++;
+    n = Math.floor(n / 128);
+  }
+  return size;
+}
+
+function uint64Size(v: bigint): number {
+  if (v <= 0xffffffffn) return int64Size(Number(v));
+  return v < 0x800000000n ? 5 : v < 0x40000000000n ? 6 : v < 0x2000000000000n ? 7 : v < MAX_U64_8 ? 8 : v < MAX_U64_9 ? 9 : 10;
+}
+
+function writeVarint(b: Uint8Array, o: number, v: number): number {
+  while (v >= 0x80) {
+    b[o++] = (v & 0x7f) | 0x80;
+    v >>>= 7;
+  }
+  b[o++] = v;
+  return o;
+}
+
+/** Writes an int64 held as a safe integer; negatives as 10-byte two's complement, as protobuf does. */
+function writeInt64(b: Uint8Array, o: number, v: number): number {
+  if (v < 0) return writeUint64(b, o, BigInt.asUintN(64, BigInt(v)));
+  while (v >= 0x80) {
+    b[o++] = (v % 128) | 0x80;
+    v = Math.floor(v / 128);
+  }
+  b[o++] = v;
+  return o;
+}
+
+function writeUint64(b: Uint8Array, o: number, v: bigint): number {
+  let lo = Number(v & 0xffffffffn);
+  let hi = Number(v >> 32n);
+  while (hi > 0 || lo >= 0x80) {
+    b[o++] = (lo & 0x7f) | 0x80;
+    lo = ((lo >>> 7) | (hi << 25)) >>> 0;
+    hi >>>= 7;
+  }
+  b[o++] = lo;
+  return o;
+}
+
+const utf8Encoder = new TextEncoder();
+
+function writeString(buf: Uint8Array, o: number, s: string, byteLength: number): number {
+  if (byteLength === s.length) {
+    for (let i = 0; i < s.length; i++) buf[o++] = s.charCodeAt(i);
+    return o;
+  }
+  utf8Encoder.encodeInto(s, buf.subarray(o, o + byteLength));
+  return o + byteLength;
+}
+
+/** UTF-8 byte length of a string without encoding it (lone surrogates count 3, as U+FFFD). */
+function utf8Length(s: string): number {
+  let n = s.length;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) continue;
+    if (c < 0x800) n += 1;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      n += 2;
+      i++;
+    } else n += 2;
+  }
+  return n;
+}
