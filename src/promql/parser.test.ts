@@ -95,7 +95,12 @@ describe("parseExpr: precedence and postfix modifiers", () => {
   });
 
   it("parses selectors with quoted UTF-8 names and all matcher types", () => {
-    expect(p(`{"foo.bar", a="1", b!="2", c=~"x.*", d!~"y"}`)).toBe(`foo.bar{a="1",b!="2",c=~"x.*",d!~"y"}`);
+    // As in Prometheus 3, a name inside the braces is a __name__ matcher, not the selector's name.
+    expect(p(`{"foo.bar", a="1", b!="2", c=~"x.*", d!~"y"}`)).toBe(`{a="1",b!="2",c=~"x.*",d!~"y"}`);
+    const vs = parseExpr(`{"foo.bar", a="1"}`);
+    expect(vs.kind === "vectorSelector" && vs.matchers.map((m) => `${m.name}${m.type}${m.value}`)).toEqual(["__name__=foo.bar", "a=1"]);
+    expect(() => parseExpr(`{"a", "b"}`)).not.toThrow();
+    expect(() => parseExpr(`foo{"bar"}`)).toThrow(`1:1: parse error: metric name must not be set twice: "foo" or "bar"`);
     expect(p(`{"a.b"="v", __name__="m"}`)).toBe(`{a.b="v"}`);
   });
 

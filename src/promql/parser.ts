@@ -399,11 +399,9 @@ class Converter {
         for (let m = c.firstChild; m; m = m.nextSibling) {
           const t = m.type.name;
           if (t === "QuotedLabelName") {
-            // `{"metric.name"}`: a bare quoted name is the metric name.
-            const v = this.unquote(m.firstChild ?? m);
-            if (name !== "") throw this.err(`metric name must not be set twice: ${JSON.stringify(name)} or ${JSON.stringify(v)}`, m.from, m.to);
-            name = v;
-            nameNode = m;
+            // `{"metric.name"}`: a bare quoted name is a `__name__` matcher; as in Prometheus 3 the
+            // selector's name stays empty, and only a name outside the braces conflicts with it.
+            matchers.push(this.matcher("=", METRIC_NAME, this.unquote(m.firstChild ?? m), m));
           } else if (t === "UnquotedLabelMatcher" || t === "QuotedLabelMatcher") {
             const ln = m.firstChild!;
             const op = ln.nextSibling!;
