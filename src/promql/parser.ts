@@ -3,7 +3,9 @@
  * walks its concrete tree into Meridian's typed AST (`ast.ts`) and type-checks it as Prometheus'
  * `parser.checkAST` does. The lezer grammar is written for editors and is loose about the
  * precedence of postfix modifiers (`[5m]`, `offset`, `@`) and unary minus, so binary/unary chains
- * are flattened and re-associated here with Prometheus' precedence rules.
+ * are flattened and re-associated here with Prometheus' precedence rules. Before lezer runs, a
+ * Prometheus-compatible lexer and syntax check (`parser-syntax.ts`) report invalid queries with
+ * Prometheus 3's messages and positions.
  */
 import { parser as lezer } from "@prometheus-io/lezer-promql";
 import type { SyntaxNode } from "@lezer/common";
