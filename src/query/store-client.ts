@@ -113,7 +113,7 @@ export interface StoreClient extends StoreApi {
   series(req: SeriesRequest, signal?: AbortSignal, call?: StoreCallContext): AsyncIterable<SeriesResponse>;
   labelNames(req: LabelNamesRequest, signal?: AbortSignal, call?: StoreCallContext): Promise<LabelNamesResponse>;
   labelValues(req: LabelValuesRequest, signal?: AbortSignal, call?: StoreCallContext): Promise<LabelValuesResponse>;
-  /** Releases connections; calls after close fail. */
+  /** Releases connections; idempotent. In-flight and later calls fail with a Canceled ConnectError. */
   close(): void;
 }
 
@@ -136,6 +136,10 @@ async function* decodeRawFrames(frames: AsyncIterable<RawSeriesResponse>): Async
   for await (const f of frames) yield fromRawSeriesResponse(f);
 }
 
+async function* failedStream(err: Error): AsyncIterable<SeriesResponse> {
+  throw err;
+}
+
 /** Creates a StoreAPI client for `address` (see {@link parseEndpointAddress}). */
 export function createStoreClient(address: string, opts: StoreClientOptions = {}): StoreClient {
   const target = parseEndpointAddress(address);
@@ -146,28 +150,32 @@ export function createStoreClient(address: string, opts: StoreClientOptions = {}
   const info: Client<typeof Info> = createClient(Info, handle.transport);
   const raw: Client<RawStoreService> | undefined = opts.rawSeries === false ? undefined : createClient(RawStore, handle.transport);
   let closed = false;
+  // Calls after close() fail the way calls do (a rejected promise, a stream that throws), never
+  // with a synchronous throw a caller chaining .catch() would miss.
+  const closedError = (): ConnectError => new ConnectError(`store client for ${target.address} is closed`, Code.Canceled);
   const check = (): void => {
-    if (closed) throw new ConnectError(`store client for ${target.address} is closed`, Code.Canceled);
+    if (closed) throw closedError();
   };
   return {
     target,
-    info(signal, timeoutMs) {
+    async info(signal, timeoutMs) {
       check();
       return info.info({}, { ...(signal ? { signal } : {}), ...(timeoutMs ? { timeoutMs } : {}) });
     },
     series(req: SeriesRequest, signal?: AbortSignal, call?: StoreCallContext): AsyncIterable<SeriesResponse> {
-      check();
+      if (closed) return failedStream(closedError());
       if (raw) return decodeRawFrames(raw.series(req, callOptions(signal, call)));
       return store.series(req, callOptions(signal, call));
     },
-    labelNames(req: LabelNamesRequest, signal?: AbortSignal, call?: StoreCallContext): Promise<LabelNamesResponse> {
+    async labelNames(req: LabelNamesRequest, signal?: AbortSignal, call?: StoreCallContext): Promise<LabelNamesResponse> {
       check();
       return store.labelNames(req, callOptions(signal, call));
     },
-    labelValues(req: LabelValuesRequest, signal?: AbortSignal, call?: StoreCallContext): Promise<LabelValuesResponse> {
+    async labelValues(req: LabelValuesRequest, signal?: AbortSignal, call?: StoreCallContext): Promise<LabelValuesResponse> {
       check();
       return store.labelValues(req, callOptions(signal, call));
     },
+    // Idempotent; in-flight calls fail with a Canceled ConnectError (the transport aborts them).
     close() {
       if (closed) return;
       closed = true;
