@@ -114,10 +114,11 @@ export async function* blockSeries(block: BucketBlock, q: BlockSeriesQuery): Asy
   const refs = await block.postings(q.matchers);
   if (refs.length === 0) return;
   const resort = needsResort(block, q.without);
+  const rw = labelRewrite(block, q.without);
   const pending: PendingSeries[] = [];
   for (let i = 0; i < refs.length; i += q.batchSize) {
     q.signal?.throwIfAborted();
-    const selected = await selectSeries(block, refs.subarray(i, i + q.batchSize), q);
+    const selected = await selectSeries(block, refs.subarray(i, i + q.batchSize), q, rw);
     if (!resort) {
       if (selected.length > 0) yield await loadChunks(block, selected, q);
     } else {
@@ -132,15 +133,46 @@ export async function* blockSeries(block: BucketBlock, q: BlockSeriesQuery): Asy
   }
 }
 
+/**
+ * The block's label rewrite, computed once per block: stripping replica labels from the merged
+ * labels equals stripping them from the series' and the external labels before the merge (the
+ * external label wins on equal names either way), so the external labels are stripped once, and
+ * the series' own labels only when a replica label name occurs in the block at all.
+ */
+interface LabelRewrite {
+  readonly ext: Labels;
+  readonly stripSeries: boolean;
+}
+
+function labelRewrite(block: BucketBlock, without: ReadonlySet<string>): LabelRewrite {
+  let stripSeries = false;
+  for (const n of without) if (block.labelNames.has(n)) stripSeries = true;
+  return { ext: withoutLabels(block.extLabels, without), stripSeries };
+}
+
+/** Sorted merge of a series' labels and the (disjoint-after-override) external labels; external wins. */
+function finalLabels(labels: Labels, rw: LabelRewrite, without: ReadonlySet<string>): Labels {
+  const own = rw.stripSeries ? withoutLabels(labels, without) : labels;
+  return rw.ext.length === 0 ? own : mergeLabels(own, rw.ext);
+}
+
 /** Reads series entries, keeps those with chunks in range, builds final labels, counts limits. */
-async function selectSeries(block: BucketBlock, refs: Uint32Array, q: BlockSeriesQuery): Promise<PendingSeries[]> {
+async function selectSeries(block: BucketBlock, refs: Uint32Array, q: BlockSeriesQuery, rw: LabelRewrite): Promise<PendingSeries[]> {
   const entries = await block.series(refs);
   const out: PendingSeries[] = [];
   for (const e of entries) {
     const deleted = block.deleted(e.ref);
-    const chunks = e.chunks.filter((c) => c.maxt >= q.mint && c.mint <= q.maxt && !isFullyDeleted(c.mint, c.maxt, deleted));
+    // Most series have every chunk in range: keep the entry's array then instead of copying it.
+    let all = true;
+    for (const c of e.chunks) {
+      if (!(c.maxt >= q.mint && c.mint <= q.maxt) || (deleted && isFullyDeleted(c.mint, c.maxt, deleted))) {
+        all = false;
+        break;
+      }
+    }
+    const chunks = all ? e.chunks : e.chunks.filter((c) => c.maxt >= q.mint && c.mint <= q.maxt && !isFullyDeleted(c.mint, c.maxt, deleted));
     if (chunks.length === 0) continue;
-    const labels = withoutLabels(mergeLabels(e.labels, block.extLabels), q.without);
+    const labels = finalLabels(e.labels, rw, q.without);
     if (q.shard && q.shard.total > 1 && shardHash(labels, q.shard) % BigInt(q.shard.total) !== BigInt(q.shard.index)) continue;
     out.push({ labels, ref: e.ref, chunks });
   }
