@@ -22,4 +22,32 @@ describe("WideWindowSessionManager", () => {
       await server.close(1000);
     }
   });
+
+  it("guards sessions that never carried a stream: a GOAWAY then abort() raises no uncaught error", async () => {
+    const escaped: unknown[] = [];
+    let fail: (err: unknown) => void = () => {};
+    const escapes = new Promise<never>((_, reject) => { fail = reject; });
+    escapes.catch(() => {});
+    const onEscape = (err: unknown): void => { escaped.push(err); fail(err); };
+    process.on("uncaughtException", onEscape);
+    process.on("unhandledRejection", onEscape);
+    const server = await startGrpcServer({ address: "127.0.0.1:0", storeApi: createTestStore({ series: [] }) });
+    const mgr = new WideWindowSessionManager(`http://127.0.0.1:${server.port}`);
+    try {
+      expect(await mgr.connect()).toBe("idle"); // a session, but no request through request()
+      const session = mgr.lastSession!;
+      const goaway = new Promise<void>((r) => session.once("goaway", () => r()));
+      const gone = new Promise<void>((r) => session.once("close", () => r()));
+      const closed = server.close(1000);
+      await goaway;
+      mgr.abort(); // the manager detaches its listeners while the session's 'error' event is pending
+      await closed;
+      await Promise.race([gone, escapes]);
+      expect(escaped).toEqual([]);
+    } finally {
+      process.off("uncaughtException", onEscape);
+      process.off("unhandledRejection", onEscape);
+      mgr.abort();
+    }
+  });
 });

@@ -46,7 +46,7 @@ function guardSession(session: http2.Http2Session, guarded: WeakSet<http2.Http2S
 export class WideWindowSessionManager extends Http2SessionManager {
   private readonly tuned = new WeakSet<http2.Http2Session>();
   private readonly guarded = new WeakSet<http2.Http2Session>();
-  /** The session of the latest request (for tests and diagnostics). */
+  /** The newest session: the one that last became ready or carried a request (tests and diagnostics). */
   lastSession: http2.Http2Session | undefined;
 
   constructor(url: string) {
@@ -63,7 +63,11 @@ export class WideWindowSessionManager extends Http2SessionManager {
       throw new Error("@connectrpc/connect-node Http2SessionManager has no setState: WideWindowSessionManager needs updating");
     }
     self.setState = (state: ManagerState): void => {
-      if (state.t === "ready" && state.conn) guardSession(state.conn as http2.Http2Session, this.guarded);
+      if (state.t === "ready" && state.conn) {
+        const session = state.conn as http2.Http2Session;
+        guardSession(session, this.guarded);
+        this.lastSession = session;
+      }
       setState.call(this, state);
     };
   }
