@@ -67,7 +67,8 @@ export interface BlockSeriesQuery {
 interface PendingSeries {
   labels: Labels;
   ref: number;
-  chunks: ChunkMeta[];
+  /** Selected chunk metas as packed `(ref, mint, maxt)` triples. */
+  metas: Float64Array;
 }
 
 const enc = new TextEncoder();
@@ -156,25 +157,36 @@ function finalLabels(labels: Labels, rw: LabelRewrite, without: ReadonlySet<stri
   return rw.ext.length === 0 ? own : mergeLabels(own, rw.ext);
 }
 
+/** True when a chunk overlaps the request's time range and is not entirely deleted. */
+function keepChunk(mint: number, maxt: number, q: BlockSeriesQuery, deleted: readonly Interval[] | undefined): boolean {
+  return maxt >= q.mint && mint <= q.maxt && !isFullyDeleted(mint, maxt, deleted);
+}
+
 /** Reads series entries, keeps those with chunks in range, builds final labels, counts limits. */
 async function selectSeries(block: BucketBlock, refs: Uint32Array, q: BlockSeriesQuery, rw: LabelRewrite): Promise<PendingSeries[]> {
   const entries = await block.series(refs);
   const out: PendingSeries[] = [];
   for (const e of entries) {
     const deleted = block.deleted(e.ref);
-    // Most series have every chunk in range: keep the entry's array then instead of copying it.
-    let all = true;
-    for (const c of e.chunks) {
-      if (!(c.maxt >= q.mint && c.mint <= q.maxt) || (deleted && isFullyDeleted(c.mint, c.maxt, deleted))) {
-        all = false;
-        break;
+    const m = e.chunkMetas;
+    // Most series have every chunk in range: keep the entry's view then instead of copying.
+    let kept = 0;
+    for (let p = 0; p < m.length; p += 3) if (keepChunk(m[p + 1]!, m[p + 2]!, q, deleted)) kept++;
+    if (kept === 0) continue;
+    let chunks = m;
+    if (kept * 3 !== m.length) {
+      chunks = new Float64Array(kept * 3);
+      let o = 0;
+      for (let p = 0; p < m.length; p += 3) {
+        if (!keepChunk(m[p + 1]!, m[p + 2]!, q, deleted)) continue;
+        chunks[o++] = m[p]!;
+        chunks[o++] = m[p + 1]!;
+        chunks[o++] = m[p + 2]!;
       }
     }
-    const chunks = all ? e.chunks : e.chunks.filter((c) => c.maxt >= q.mint && c.mint <= q.maxt && !isFullyDeleted(c.mint, c.maxt, deleted));
-    if (chunks.length === 0) continue;
     const labels = finalLabels(e.labels, rw, q.without);
     if (q.shard && q.shard.total > 1 && shardHash(labels, q.shard) % BigInt(q.shard.total) !== BigInt(q.shard.index)) continue;
-    out.push({ labels, ref: e.ref, chunks });
+    out.push({ labels, ref: e.ref, metas: chunks });
   }
   q.limiter.addSeries(out.length);
   return out;
@@ -184,16 +196,17 @@ async function selectSeries(block: BucketBlock, refs: Uint32Array, q: BlockSerie
 async function loadChunks(block: BucketBlock, batch: PendingSeries[], q: BlockSeriesQuery): Promise<StoreSeries[]> {
   if (q.skipChunks) return batch.map((s) => ({ labels: s.labels, chunks: [] }));
   const refs: number[] = [];
-  for (const s of batch) for (const c of s.chunks) refs.push(c.ref);
+  for (const s of batch) for (let p = 0; p < s.metas.length; p += 3) refs.push(s.metas[p]!);
   const raw = await block.chunks(refs);
   // Hash every chunk sent as read in one batch (tombstoned ones are re-encoded and hashed below).
   const plain: Uint8Array[] = [];
   let k = 0;
   for (const s of batch) {
     const deleted = block.deleted(s.ref);
-    for (const meta of s.chunks) {
+    const m = s.metas;
+    for (let p = 0; p < m.length; p += 3) {
       const r = raw[k++]!;
-      if (!(deleted && overlaps(meta, deleted))) plain.push(r.data);
+      if (!(deleted && overlaps(m[p + 1]!, m[p + 2]!, deleted))) plain.push(r.data);
     }
   }
   const hashes = hashChunks(plain, q.wasm);
@@ -204,11 +217,14 @@ async function loadChunks(block: BucketBlock, batch: PendingSeries[], q: BlockSe
   for (let i = 0; i < batch.length; i++) {
     const s = batch[i]!;
     const deleted = block.deleted(s.ref);
+    const m = s.metas;
     const chunks: StoreChunk[] = [];
-    for (const meta of s.chunks) {
+    for (let p = 0; p < m.length; p += 3) {
       const r = raw[k++]!;
-      if (deleted && overlaps(meta, deleted)) {
-        const rewritten = rewriteDeleted(block.id, meta, r.encoding, r.data, deleted, q.wasm);
+      const mint = m[p + 1]!;
+      const maxt = m[p + 2]!;
+      if (deleted && overlaps(mint, maxt, deleted)) {
+        const rewritten = rewriteDeleted(block.id, { ref: m[p]!, mint, maxt }, r.encoding, r.data, deleted, q.wasm);
         if (!rewritten) continue;
         samples += chunkSampleCount(rewritten.encoding, rewritten.data);
         chunks.push(rewritten);
@@ -216,7 +232,7 @@ async function loadChunks(block: BucketBlock, batch: PendingSeries[], q: BlockSe
       }
       // `data` is a view into the batch's merged range read; it lives only as long as the batch.
       samples += chunkSampleCount(r.encoding, r.data);
-      chunks.push({ mint: meta.mint, maxt: meta.maxt, encoding: r.encoding, data: r.data, hash: hashes[h++]! });
+      chunks.push({ mint, maxt, encoding: r.encoding, data: r.data, hash: hashes[h++]! });
     }
     out[i] = { labels: s.labels, chunks };
   }
@@ -241,8 +257,9 @@ function hashChunks(data: Uint8Array[], wasm?: MeridianWasm): ArrayLike<bigint> 
   return data.map((d) => xxhash64(d));
 }
 
-function overlaps(c: ChunkMeta, intervals: readonly Interval[]): boolean {
-  return intervals.some((iv) => iv.mint <= c.maxt && iv.maxt >= c.mint);
+function overlaps(mint: number, maxt: number, intervals: readonly Interval[]): boolean {
+  for (const iv of intervals) if (iv.mint <= maxt && iv.maxt >= mint) return true;
+  return false;
 }
 
 /**

@@ -14,10 +14,19 @@ import type { RawChunk } from "../tsdb/chunk-reader.ts";
 import { buildIndexHeader, buildSerializedIndexHeader, loadIndexHeader, reopenIndexHeader, type IndexHeader } from "../tsdb/index-header.ts";
 import { blockExternalLabels, type BlockMeta } from "../tsdb/meta.ts";
 import { postingsForMatchers, union, type Postings, type PostingsSource } from "../tsdb/postings.ts";
-import type { SeriesEntry } from "../tsdb/index-reader.ts";
 import type { SeriesEntryRefs } from "../tsdb/series.ts";
 import type { Interval } from "../tsdb/tombstones.ts";
-import type { IndexCache } from "./index-cache.ts";
+import { packSeriesEntry, type IndexCache } from "./index-cache.ts";
+
+/**
+ * A series entry as the store reads it: labels as stored, and the chunk metas packed as
+ * `(ref, mint, maxt)` triples (a view into the cached entry; no object per chunk meta).
+ */
+export interface PackedSeriesEntry {
+  readonly ref: number;
+  readonly labels: Labels;
+  readonly chunkMetas: Float64Array;
+}
 
 /** What bytes were fetched for: index-header build, postings/series (index) or chunks. */
 export type FetchKind = "index-header" | "index" | "chunks";
@@ -52,7 +61,7 @@ export interface BucketBlock {
   /** Series refs matching `matchers` (Prometheus semantics), through the postings cache. */
   postings(matchers: readonly Matcher[]): Promise<Postings>;
   /** Series entries (labels as stored, chunk metas) in the order of `refs`, through the series cache. */
-  series(refs: ArrayLike<number>): Promise<SeriesEntry[]>;
+  series(refs: ArrayLike<number>): Promise<PackedSeriesEntry[]>;
   /** Deleted intervals of a series (tombstones), if any. */
   deleted(ref: number): readonly Interval[] | undefined;
   /** Raw chunks by ref (merged range reads per segment), in the order of `refs`. */
@@ -64,6 +73,7 @@ export interface BucketBlock {
 }
 
 const HEADER_FILE = "index-header";
+const NO_CHUNKS: SeriesEntryRefs["chunks"] = [];
 
 /** Loads the index-header from the local cache, or builds it from the bucket and caches it. */
 async function indexHeaderFor(opts: LoadBlockOptions, index: ByteRangeReader): Promise<IndexHeader> {
@@ -147,19 +157,32 @@ export async function loadBucketBlock(opts: LoadBlockOptions): Promise<BucketBlo
     indexHeaderSize: headerSrc.symbols.length + headerSrc.postingsTable.length,
     postings: (matchers) => postingsForMatchers(source, matchers),
     async series(refs) {
-      const found = cache.getSeries(id, refs);
+      const found = cache.getPackedSeries(id, refs);
       const missing: number[] = [];
       for (let i = 0; i < refs.length; i++) if (!found.has(refs[i]!)) missing.push(refs[i]!);
       if (missing.length > 0) {
         for (const e of await index.readSeriesRefs(missing)) {
-          cache.setSeries(id, e);
-          found.set(e.ref, e);
+          const packed = packSeriesEntry(e);
+          cache.setPackedSeries(id, packed);
+          found.set(e.ref, packed);
         }
       }
       const entries: SeriesEntryRefs[] = new Array(refs.length);
-      for (let i = 0; i < refs.length; i++) entries[i] = found.get(refs[i]!)!;
+      const packed: Float64Array[] = new Array(refs.length);
+      for (let i = 0; i < refs.length; i++) {
+        const p = found.get(refs[i]!)!;
+        packed[i] = p;
+        const n = p[1]!;
+        // resolveLabels reads only the label refs; chunk metas stay packed.
+        entries[i] = { ref: p[0]!, labelRefs: Uint32Array.from(p.subarray(2, 2 + n)), chunks: NO_CHUNKS };
+      }
       const labels = await index.resolveLabels(entries);
-      return entries.map((e, i) => ({ ref: e.ref, labels: labels[i]!, chunks: e.chunks }));
+      const out: PackedSeriesEntry[] = new Array(refs.length);
+      for (let i = 0; i < refs.length; i++) {
+        const p = packed[i]!;
+        out[i] = { ref: p[0]!, labels: labels[i]!, chunkMetas: p.subarray(2 + p[1]!) };
+      }
+      return out;
     },
     deleted: (ref) => block.tombstones.get(ref),
     chunks: (refs) => block.chunks.chunks(refs),

@@ -24,6 +24,13 @@ export interface IndexCache {
   /** Cached series entries by ref; misses are absent. */
   getSeries(block: string, refs: ArrayLike<number>): Map<number, SeriesEntryRefs>;
   setSeries(block: string, entry: SeriesEntryRefs): void;
+  /**
+   * Cached series entries by ref in their packed form (see {@link packSeriesEntry}); no objects
+   * are built per hit. Misses are absent.
+   */
+  getPackedSeries(block: string, refs: ArrayLike<number>): Map<number, Float64Array>;
+  /** Caches an entry already packed with {@link packSeriesEntry}. */
+  setPackedSeries(block: string, packed: Float64Array): void;
   /** Bytes currently held. */
   readonly size: number;
   /** Number of items. */
@@ -31,13 +38,17 @@ export interface IndexCache {
 }
 
 /**
- * Series entries are stored packed in one Float64Array — `[nLabelRefs, ...labelRefs, (ref, mint,
+ * Series entries are stored packed in one Float64Array — `[ref, nLabelRefs, ...labelRefs, (ref, mint,
  * maxt)*]` — instead of an object graph: fewer long-lived objects keep major GCs cheap when the
  * cache holds hundreds of thousands of entries, and each entry costs a third of the memory.
  */
 type Item = Postings | Float64Array;
 
-function packSeries(e: SeriesEntryRefs): Float64Array {
+/**
+ * Packs a series entry as `[ref, nLabelRefs, ...labelRefs, (chunkRef, mint, maxt)*]`: the form the
+ * cache holds, and which the store reads chunk metas from without building an object per chunk.
+ */
+export function packSeriesEntry(e: SeriesEntryRefs): Float64Array {
   const n = e.labelRefs.length;
   const out = new Float64Array(2 + n + e.chunks.length * 3);
   out[0] = e.ref;
@@ -107,7 +118,21 @@ export function createIndexCache(maxBytes: number, stats?: IndexCacheStats, maxI
       return out;
     },
     setSeries(block, entry) {
-      lru?.set(sKey(block, entry.ref), packSeries(entry));
+      lru?.set(sKey(block, entry.ref), packSeriesEntry(entry));
+    },
+    getPackedSeries(block, refs) {
+      const out = new Map<number, Float64Array>();
+      stats?.onRequest("Series", refs.length);
+      if (!lru) return out;
+      for (let i = 0; i < refs.length; i++) {
+        const hit = lru.get(sKey(block, refs[i]!));
+        if (hit) out.set(refs[i]!, hit as Float64Array);
+      }
+      stats?.onHit("Series", out.size);
+      return out;
+    },
+    setPackedSeries(block, packed) {
+      lru?.set(sKey(block, packed[0]!), packed);
     },
     get size() {
       return lru?.calculatedSize ?? 0;
