@@ -195,8 +195,11 @@ async function selectSeries(block: BucketBlock, refs: Uint32Array, q: BlockSerie
 /** Fetches the chunk bytes of a batch (one merged read plan per segment) and hashes them. */
 async function loadChunks(block: BucketBlock, batch: PendingSeries[], q: BlockSeriesQuery): Promise<StoreSeries[]> {
   if (q.skipChunks) return batch.map((s) => ({ labels: s.labels, chunks: [] }));
-  const refs: number[] = [];
-  for (const s of batch) for (let p = 0; p < s.metas.length; p += 3) refs.push(s.metas[p]!);
+  let n = 0;
+  for (const s of batch) n += s.metas.length / 3;
+  const refs = new Float64Array(n);
+  n = 0;
+  for (const s of batch) for (let p = 0; p < s.metas.length; p += 3) refs[n++] = s.metas[p]!;
   const raw = await block.chunks(refs);
   // Hash every chunk sent as read in one batch (tombstoned ones are re-encoded and hashed below).
   const plain: Uint8Array[] = [];
