@@ -19,15 +19,12 @@ export interface StoreFrameBuilder {
   flush(): SeriesResponse | undefined;
 }
 
-const MAX_U64_8 = 0x100000000000000n; // 2^56: varints of 8 bytes end below it
-const MAX_U64_9 = 0x8000000000000000n; // 2^63
-
 /** Creates a frame builder; `batchSize` ≤ 1 means one `series` frame per series. */
 export function createStoreFrameBuilder(batchSize: number): StoreFrameBuilder {
   const batch = batchSize > 1;
   let pending: StoreSeries[] = [];
   // Sizes in write order for all pending series: per label (name, value, label content); per chunk
-  // (AggrChunk content, Chunk content). Series content sizes are kept apart.
+  // (AggrChunk content, Chunk content, hash low 32 bits, hash high 32 bits). Series content sizes are kept apart.
   let scratch: number[] = [];
   let seriesSizes: number[] = [];
   let frameBytes = 0;
@@ -82,9 +79,11 @@ export function createStoreFrameBuilder(batchSize: number): StoreFrameBuilder {
           buf.set(c.data, o);
           o += c.data.length;
         }
-        if (c.hash !== 0n) {
+        const lo = scratch[k++]!;
+        const hi = scratch[k++]!;
+        if (lo !== 0 || hi !== 0) {
           buf[o++] = 0x18;
-          o = writeUint64(buf, o, c.hash);
+          o = writeU64Parts(buf, o, lo, hi);
         }
       }
     }
@@ -109,9 +108,12 @@ export function createStoreFrameBuilder(batchSize: number): StoreFrameBuilder {
       for (const c of s.chunks) {
         const type = c.encoding - 1;
         const n = c.data.length;
-        const raw = (type !== 0 ? 1 + varintSize(type) : 0) + (n > 0 ? 1 + varintSize(n) + n : 0) + (c.hash !== 0n ? 1 + uint64Size(c.hash) : 0);
+        // The hash as two 32-bit halves, converted once: BigInt arithmetic per use is slow.
+        const lo = Number(BigInt.asUintN(32, c.hash));
+        const hi = Number(BigInt.asUintN(32, c.hash >> 32n));
+        const raw = (type !== 0 ? 1 + varintSize(type) : 0) + (n > 0 ? 1 + varintSize(n) + n : 0) + (lo !== 0 || hi !== 0 ? 1 + u64PartsSize(lo, hi) : 0);
         const aggr = (c.mint !== 0 ? 1 + int64Size(c.mint) : 0) + (c.maxt !== 0 ? 1 + int64Size(c.maxt) : 0) + 1 + varintSize(raw) + raw;
-        scratch.push(aggr, raw);
+        scratch.push(aggr, raw, lo, hi);
         size += 1 + varintSize(aggr) + aggr;
       }
       pending.push(s);
@@ -149,18 +151,16 @@ function varintSize(v: number): number {
 function int64Size(v: number): number {
   if (v < 0) return 10;
   if (v < 0x10000000) return varintSize(v);
-  let size = 4;
-  let n = Math.floor(v / 0x10000000);
-  while (n > 0) {
-    size++;
-    n = Math.floor(n / 128);
-  }
-  return size;
+  // Bit operations on the 32-bit halves: float division and modulo per 7 bits are slow.
+  const lo = v >>> 0;
+  return u64PartsSize(lo, (v - lo) / 4294967296);
 }
 
-function uint64Size(v: bigint): number {
-  if (v <= 0xffffffffn) return int64Size(Number(v));
-  return v < 0x800000000n ? 5 : v < 0x40000000000n ? 6 : v < 0x2000000000000n ? 7 : v < MAX_U64_8 ? 8 : v < MAX_U64_9 ? 9 : 10;
+/** Varint size of the uint64 `hi * 2^32 + lo` (both unsigned 32-bit). */
+function u64PartsSize(lo: number, hi: number): number {
+  if (hi === 0) return varintSize(lo);
+  const bits = 32 - Math.clz32(hi); // significant bits of hi, 1..32
+  return Math.ceil((32 + bits) / 7);
 }
 
 function writeVarint(b: Uint8Array, o: number, v: number): number {
@@ -175,17 +175,17 @@ function writeVarint(b: Uint8Array, o: number, v: number): number {
 /** Writes an int64 held as a safe integer; negatives as 10-byte two's complement, as protobuf does. */
 function writeInt64(b: Uint8Array, o: number, v: number): number {
   if (v < 0) return writeUint64(b, o, BigInt.asUintN(64, BigInt(v)));
-  while (v >= 0x80) {
-    b[o++] = (v % 128) | 0x80;
-    v = Math.floor(v / 128);
-  }
-  b[o++] = v;
-  return o;
+  if (v < 0x80000000) return writeVarint(b, o, v);
+  const lo = v >>> 0;
+  return writeU64Parts(b, o, lo, (v - lo) / 4294967296);
 }
 
 function writeUint64(b: Uint8Array, o: number, v: bigint): number {
-  let lo = Number(v & 0xffffffffn);
-  let hi = Number(v >> 32n);
+  return writeU64Parts(b, o, Number(v & 0xffffffffn), Number(BigInt.asUintN(32, v >> 32n)));
+}
+
+/** Writes the uint64 `hi * 2^32 + lo` as a varint. */
+function writeU64Parts(b: Uint8Array, o: number, lo: number, hi: number): number {
   while (hi > 0 || lo >= 0x80) {
     b[o++] = (lo & 0x7f) | 0x80;
     lo = ((lo >>> 7) | (hi << 25)) >>> 0;
