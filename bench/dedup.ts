@@ -10,17 +10,7 @@ import { loadWasm } from "../src/runtime/node/load-wasm.ts";
 import { encodeXorChunk } from "../src/tsdb/xor-encoder.ts";
 import { decodeXorSeriesBatch } from "../src/wasm/xor.ts";
 import { report } from "./report.ts";
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { createPrng as rng } from "../src/demo/prng.ts";
 
 function replica(rand: () => number, start: number, end: number, phase: number, counter: boolean): SampleArrays {
   const gapFrom = start + rand() * (end - start);

@@ -46,6 +46,7 @@ import { createNodeTransportFactory } from "../src/runtime/node/store-transport.
 import { writeBlockDir } from "../src/runtime/node/write-block-dir.ts";
 import { cliPath, freePort, loadAverage, procCpuMs, procMemory, removeOnExit, startChild, stopAll, type Child } from "./helpers-procs.ts";
 import { report } from "./report.ts";
+import { createPrng as rng } from "../src/demo/prng.ts";
 
 const SCRAPE = 15_000;
 const BLOCK = 2 * 3600_000;
@@ -57,17 +58,6 @@ function flag(args: string[], name: string, fallback: number): number {
   const n = Number(a.slice(name.length + 3));
   if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} must be a positive number, got ${a}`);
   return n;
-}
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /**

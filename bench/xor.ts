@@ -10,20 +10,9 @@ import type { MeridianWasm } from "../src/wasm/module.ts";
 import { encodeXorChunk } from "../src/tsdb/xor-encoder.ts";
 import { decodeXorChunks, xorChunkSampleCount } from "../src/wasm/xor.ts";
 import { report, withPeakRss } from "./report.ts";
+import { createPrng as rng } from "../src/demo/prng.ts";
 
 const SAMPLES_PER_CHUNK = 120;
-
-/** Deterministic PRNG (mulberry32), so runs are comparable. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function makeChunks(series: number, chunksPerSeries: number): Uint8Array[] {
   const rand = rng(42);

@@ -7,6 +7,7 @@
 import { labelsFromRecord } from "../model/labels.ts";
 import type { FloatSeries } from "../model/series.ts";
 import { writeBlock, type WrittenBlock } from "../tsdb/block-writer.ts";
+import { createPrng as prng } from "./prng.ts";
 
 /** Scrape interval of the demo data. */
 export const DEMO_SCRAPE_MS = 15_000;
@@ -19,18 +20,6 @@ export interface DemoReplica {
   readonly replica: string;
   /** [start, end) ms ranges without samples (the replica was restarting). */
   readonly gaps: readonly (readonly [number, number])[];
-}
-
-/** A small deterministic PRNG (mulberry32), so replicas of one region scrape the same values. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function hash(s: string): number {

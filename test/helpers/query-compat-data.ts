@@ -6,6 +6,7 @@
  */
 import { labelsFromRecord } from "../../src/model/labels.ts";
 import { STALE_NAN, type FloatSeries } from "../../src/model/series.ts";
+import { createPrng as seeded } from "../../src/demo/prng.ts";
 
 /** Start of the data (ms); a whole hour, so query grids built from it are whole minutes. */
 export const COMPAT_T0 = 1_700_002_800_000;
@@ -18,17 +19,6 @@ export const COMPAT_HOURS = 4;
 
 /** The special values, one every 10 minutes in `compat_special`, then repeated. */
 export const SPECIAL_VALUES = [NaN, Infinity, -Infinity, -0, 1e-7, 9.99e-7, 1e-6, 1e21, 1.5e300, 5e-324, 0.30000000000000004, 123456789012345680000, -1e-300, 42];
-
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function build(labels: Record<string, string>, value: (i: number, t: number) => number, every = COMPAT_SCRAPE): FloatSeries {
   const t: number[] = [];

@@ -5,18 +5,10 @@
  */
 import { labelsFromRecord } from "../../../src/model/labels.ts";
 import { STALE_NAN, type FloatSeries } from "../../../src/model/series.ts";
+import { createPrng } from "../../../src/demo/prng.ts";
 
 /** Small seeded PRNG (mulberry32) so failures reproduce. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const rng = createPrng;
 
 /**
  * Builds a FloatSeries keeping the exact bits of every value. V8 canonicalises NaN payloads in
