@@ -10,18 +10,13 @@ import { createQueryComponent } from "../../query/query-component.ts";
 import { createFetchTransportFactory, createStoreClient, parseEndpointAddress } from "../../query/store-client.ts";
 import { createMetricsRegistry } from "../../server/metrics.ts";
 import type { FlagValues } from "../flags.ts";
+import { createLogger } from "../logger.ts";
+import { flagStrings, queryOptionsFromFlags, type QueryFlagOptions } from "../query-flags.ts";
 import { watchEndpointSdFile, type EndpointSdWatch } from "../node/endpoint-sd-file.ts";
 import { loadWasm } from "../node/load-wasm.ts";
 import { getDeno, splitAddress } from "./deno-api.ts";
 import { denoServeTls } from "./serve-tls.ts";
 
-type Level = "debug" | "info" | "warn" | "error";
-const LEVELS: Record<Level, number> = { debug: 0, info: 1, warn: 2, error: 3 };
-
-function strings(v: FlagValues[string] | undefined): string[] {
-  if (v === undefined) return [];
-  return Array.isArray(v) ? v.map(String) : [String(v)];
-}
 
 function connectOnly(specs: EndpointSpec[], source: string): EndpointSpec[] {
   for (const s of specs) {
@@ -35,18 +30,17 @@ function connectOnly(specs: EndpointSpec[], source: string): EndpointSpec[] {
 /** Runs the querier on Deno until SIGINT/SIGTERM; resolves with the exit code. */
 export async function runQueryOnDeno(flags: FlagValues): Promise<number> {
   const deno = getDeno();
-  const min = LEVELS[String(flags["log.level"]) as Level] ?? 1;
-  const log = (lvl: Level, msg: string) => {
-    if (LEVELS[lvl] >= min) console.error(`ts=${new Date().toISOString()} level=${lvl} component=query runtime=deno msg=${JSON.stringify(msg)}`);
-  };
-  const dedupFunc = String(flags["deduplication.func"] ?? "penalty");
-  if (dedupFunc !== "penalty" && dedupFunc !== "chain") {
-    log("error", `--deduplication.func must be penalty or chain, got ${JSON.stringify(dedupFunc)}`);
+  const log = createLogger("query", String(flags["log.level"] ?? "info"));
+  let fromFlags: QueryFlagOptions;
+  try {
+    fromFlags = queryOptionsFromFlags(flags);
+  } catch (err) {
+    log("error", (err as Error).message);
     return 2;
   }
   let staticSpecs: EndpointSpec[];
   try {
-    staticSpecs = connectOnly(dedupeSpecs(endpointSpecsFromFlags(strings(flags["endpoint"]))), "--endpoint");
+    staticSpecs = connectOnly(dedupeSpecs(endpointSpecsFromFlags(flagStrings(flags["endpoint"]))), "--endpoint");
   } catch (err) {
     log("error", (err as Error).message);
     return 2;
@@ -55,7 +49,6 @@ export async function runQueryOnDeno(flags: FlagValues): Promise<number> {
   const metrics = createMetricsRegistry();
   const bearerFile = flags["http.bearer-token-file"];
   const bearerToken = typeof bearerFile === "string" && bearerFile !== "" ? (await deno.readTextFile(bearerFile)).trim() : undefined;
-  const corsOrigin = flags["web.cors-origin"];
   const transportFactory = createFetchTransportFactory();
   const endpoints = createEndpointSet({
     staticEndpoints: staticSpecs,
@@ -79,20 +72,9 @@ export async function runQueryOnDeno(flags: FlagValues): Promise<number> {
     endpoints,
     wasm,
     metrics,
-    engine: {
-      lookbackDelta: Number(flags["query.lookback-delta"] ?? 300_000),
-      maxSamples: Number(flags["query.max-samples"] ?? 50_000_000),
-      timeout: Number(flags["query.timeout"] ?? 120_000),
-    },
-    replicaLabels: strings(flags["query.replica-label"]),
-    dedupFunc,
-    partialResponseDefault: flags["query.partial-response"] !== false,
-    queryTimeout: Number(flags["query.timeout"] ?? 120_000),
-    responseTimeoutMs: Number(flags["store.response-timeout"] ?? 0),
-    ...(typeof corsOrigin === "string" && corsOrigin !== "" ? { cors: [corsOrigin] } : {}),
+    ...fromFlags,
     ...(bearerToken !== undefined ? { bearerToken } : {}),
     shutdownSignal: shutdown.signal,
-    flags: Object.fromEntries(Object.entries(flags).map(([k, v]) => [k, Array.isArray(v) ? v.join(",") : String(v)])),
   });
 
   const { hostname, port } = splitAddress(String(flags["http-address"]));

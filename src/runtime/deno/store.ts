@@ -10,14 +10,13 @@ import { createMetricsRegistry } from "../../server/metrics.ts";
 import { createBucketStore } from "../../store/bucket-store.ts";
 import type { MeridianWasm } from "../../wasm/module.ts";
 import type { FlagValues } from "../flags.ts";
+import { createLogger } from "../logger.ts";
 import { createFilesystemBucket } from "../node/filesystem-bucket.ts";
 import { loadWasm } from "../node/load-wasm.ts";
 import { openBucketFromFlags } from "../node/objstore.ts";
 import { getDeno, splitAddress } from "./deno-api.ts";
 import { denoServeTls } from "./serve-tls.ts";
 
-type Level = "debug" | "info" | "warn" | "error";
-const LEVELS: Record<Level, number> = { debug: 0, info: 1, warn: 2, error: 3 };
 
 function num(v: FlagValues[string] | undefined, fallback: number): number {
   return typeof v === "number" ? v : fallback;
@@ -26,10 +25,7 @@ function num(v: FlagValues[string] | undefined, fallback: number): number {
 /** Runs the store gateway on Deno until SIGINT/SIGTERM; resolves with the exit code. */
 export async function runStoreOnDeno(flags: FlagValues): Promise<number> {
   const deno = getDeno();
-  const min = LEVELS[String(flags["log.level"]) as Level] ?? 1;
-  const log = (lvl: Level, msg: string) => {
-    if (LEVELS[lvl] >= min) console.error(`ts=${new Date().toISOString()} level=${lvl} component=store runtime=deno msg=${JSON.stringify(msg)}`);
-  };
+  const log = createLogger("store", String(flags["log.level"] ?? "info"));
   const metrics = createMetricsRegistry();
   const bucket = await openBucketFromFlags(flags, (m) => log("warn", m));
   const headerCache = createFilesystemBucket(String(flags["data-dir"] ?? "./data"));

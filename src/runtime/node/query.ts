@@ -8,28 +8,13 @@ import process from "node:process";
 import { createQueryComponent } from "../../query/query-component.ts";
 import { createMetricsRegistry } from "../../server/metrics.ts";
 import type { FlagValues } from "../flags.ts";
-import { formatDuration } from "../../model/duration.ts";
+import { queryOptionsFromFlags, type QueryFlagOptions } from "../query-flags.ts";
 import { openEndpointsFromFlags, type NodeEndpoints } from "./endpoints.ts";
 import { loadWasm } from "./load-wasm.ts";
 import { createLogger } from "../logger.ts";
 import { registerProcessMetrics } from "./process-metrics.ts";
 import { startGrpcServer, startHttpServer } from "./serve.ts";
 import { tlsFromFlags } from "./tls-flags.ts";
-
-function strings(v: FlagValues[string] | undefined): string[] {
-  if (v === undefined) return [];
-  return Array.isArray(v) ? v : [String(v)];
-}
-
-/** Flag values as `/api/v1/status/flags` shows them (durations in Prometheus form). */
-export function flagsForStatus(flags: FlagValues): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(flags)) {
-    if (k.endsWith("timeout") || k.endsWith("lookback-delta")) out[k] = typeof v === "number" ? formatDuration(v) : String(v);
-    else out[k] = Array.isArray(v) ? v.join(",") : String(v);
-  }
-  return out;
-}
 
 /** Runs the querier; resolves with the exit code after shutdown. */
 export async function runQuery(flags: FlagValues): Promise<number> {
@@ -38,10 +23,11 @@ export async function runQuery(flags: FlagValues): Promise<number> {
   const wasm = await loadWasm();
   const bearerFile = flags["http.bearer-token-file"];
   const bearerToken = typeof bearerFile === "string" && bearerFile !== "" ? (await readFile(bearerFile, "utf8")).trim() : undefined;
-  const corsOrigin = flags["web.cors-origin"];
-  const dedupFunc = String(flags["deduplication.func"] ?? "penalty");
-  if (dedupFunc !== "penalty" && dedupFunc !== "chain") {
-    log("error", `--deduplication.func must be penalty or chain, got ${JSON.stringify(dedupFunc)}`);
+  let fromFlags: QueryFlagOptions;
+  try {
+    fromFlags = queryOptionsFromFlags(flags);
+  } catch (err) {
+    log("error", (err as Error).message);
     return 2;
   }
   let opened: NodeEndpoints;
@@ -59,20 +45,9 @@ export async function runQuery(flags: FlagValues): Promise<number> {
     endpoints,
     wasm,
     metrics,
-    engine: {
-      lookbackDelta: Number(flags["query.lookback-delta"] ?? 300_000),
-      maxSamples: Number(flags["query.max-samples"] ?? 50_000_000),
-      timeout: Number(flags["query.timeout"] ?? 120_000),
-    },
-    replicaLabels: strings(flags["query.replica-label"]),
-    dedupFunc,
-    partialResponseDefault: flags["query.partial-response"] !== false,
-    queryTimeout: Number(flags["query.timeout"] ?? 120_000),
-    responseTimeoutMs: Number(flags["store.response-timeout"] ?? 0),
-    ...(typeof corsOrigin === "string" && corsOrigin !== "" ? { cors: [corsOrigin] } : {}),
+    ...fromFlags,
     ...(bearerToken !== undefined ? { bearerToken } : {}),
     shutdownSignal: shutdown.signal,
-    flags: flagsForStatus(flags),
   });
 
   const http = await startHttpServer({ address: String(flags["http-address"]), fetch: component.app.fetch, ...tlsFromFlags(flags, "http") });

@@ -12,21 +12,12 @@ import { createComponentApp } from "../../server/app.ts";
 import { createMetricsRegistry } from "../../server/metrics.ts";
 import { createBucketStore } from "../../store/bucket-store.ts";
 import type { FlagValues } from "../flags.ts";
+import { createLogger } from "../logger.ts";
 import { createFilesystemBucket } from "./filesystem-bucket.ts";
 import { loadWasm } from "./load-wasm.ts";
 import { openBucketFromFlags } from "./objstore.ts";
 import { startGrpcServer, startHttpServer } from "./serve.ts";
 import { tlsFromFlags } from "./tls-flags.ts";
-
-type Level = "debug" | "info" | "warn" | "error";
-const LEVELS: Record<Level, number> = { debug: 0, info: 1, warn: 2, error: 3 };
-
-function createLog(level: string): (lvl: Level, msg: string) => void {
-  const min = LEVELS[level as Level] ?? 1;
-  return (lvl, msg) => {
-    if (LEVELS[lvl] >= min) console.error(`ts=${new Date().toISOString()} level=${lvl} component=store msg=${JSON.stringify(msg)}`);
-  };
-}
 
 function num(v: FlagValues[string] | undefined, fallback: number): number {
   return typeof v === "number" ? v : fallback;
@@ -34,7 +25,7 @@ function num(v: FlagValues[string] | undefined, fallback: number): number {
 
 /** Runs the store gateway until SIGINT/SIGTERM; resolves with the exit code. */
 export async function runStore(flags: FlagValues): Promise<number> {
-  const log = createLog(String(flags["log.level"] ?? "info"));
+  const log = createLogger("store", String(flags["log.level"] ?? "info"));
   const metrics = createMetricsRegistry();
   const bucket = await openBucketFromFlags(flags, (m) => log("warn", m));
   const dataDir = resolve(String(flags["data-dir"] ?? "./data"));
