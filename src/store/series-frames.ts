@@ -7,8 +7,7 @@
  * (withRawSeriesBytes) and decode `result` lazily, only for JSON clients and in-process callers.
  */
 import type { SeriesResponse } from "../gen/store/storepb/rpc_pb.ts";
-import { withRawSeriesBytes } from "../server/raw-series.ts";
-import { decodeSeries, decodeSeriesBatch } from "../server/series-codec.ts";
+import { lazySeriesFrame, utf8Length, varintSize, writeString, writeVarint } from "../server/frame-bytes.ts";
 import type { StoreSeries } from "./block-series.ts";
 
 /** Collects series into frames of `batchSize` series (a SeriesBatch), or single Series frames for ≤ 1. */
@@ -92,7 +91,7 @@ export function createStoreFrameBuilder(batchSize: number): StoreFrameBuilder {
     scratch = [];
     seriesSizes = [];
     frameBytes = 0;
-    return lazyFrame(batch ? "batch" : "series", buf);
+    return lazySeriesFrame(batch ? "batch" : "series", buf);
   }
 
   return {
@@ -128,25 +127,6 @@ export function createStoreFrameBuilder(batchSize: number): StoreFrameBuilder {
 }
 
 /** A SeriesResponse whose bytes are attached for the raw path and whose `result` is decoded on first use. */
-function lazyFrame(kind: "series" | "batch", bytes: Uint8Array): SeriesResponse {
-  let result: SeriesResponse["result"] | undefined;
-  const res = {
-    $typeName: "thanos.SeriesResponse",
-    get result(): SeriesResponse["result"] {
-      result ??=
-        kind === "batch"
-          ? { case: "batch", value: { $typeName: "thanos.SeriesBatch", series: decodeSeriesBatch(bytes) } }
-          : { case: "series", value: decodeSeries(bytes) };
-      return result;
-    },
-  } as SeriesResponse;
-  return withRawSeriesBytes(res, kind, bytes);
-}
-
-function varintSize(v: number): number {
-  return v < 0x80 ? 1 : v < 0x4000 ? 2 : v < 0x200000 ? 3 : v < 0x10000000 ? 4 : 5;
-}
-
 /** Varint size of an int64 held as a safe integer (negative: 10 bytes, two's complement). */
 function int64Size(v: number): number {
   if (v < 0) return 10;
@@ -161,15 +141,6 @@ function u64PartsSize(lo: number, hi: number): number {
   if (hi === 0) return varintSize(lo);
   const bits = 32 - Math.clz32(hi); // significant bits of hi, 1..32
   return Math.ceil((32 + bits) / 7);
-}
-
-function writeVarint(b: Uint8Array, o: number, v: number): number {
-  while (v >= 0x80) {
-    b[o++] = (v & 0x7f) | 0x80;
-    v >>>= 7;
-  }
-  b[o++] = v;
-  return o;
 }
 
 /** Writes an int64 held as a safe integer; negatives as 10-byte two's complement, as protobuf does. */
@@ -195,28 +166,3 @@ function writeU64Parts(b: Uint8Array, o: number, lo: number, hi: number): number
   return o;
 }
 
-const utf8Encoder = new TextEncoder();
-
-function writeString(buf: Uint8Array, o: number, s: string, byteLength: number): number {
-  if (byteLength === s.length) {
-    for (let i = 0; i < s.length; i++) buf[o++] = s.charCodeAt(i);
-    return o;
-  }
-  utf8Encoder.encodeInto(s, buf.subarray(o, o + byteLength));
-  return o + byteLength;
-}
-
-/** UTF-8 byte length of a string without encoding it (lone surrogates count 3, as U+FFFD). */
-function utf8Length(s: string): number {
-  let n = s.length;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x80) continue;
-    if (c < 0x800) n += 1;
-    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
-      n += 2;
-      i++;
-    } else n += 2;
-  }
-  return n;
-}
