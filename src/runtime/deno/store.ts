@@ -8,6 +8,7 @@
 import { createComponentApp } from "../../server/app.ts";
 import { createMetricsRegistry } from "../../server/metrics.ts";
 import { createBucketStore } from "../../store/bucket-store.ts";
+import { startSyncLoop } from "../../store/sync-loop.ts";
 import type { MeridianWasm } from "../../wasm/module.ts";
 import type { FlagValues } from "../flags.ts";
 import { createLogger } from "../logger.ts";
@@ -66,26 +67,7 @@ export async function runStoreOnDeno(flags: FlagValues): Promise<number> {
     (req) => app.fetch(req),
   );
 
-  let stopping = false;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  let attempt = 0;
-  const interval = num(flags["sync-block-duration"], 15 * 60_000);
-  const loop = async (): Promise<void> => {
-    let ok = false;
-    try {
-      const r = await store.sync();
-      for (const id of r.dropped) await headerCache.delete(`${id}/index-header`).catch(() => undefined);
-      log("info", `synced blocks: ${r.total} served, ${r.loaded.length} new, ${r.dropped.length} dropped, ${r.failed.length} failed`);
-      ok = true;
-    } catch (err) {
-      log("error", `block sync failed: ${(err as Error).message}`);
-    }
-    if (stopping) return;
-    // Until the first sync succeeds, retry with backoff (Thanos' initial sync); then every interval.
-    const next = !store.ready() && !ok ? Math.min(30_000, 500 * 2 ** Math.min(++attempt, 6)) : interval;
-    timer = setTimeout(() => void loop(), next);
-  };
-  void loop();
+  const stopSync = startSyncLoop({ store, headerCache, intervalMs: num(flags["sync-block-duration"], 15 * 60_000), log });
 
   await new Promise<void>((resolve) => {
     const stop = () => {
@@ -97,8 +79,7 @@ export async function runStoreOnDeno(flags: FlagValues): Promise<number> {
     deno.addSignalListener("SIGTERM", stop);
   });
   log("info", "shutting down");
-  stopping = true;
-  if (timer) clearTimeout(timer);
+  stopSync();
   shutdown.abort();
   await server.shutdown();
   await bucket.close();

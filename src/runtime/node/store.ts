@@ -11,6 +11,7 @@ import type { MeridianWasm } from "../../wasm/module.ts";
 import { createComponentApp } from "../../server/app.ts";
 import { createMetricsRegistry } from "../../server/metrics.ts";
 import { createBucketStore } from "../../store/bucket-store.ts";
+import { startSyncLoop } from "../../store/sync-loop.ts";
 import type { FlagValues } from "../flags.ts";
 import { createLogger } from "../logger.ts";
 import { createFilesystemBucket } from "./filesystem-bucket.ts";
@@ -78,37 +79,7 @@ export async function runStore(flags: FlagValues): Promise<number> {
   });
   log("info", `listening: http port ${http.port}, grpc port ${grpc.port}, bucket ${bucket.name}, data dir ${dataDir}`);
 
-  let stopping = false;
-  const runSync = async (): Promise<boolean> => {
-    try {
-      const r = await store.sync();
-      // Index-headers of dropped blocks are no longer needed on disk.
-      for (const id of r.dropped) await headerCache.delete(`${id}/index-header`).catch(() => undefined);
-      log("info", `synced blocks: ${r.total} served, ${r.loaded.length} new, ${r.dropped.length} dropped, ${r.failed.length} failed, ${r.partial} partial, ${r.markedForDeletion} marked for deletion`);
-      return true;
-    } catch (err) {
-      log("error", `block sync failed: ${(err as Error).message}`);
-      return false;
-    }
-  };
-
-  // Initial sync: retry until it succeeds (Thanos' InitialSync), then sync periodically.
-  const interval = num(flags["sync-block-duration"], 15 * 60_000);
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const schedule = (ms: number) => {
-    if (!stopping) timer = setTimeout(loop, ms);
-  };
-  let attempt = 0;
-  const loop = async () => {
-    const ok = await runSync();
-    if (!store.ready() && !ok) {
-      attempt++;
-      schedule(Math.min(30_000, 500 * 2 ** Math.min(attempt, 6)));
-      return;
-    }
-    schedule(interval);
-  };
-  void loop();
+  const stopSync = startSyncLoop({ store, headerCache, intervalMs: num(flags["sync-block-duration"], 15 * 60_000), log });
 
   await new Promise<void>((done) => {
     const stop = () => {
@@ -120,8 +91,7 @@ export async function runStore(flags: FlagValues): Promise<number> {
     process.once("SIGTERM", stop);
   });
   log("info", "shutting down");
-  stopping = true;
-  if (timer) clearTimeout(timer);
+  stopSync();
   shutdown.abort();
   await Promise.all([http.close(5000), grpc.close(5000)]);
   await bucket.close();
