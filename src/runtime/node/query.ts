@@ -3,7 +3,6 @@
  * Prometheus HTTP API, UI, Connect/gRPC-Web StoreAPI and metrics on `--http-address`, and the
  * querier's StoreAPI over native gRPC on `--grpc-address`, until SIGINT/SIGTERM.
  */
-import { readFile } from "node:fs/promises";
 import process from "node:process";
 import { createQueryComponent } from "../../query/query-component.ts";
 import { createMetricsRegistry } from "../../server/metrics.ts";
@@ -13,16 +12,14 @@ import { openEndpointsFromFlags, type NodeEndpoints } from "./endpoints.ts";
 import { loadWasm } from "./load-wasm.ts";
 import { createLogger } from "../logger.ts";
 import { registerProcessMetrics } from "./process-metrics.ts";
-import { startGrpcServer, startHttpServer } from "./serve.ts";
-import { tlsFromFlags } from "./tls-flags.ts";
+import { readBearerToken, startComponentServers } from "./component-servers.ts";
 
 /** Runs the querier; resolves with the exit code after shutdown. */
 export async function runQuery(flags: FlagValues): Promise<number> {
   const log = createLogger("query", String(flags["log.level"] ?? "info"));
   const metrics = createMetricsRegistry();
   const wasm = await loadWasm();
-  const bearerFile = flags["http.bearer-token-file"];
-  const bearerToken = typeof bearerFile === "string" && bearerFile !== "" ? (await readFile(bearerFile, "utf8")).trim() : undefined;
+  const bearerToken = await readBearerToken(flags);
   let fromFlags: QueryFlagOptions;
   try {
     fromFlags = queryOptionsFromFlags(flags);
@@ -50,14 +47,13 @@ export async function runQuery(flags: FlagValues): Promise<number> {
     shutdownSignal: shutdown.signal,
   });
 
-  const http = await startHttpServer({ address: String(flags["http-address"]), fetch: component.app.fetch, ...tlsFromFlags(flags, "http") });
-  const grpc = await startGrpcServer({
-    address: String(flags["grpc-address"]),
-    ...tlsFromFlags(flags, "grpc"),
+  const { http, grpc } = await startComponentServers(flags, {
     storeApi: component.storeApi,
     ready: component.ready,
     metrics,
-    ...(bearerToken !== undefined ? { bearerToken } : {}),
+    bearerToken,
+    shutdownSignal: shutdown.signal,
+    app: component.app,
   });
   log("info", `listening: http port ${http.port}, grpc port ${grpc.port}; endpoints: ${endpoints.statuses().map((s) => s.address).join(", ") || "none"}`);
 

@@ -4,20 +4,17 @@
  * and with a bucket configured ships the blocks in `--tsdb.path`. Exits 1 on fatal configuration
  * problems (no external labels, local compaction on while uploading).
  */
-import { readFile } from "node:fs/promises";
 import http from "node:http";
 import https from "node:https";
 import process from "node:process";
 import type { Bucket } from "../../objstore/bucket.ts";
-import { createComponentApp } from "../../server/app.ts";
 import { createMetricsRegistry } from "../../server/metrics.ts";
 import type { HttpPost } from "../../sidecar/remote-read.ts";
 import { createSidecar } from "../../sidecar/sidecar.ts";
 import { createLogger } from "../logger.ts";
 import type { FlagValues } from "../flags.ts";
 import { openBucketFromFlags } from "./objstore.ts";
-import { startGrpcServer, startHttpServer } from "./serve.ts";
-import { tlsFromFlags } from "./tls-flags.ts";
+import { readBearerToken, startComponentServers } from "./component-servers.ts";
 import { createNodeShipperFs } from "./shipper-fs.ts";
 
 /** Runs the sidecar until SIGINT/SIGTERM or a fatal error; resolves with the exit code. */
@@ -28,9 +25,7 @@ export async function runSidecar(flags: FlagValues): Promise<number> {
   let bucket: Bucket | undefined;
   if (hasBucket) bucket = await openBucketFromFlags(flags, (m) => log("warn", m));
   const tsdbPath = String(flags["tsdb.path"]);
-  const bearerFile = flags["http.bearer-token-file"];
-  const bearerToken = typeof bearerFile === "string" && bearerFile !== "" ? (await readFile(bearerFile, "utf8")).trim() : undefined;
-  const corsOrigin = flags["web.cors-origin"];
+  const bearerToken = await readBearerToken(flags);
 
   const sidecar = createSidecar({
     prometheusUrl: String(flags["prometheus.url"]),
@@ -42,23 +37,7 @@ export async function runSidecar(flags: FlagValues): Promise<number> {
     ignoreUnequalBlockSize: flags["shipper.ignore-unequal-block-size"] === true,
   });
   const shutdown = new AbortController();
-  const app = createComponentApp({
-    storeApi: sidecar.storeApi,
-    ready: sidecar.ready,
-    metrics,
-    ...(typeof corsOrigin === "string" && corsOrigin !== "" ? { cors: [corsOrigin] } : {}),
-    ...(bearerToken !== undefined ? { bearerToken } : {}),
-    shutdownSignal: shutdown.signal,
-  });
-  const http = await startHttpServer({ address: String(flags["http-address"]), fetch: app.fetch, ...tlsFromFlags(flags, "http") });
-  const grpc = await startGrpcServer({
-    address: String(flags["grpc-address"]),
-    ...tlsFromFlags(flags, "grpc"),
-    storeApi: sidecar.storeApi,
-    ready: sidecar.ready,
-    metrics,
-    ...(bearerToken !== undefined ? { bearerToken } : {}),
-  });
+  const { http, grpc } = await startComponentServers(flags, { storeApi: sidecar.storeApi, ready: sidecar.ready, metrics, bearerToken, shutdownSignal: shutdown.signal });
   log("info", `listening: http port ${http.port}, grpc port ${grpc.port}${bucket ? `, shipping ${tsdbPath} to ${bucket.name}` : ""}`);
 
   let signalled: () => void = () => {};

@@ -4,11 +4,9 @@
  * (`--grpc-address`) and Connect/gRPC-Web plus probes and `/metrics` (`--http-address`). Ready after
  * the first successful sync (retried until it succeeds); re-syncs every `--sync-block-duration`.
  */
-import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import process from "node:process";
 import type { MeridianWasm } from "../../wasm/module.ts";
-import { createComponentApp } from "../../server/app.ts";
 import { createMetricsRegistry } from "../../server/metrics.ts";
 import { createBucketStore } from "../../store/bucket-store.ts";
 import { startSyncLoop } from "../../store/sync-loop.ts";
@@ -17,8 +15,7 @@ import { createLogger } from "../logger.ts";
 import { createFilesystemBucket } from "./filesystem-bucket.ts";
 import { loadWasm } from "./load-wasm.ts";
 import { openBucketFromFlags } from "./objstore.ts";
-import { startGrpcServer, startHttpServer } from "./serve.ts";
-import { tlsFromFlags } from "./tls-flags.ts";
+import { readBearerToken, startComponentServers } from "./component-servers.ts";
 
 function num(v: FlagValues[string] | undefined, fallback: number): number {
   return typeof v === "number" ? v : fallback;
@@ -37,9 +34,7 @@ export async function runStore(flags: FlagValues): Promise<number> {
   } catch (err) {
     log("warn", `WASM decoder unavailable, chunks with tombstones cannot be served: ${(err as Error).message}`);
   }
-  const bearerFile = flags["http.bearer-token-file"];
-  const bearerToken = typeof bearerFile === "string" && bearerFile !== "" ? (await readFile(bearerFile, "utf8")).trim() : undefined;
-  const corsOrigin = flags["web.cors-origin"];
+  const bearerToken = await readBearerToken(flags);
 
   const store = createBucketStore({
     bucket,
@@ -60,23 +55,7 @@ export async function runStore(flags: FlagValues): Promise<number> {
   });
 
   const shutdown = new AbortController();
-  const app = createComponentApp({
-    storeApi: store.storeApi,
-    ready: store.ready,
-    metrics,
-    ...(typeof corsOrigin === "string" && corsOrigin !== "" ? { cors: [corsOrigin] } : {}),
-    ...(bearerToken !== undefined ? { bearerToken } : {}),
-    shutdownSignal: shutdown.signal,
-  });
-  const http = await startHttpServer({ address: String(flags["http-address"]), fetch: app.fetch, ...tlsFromFlags(flags, "http") });
-  const grpc = await startGrpcServer({
-    address: String(flags["grpc-address"]),
-    ...tlsFromFlags(flags, "grpc"),
-    storeApi: store.storeApi,
-    ready: store.ready,
-    metrics,
-    ...(bearerToken !== undefined ? { bearerToken } : {}),
-  });
+  const { http, grpc } = await startComponentServers(flags, { storeApi: store.storeApi, ready: store.ready, metrics, bearerToken, shutdownSignal: shutdown.signal });
   log("info", `listening: http port ${http.port}, grpc port ${grpc.port}, bucket ${bucket.name}, data dir ${dataDir}`);
 
   const stopSync = startSyncLoop({ store, headerCache, intervalMs: num(flags["sync-block-duration"], 15 * 60_000), log });
