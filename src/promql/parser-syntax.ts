@@ -8,10 +8,12 @@
  * range on a non-selector). Valid queries pass through untouched; the lezer path builds the AST.
  */
 import { getFunction } from "./function-table.ts";
-import { PromLexer, type Tok } from "./parser-lexer.ts";
+import type { Tok } from "./parser-lexer.ts";
+import { checkDurationToken, checkNumberLiteral } from "./parser-syntax-literals.ts";
+import { ModifierSyntax, type OperandKind as Kind } from "./parser-syntax-modifiers.ts";
+import type { SyntaxFail } from "./parser-token-cursor.ts";
 
-/** Raised with Prometheus' message and the 0-based start/end offsets of its position range. */
-export type SyntaxFail = (msg: string, start: number, end: number) => Error;
+export { describeToken, type SyntaxFail } from "./parser-token-cursor.ts";
 
 /** Options that change which inputs are valid. */
 export interface SyntaxOptions {
@@ -26,28 +28,6 @@ const METRIC_KEYWORDS = new Set(["by", "without", "offset", "fill", "fill_left",
 /** Keyword tokens accepted as a label name in grouping clauses. */
 const LABEL_KEYWORDS = new Set([...METRIC_KEYWORDS, "bool", "group_left", "group_right", "ignoring", "on"]);
 const PARAM_AGGREGATORS = new Set(["topk", "bottomk", "quantile", "count_values", "limitk", "limit_ratio"]);
-const DURATION_UNITS = ["y", "w", "d", "h", "m", "s", "ms"];
-
-/** How a token is named in Prometheus' "unexpected ..." messages (lex.go's Item.desc). */
-export function describeToken(t: Tok): string {
-  switch (t.kind) {
-    case "EOF": return "end of input";
-    case "op": return `<op:${t.val}>`;
-    case "aggr": return `<aggr:${t.val}>`;
-    case "keyword": return `<${t.val}>`;
-    case "IDENTIFIER": return `identifier ${JSON.stringify(t.val)}`;
-    case "METRIC_IDENTIFIER": return `metric identifier ${JSON.stringify(t.val)}`;
-    case "STRING": return `string ${goQuoteShort(t.val)}`;
-    case "NUMBER": return `number ${goQuoteShort(t.val)}`;
-    case "DURATION": return `duration ${goQuoteShort(t.val)}`;
-    default: return goQuoteShort(t.val);
-  }
-}
-
-/** Go's `%q`, or `%.10q...` for values longer than 10 characters (Item.String). */
-function goQuoteShort(v: string): string {
-  return v.length > 10 ? `${JSON.stringify(v.slice(0, 10))}...` : JSON.stringify(v);
-}
 
 /**
  * Checks `query`; throws `fail(...)` with Prometheus' first error. Otherwise returns the offsets
@@ -60,61 +40,25 @@ export function checkSyntax(query: string, opts: SyntaxOptions, fail: SyntaxFail
   return c.offsetNames;
 }
 
-/** What a parsed operand is, as far as range/offset/@ errors care. */
-type Kind = "selector" | "selector-offset" | "selector-at" | "other";
-
-class SyntaxChecker {
-  private readonly lexer: PromLexer;
-  private look: Tok | null = null;
-  /** Contexts of enclosing constructs whose grammar rule has an error alternative, innermost last. */
-  private readonly contexts: string[] = [];
+/** Expressions: binary chains, unary signs, operands, calls, aggregations, matchers. */
+class SyntaxChecker extends ModifierSyntax {
   /** End offset of the last call body's ")". */
   private lastClose = 0;
   /** Offsets of `offset` tokens that name a metric. */
   readonly offsetNames: number[] = [];
 
   constructor(
-    private readonly q: string,
+    q: string,
     private readonly opts: SyntaxOptions,
-    private readonly fail: SyntaxFail,
+    fail: SyntaxFail,
   ) {
-    this.lexer = new PromLexer(q);
+    super(q, fail);
   }
 
   run(): void {
     if (this.peek().kind === "EOF") throw this.fail("no expression found in input", 0, 0);
     this.expr();
     if (this.peek().kind !== "EOF") throw this.unexpected();
-  }
-
-  /** The next token; a lexer error is reported as soon as the parser reaches it. */
-  private peek(): Tok {
-    if (!this.look) {
-      this.look = this.lexer.next();
-      if (this.look.kind === "ERROR") throw this.fail(this.look.val, this.look.pos, this.q.length);
-    }
-    return this.look;
-  }
-
-  private take(): Tok {
-    const t = this.peek();
-    this.look = null;
-    return t;
-  }
-
-  private is(kind: Tok["kind"], val?: string): boolean {
-    const t = this.peek();
-    return t.kind === kind && (val === undefined || t.val.toLowerCase() === val);
-  }
-
-  /** `unexpected <token>[ in <context>][, expected <what>]` for the next token. */
-  private unexpected(context?: string, expected?: string): Error {
-    const t = this.peek();
-    const ctx = context ?? this.contexts[this.contexts.length - 1];
-    let msg = `unexpected ${describeToken(t)}`;
-    if (ctx) msg += ` in ${ctx}`;
-    if (expected) msg += `, expected ${expected}`;
-    return this.fail(msg, t.pos, t.pos + t.val.length);
   }
 
   private expr(): Kind {
@@ -184,7 +128,7 @@ class SyntaxChecker {
     const t = this.peek();
     switch (t.kind) {
       case "NUMBER":
-        this.checkNumber(t);
+        checkNumberLiteral(t, this.fail);
         this.take();
         return "other";
       case "STRING":
@@ -192,7 +136,7 @@ class SyntaxChecker {
         return "other";
       case "DURATION":
         this.take();
-        this.checkDuration(t);
+        checkDurationToken(t, this.fail);
         return "other";
       case "(": {
         this.take();
@@ -381,187 +325,4 @@ class SyntaxChecker {
         return false;
     }
   }
-
-  private startsDuration(): boolean {
-    const t = this.peek();
-    return t.kind === "NUMBER" || t.kind === "DURATION" || t.kind === "(" || t.kind === "preproc" ||
-      (t.kind === "op" && (t.val === "+" || t.val === "-"));
-  }
-
-  /**
-   * A duration expression inside brackets (literals, step()/range()/min_of()/max_of(), + - * / % ^
-   * and parentheses); its finer rules are left to the lezer path. `complete` is false when it
-   * stopped where an operand was still due, which Prometheus reports in the bracket's context.
-   */
-  private durationTokens(single = false): { toks: Tok[]; complete: boolean } {
-    const toks: Tok[] = [];
-    let depth = 0;
-    let wantOperand = true;
-    for (;;) {
-      const t = this.peek();
-      // An offset takes one operand: a parenthesised expression or a duration function call.
-      if (single && toks.length > 0 && depth === 0 && !wantOperand) return { toks, complete: true };
-      if (t.kind === "(" && wantOperand) depth++;
-      else if (t.kind === ")" && !wantOperand && depth > 0) depth--;
-      else if ((t.kind === "NUMBER" || t.kind === "DURATION") && wantOperand) wantOperand = false;
-      else if (t.kind === "preproc" && wantOperand) {
-        toks.push(this.take());
-        if (!this.is("(")) return { toks, complete: false };
-        const w = t.val.toLowerCase();
-        if (w === "step" || w === "range") {
-          // step() and range() take no arguments.
-          toks.push(this.take());
-          if (!this.is(")")) return { toks, complete: false };
-          toks.push(this.take());
-          wantOperand = false;
-        }
-        continue;
-      } else if (t.kind === "op" && (t.val === "+" || t.val === "-")) wantOperand = true;
-      else if (t.kind === "op" && "*/%^".includes(t.val) && !wantOperand) wantOperand = true;
-      else if (t.kind === "," && depth > 0 && !wantOperand) wantOperand = true;
-      else return { toks, complete: !wantOperand && depth === 0 };
-      this.checkDurationLiteral(t, toks[toks.length - 1]);
-      toks.push(this.take());
-    }
-  }
-
-  /** Literal checks Prometheus' grammar actions do inside durations (brackets, offsets). */
-  private checkDurationLiteral(t: Tok, prev: Tok | undefined, sign?: Tok): void {
-    if (t.kind === "DURATION") this.checkDuration(t);
-    if (t.kind !== "NUMBER" && t.kind !== "DURATION") return;
-    this.checkNumber(t);
-    const v = literalSeconds(t);
-    if (t.kind === "NUMBER" && Math.abs(v) * 1e9 > 9.223372036854775807e18) {
-      // A signed offset reports the sign's position.
-      const at = sign ?? t;
-      throw this.fail("duration out of range", at.pos, at.pos + at.val.length);
-    }
-    if (prev?.kind === "op" && (prev.val === "/" || prev.val === "%") && v === 0) {
-      throw this.fail(prev.val === "/" ? "division by zero" : "modulo by zero", prev.pos, prev.pos + 1);
-    }
-  }
-
-  /** Number literals Go cannot represent as a float64. */
-  private checkNumber(t: Tok): void {
-    if (t.kind !== "NUMBER" || /^[+-]?(inf|nan)$/i.test(t.val)) return;
-    const v = Number(t.val.replace(/_/g, ""));
-    if (!Number.isFinite(v)) {
-      const why = Number.isNaN(v) ? "invalid syntax" : "value out of range";
-      throw this.fail(
-        `error parsing number: strconv.ParseFloat: parsing ${JSON.stringify(t.val)}: ${why}`,
-        t.pos, t.pos + t.val.length,
-      );
-    }
-  }
-
-  /** Prometheus rejects non-positive literal ranges and steps while parsing. */
-  private checkPositive(toks: Tok[]): void {
-    const lit = toks[toks.length - 1];
-    const signed = toks.length === 2 && toks[0]!.kind === "op" && (toks[0]!.val === "-" || toks[0]!.val === "+");
-    if (!lit || !(toks.length === 1 || signed) || (lit.kind !== "NUMBER" && lit.kind !== "DURATION")) return;
-    const v = literalSeconds(lit);
-    if (Number.isNaN(v)) return;
-    const value = signed && toks[0]!.val === "-" ? -v : v;
-    if (value <= 0) throw this.fail("duration must be greater than 0", toks[0]!.pos, lit.pos + lit.val.length);
-  }
-
-  private bracket(kind: Kind): Kind {
-    const open = this.take();
-    const rangeCtx = "subquery or range selector";
-    const rangeWant = "number, duration, step(), or range()";
-    if (!this.startsDuration()) throw this.unexpected(rangeCtx, rangeWant);
-    const range = this.durationTokens();
-    if (!range.complete) throw this.unexpected(rangeCtx, rangeWant);
-    this.checkPositive(range.toks);
-    if (this.is("]")) {
-      const close = this.take();
-      let msg = "";
-      if (kind === "other") msg = "ranges only allowed for vector selectors";
-      else if (kind === "selector-offset") msg = "no offset modifiers allowed before range";
-      else if (kind === "selector-at") msg = "no @ modifiers allowed before range";
-      if (msg) throw this.fail(msg, open.pos, close.pos + 1);
-      return "other";
-    }
-    if (!this.is(":")) throw this.unexpected("subquery or range", '":" or "]"');
-    this.take();
-    if (this.is("]")) {
-      this.take();
-      return "other";
-    }
-    const stepWant = 'number, duration, step(), range(), or "]"';
-    if (!this.startsDuration()) throw this.unexpected("subquery selector", stepWant);
-    const step = this.durationTokens();
-    if (!step.complete) throw this.unexpected("subquery selector", stepWant);
-    this.checkPositive(step.toks);
-    if (!this.is("]")) throw this.unexpected("subquery selector", '"]"');
-    this.take();
-    return "other";
-  }
-
-  private offset(): void {
-    const expected = "number, duration, step(), or range()";
-    if (!this.startsDuration()) throw this.unexpected("offset", expected);
-    const sign = this.is("op", "+") || this.is("op", "-") ? this.take() : undefined;
-    const t = this.peek();
-    if (t.kind === "NUMBER" || t.kind === "DURATION") {
-      this.checkDurationLiteral(t, undefined, sign);
-      this.take();
-      return;
-    }
-    if (t.kind !== "preproc" && t.kind !== "(") throw this.unexpected("offset", expected);
-    if (!this.durationTokens(true).complete) throw this.unexpected("offset", expected);
-  }
-
-
-
-  private at(): void {
-    const t = this.peek();
-    if (t.kind === "NUMBER" || t.kind === "DURATION") {
-      this.take();
-      return;
-    }
-    if (t.kind === "op" && (t.val === "+" || t.val === "-")) {
-      this.take();
-      if (!this.is("NUMBER") && !this.is("DURATION")) throw this.unexpected("@", "timestamp");
-      this.take();
-      return;
-    }
-    if (t.kind === "preproc" && (t.val.toLowerCase() === "start" || t.val.toLowerCase() === "end")) {
-      this.take();
-      if (!this.is("(")) throw this.unexpected("@", "timestamp");
-      this.take();
-      if (!this.is(")")) throw this.unexpected("@", "timestamp");
-      this.take();
-      return;
-    }
-    throw this.unexpected("@", "timestamp");
-  }
-
-  /** Duration literals must have known units in decreasing order (Prometheus' parseDuration). */
-  private checkDuration(t: Tok): void {
-    const msg = durationLiteralError(t.val);
-    if (msg) throw this.fail(msg, t.pos, t.pos + t.val.length);
-  }
-}
-
-/** The error Prometheus' duration parsing gives for a DURATION token, or null if it is valid. */
-function durationLiteralError(text: string): string | null {
-  const parts = text.match(/[0-9]+|[a-zA-Z]+/g) ?? [];
-  let last = -1;
-  for (let i = 1; i < parts.length; i += 2) {
-    const unit = DURATION_UNITS.indexOf(parts[i]!);
-    if (unit < 0) return `unknown unit ${JSON.stringify(parts[i])} in duration ${JSON.stringify(text)}`;
-    if (unit <= last) return `not a valid duration string: ${JSON.stringify(text)}`;
-    last = unit;
-  }
-  return null;
-}
-
-/** Seconds of a NUMBER or DURATION literal (NaN if not simple). */
-function literalSeconds(t: Tok): number {
-  if (t.kind === "NUMBER") return Number(t.val.replace(/_/g, ""));
-  let s = 0;
-  const mult: Record<string, number> = { y: 31536000, w: 604800, d: 86400, h: 3600, m: 60, s: 1, ms: 0.001 };
-  for (const m of t.val.matchAll(/([0-9]+)([a-z]+)/g)) s += Number(m[1]) * (mult[m[2]!] ?? NaN);
-  return s;
 }
