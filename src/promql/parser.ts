@@ -12,49 +12,17 @@ import type { SyntaxNode } from "@lezer/common";
 import { METRIC_NAME } from "../model/labels.ts";
 import { createMatcher, type MatchType, type Matcher, MatcherError } from "../model/matcher.ts";
 import { DurationError, parseDuration } from "../model/duration.ts";
-import type {
-  AggregateOp, AtPreprocessor, BinaryOp, Expr, PosRange, VectorSelector,
-} from "./ast.ts";
-import { parseDurationExpr, type DurationNode, type ParsedDuration } from "./parser-duration.ts";
+import type { AggregateOp, BinaryOp, Expr, VectorSelector } from "./ast.ts";
 import { checkAst } from "./parser-check.ts";
-import { checkSyntax } from "./parser-syntax.ts";
+import { parseDurationExpr, type ParsedDuration } from "./parser-duration.ts";
+import { ParseError } from "./parser-error.ts";
+import { reportLezerError } from "./parser-lezer-errors.ts";
+import { postfixOperator, type ConvertContext } from "./parser-postfix.ts";
 import { ItemParser, type Item, type MatchingClause } from "./parser-precedence.ts";
-import { bracketError, maskScalarOfFunctions, maskTrailingDots, unquoteString } from "./parser-text.ts";
-import { QueryError } from "./value.ts";
+import { checkSyntax } from "./parser-syntax.ts";
+import { maskScalarOfFunctions, maskTrailingDots, unquoteString } from "./parser-text.ts";
 
-/** A syntax or type error in a query; `pos` points into the query text. */
-export class ParseError extends QueryError {
-  override name = "ParseError";
-  /** 1-based line and column of `pos.start`. */
-  readonly line: number;
-  readonly column: number;
-  constructor(
-    readonly detail: string,
-    readonly pos: PosRange,
-    readonly query: string,
-  ) {
-    const { line, column } = lineColumn(query, pos.start);
-    // Prometheus 3 cannot place an error in an empty query and says so.
-    const where = query === "" ? "unknown position" : `${line}:${column}`;
-    super("bad_data", `${where}: parse error: ${detail}`);
-    this.line = line;
-    this.column = column;
-  }
-}
-
-/** 1-based line and column of `offset`; like Prometheus, the column counts UTF-8 bytes. */
-function lineColumn(text: string, offset: number): { line: number; column: number } {
-  let line = 1;
-  let lineStart = 0;
-  for (let i = 0; i < offset && i < text.length; i++) {
-    if (text.charCodeAt(i) === 10) {
-      line++;
-      lineStart = i + 1;
-    }
-  }
-  const bytes = new TextEncoder().encode(text.slice(lineStart, offset)).length;
-  return { line, column: bytes + 1 };
-}
+export { ParseError } from "./parser-error.ts";
 
 /** Options of {@link parseExpr}. */
 export interface ParseOptions {
@@ -88,7 +56,7 @@ const AGG_OPS = new Set<string>([
 ]);
 
 /** Walks one lezer tree. */
-class Converter {
+class Converter implements ConvertContext {
   /** Offsets of `min_of`/`max_of` calls that were masked as `minute` for lezer, with their real names. */
   readonly renamed = new Map<number, string>();
 
@@ -107,7 +75,7 @@ class Converter {
     for (const at of offsetNames) masked = `${masked.slice(0, at + 5)}_${masked.slice(at + 6)}`;
     const tree = lezer.parse(masked);
     const top = tree.topNode;
-    this.findSyntaxError(top);
+    reportLezerError(top, this.q, (msg, start, end) => this.err(msg, start, end));
     const first = top.firstChild;
     if (!first) throw this.err("no expression found in input", 0, 0);
     const expr = this.convert(first);
@@ -121,39 +89,6 @@ class Converter {
 
   text(n: SyntaxNode): string {
     return this.q.slice(n.from, n.to);
-  }
-
-  /** Reports the first error node lezer produced, worded like Prometheus' lexer/parser errors. */
-  findSyntaxError(top: SyntaxNode): void {
-    const c = top.cursor();
-    let errNode: { from: number; to: number } | null = null;
-    do {
-      if (c.type.isError) {
-        errNode = { from: c.from, to: c.to };
-        break;
-      }
-      // Unterminated strings are accepted by the lezer tokenizer.
-      if (c.type.name === "StringLiteral") {
-        const s = this.q.slice(c.from, c.to);
-        if (s.length < 2 || s[s.length - 1] !== s[0] || (s[0] !== "`" && s.endsWith("\\" + s[0]) && !s.endsWith("\\\\" + s[0]))) {
-          throw this.err("unterminated quoted string", c.from, c.to);
-        }
-      }
-    } while (c.next());
-    if (!errNode) return;
-    const unbalanced = bracketError(this.q);
-    if (unbalanced) throw this.err(unbalanced.msg, unbalanced.pos, unbalanced.pos);
-    const { from } = errNode;
-    let i = from;
-    while (i < this.q.length && /\s/.test(this.q[i]!)) i++;
-    if (i >= this.q.length) throw this.err("unexpected end of input", from, from);
-    // Unknown function: identifier directly followed by "(".
-    const before = /([A-Za-z_:][A-Za-z0-9_:]*)\s*$/.exec(this.q.slice(0, i));
-    if (this.q[i] === "(" && before) {
-      throw this.err(`unknown function with name ${JSON.stringify(before[1])}`, i - before[0].length, i);
-    }
-    const word = /^[A-Za-z_:][A-Za-z0-9_:]*|^\S/.exec(this.q.slice(i))![0];
-    throw this.err(`unexpected ${JSON.stringify(word)}`, i, i + word.length);
   }
 
   /** Converts one expression node; binary/unary/postfix chains are re-associated. */
@@ -190,7 +125,7 @@ class Converter {
       case "OffsetExpr":
       case "StepInvariantExpr": {
         this.flatten(n.firstChild!, out);
-        out.push({ t: "post", apply: this.postfix(n) });
+        out.push({ t: "post", apply: postfixOperator(this, n) });
         return;
       }
       case "AnchoredExpr":
@@ -284,90 +219,6 @@ class Converter {
       else if (c.type.name === "QuotedLabelName") out.push(this.unquote(c.firstChild ?? c));
     }
     return out;
-  }
-
-  /** Builds the function applying a postfix node (range, subquery, offset, @) to its operand. */
-  postfix(n: SyntaxNode): (e: Expr) => Expr {
-    const end = n.to;
-    switch (n.type.name) {
-      case "MatrixSelector": {
-        const range = this.duration(n.firstChild!.nextSibling!);
-        return (e) => {
-          if (e.kind !== "vectorSelector") {
-            throw this.err("ranges only allowed for vector selectors", e.pos.start, end);
-          }
-          if (e.offset !== 0 || e.offsetExpr) throw this.err("no offset modifiers allowed before range", e.pos.start, end);
-          if (e.timestamp !== null || e.startOrEnd !== null) throw this.err("no @ modifiers allowed before range", e.pos.start, end);
-          return {
-            kind: "matrixSelector", vectorSelector: e, range: range.ms, ...(range.expr ? { rangeExpr: range.expr } : {}),
-            pos: { start: e.pos.start, end },
-          };
-        };
-      }
-      case "SubqueryExpr": {
-        const durs: SyntaxNode[] = [];
-        for (let c = n.firstChild!.nextSibling; c; c = c.nextSibling) if (c.type.name === "DurationExpr") durs.push(c);
-        const range = this.duration(durs[0]!);
-        const step = durs[1] ? this.duration(durs[1]) : { ms: 0 };
-        return (e) => ({
-          kind: "subquery", expr: e, range: range.ms, step: step.ms, offset: 0, timestamp: null, startOrEnd: null,
-          ...(range.expr ? { rangeExpr: range.expr } : {}),
-          ...(step.expr ? { stepExpr: step.expr } : {}),
-          pos: { start: e.pos.start, end },
-        });
-      }
-      case "OffsetExpr": {
-        const d = n.lastChild!;
-        const offset = this.offsetDuration(d);
-        return (e) => this.withModifiers(e, end, "offset", (m) => {
-          if (m.offset !== 0 || m.offsetExpr) throw this.err("offset may not be set multiple times", e.pos.start, end);
-          return { ...m, offset: offset.ms, ...(offset.expr ? { offsetExpr: offset.expr } : {}) };
-        });
-      }
-      case "StepInvariantExpr": {
-        const last = n.lastChild!;
-        let ts: number | null = null;
-        let se: AtPreprocessor | null = null;
-        let atError = "";
-        let node = last;
-        if (last.type.name !== "NumberDurationLiteral") {
-          // "start" "(" ")" — find the AtModifierPreprocessors child.
-          for (let c = n.firstChild!.nextSibling; c; c = c.nextSibling) if (c.type.name === "AtModifierPreprocessors") node = c;
-          se = node.firstChild?.type.name === "AtEnd" ? "end" : "start";
-        } else {
-          const t = this.text(last);
-          const neg = t.startsWith("-");
-          const v = this.number(t.replace(/^[-+]\s*/, ""), last) * (neg ? -1 : 1);
-          const ms = Math.round(v * 1000);
-          // Prometheus bounds the seconds by int64 and reports the modified expression's position.
-          if (!Number.isFinite(v) || Math.abs(v) >= 9.223372036854776e18 || Math.abs(ms) > 9.223372036854776e18) {
-            atError = `timestamp out of bounds for @ modifier: ${goFloatF(v)}`;
-          }
-          ts = ms;
-        }
-        return (e) => this.withModifiers(e, end, "@", (m) => {
-          if (atError) throw this.err(atError, e.pos.start, e.pos.end);
-          if (m.timestamp !== null || m.startOrEnd !== null) throw this.err("@ <timestamp> may not be set multiple times", e.pos.start, end);
-          return { ...m, timestamp: ts, startOrEnd: se };
-        });
-      }
-    }
-    throw this.err(`unexpected ${n.type.name}`, n.from, n.to);
-  }
-
-  /** Applies offset/@ to a selector or subquery (through a matrix selector to its vector selector). */
-  withModifiers(e: Expr, end: number, what: string, f: (m: Mods) => Mods): Expr {
-    const pos = { start: e.pos.start, end };
-    if (e.kind === "vectorSelector") return { ...e, ...f(e as VectorSelector & Mods), pos };
-    if (e.kind === "subquery") return { ...e, ...f(e as typeof e & Mods), pos };
-    if (e.kind === "matrixSelector") {
-      const vs = { ...e.vectorSelector, ...f(e.vectorSelector as VectorSelector & Mods) };
-      return { ...e, vectorSelector: vs, pos };
-    }
-    throw this.err(
-      `${what} modifier must be preceded by an instant vector selector or range vector selector or a subquery`,
-      e.pos.start, end,
-    );
   }
 
   primary(n: SyntaxNode): Expr {
@@ -523,15 +374,5 @@ class Converter {
     }
   }
 }
-
-/** Go's `%f` of a float: six decimals, `+Inf`, `-Inf`, `NaN`. */
-function goFloatF(v: number): string {
-  if (Number.isNaN(v)) return "NaN";
-  if (!Number.isFinite(v)) return v > 0 ? "+Inf" : "-Inf";
-  if (Math.abs(v) >= 1e21) return `${BigInt(v).toString()}.000000`;
-  return v.toFixed(6);
-}
-
-type Mods = { offset: number; timestamp: number | null; startOrEnd: AtPreprocessor | null; offsetExpr?: DurationNode };
 
 export { unquoteString };
