@@ -5,6 +5,8 @@
  * queries are reported exactly as Prometheus reports them (see `parser-syntax.ts`).
  */
 
+import { isAlnum, isAlpha, isDigit, RuneScanner } from "./parser-lexer-scanner.ts";
+
 /** Token kinds; the names follow Prometheus' item types. */
 export type TokKind =
   | "EOF" | "ERROR" | "IDENTIFIER" | "METRIC_IDENTIFIER" | "STRING" | "NUMBER" | "DURATION"
@@ -31,9 +33,6 @@ const PREPROCESSORS = new Set(["start", "end", "step", "range", "max_of", "min_o
 const DURATION_KEYWORDS = new Set(["step", "range", "max_of", "min_of"]);
 
 const isSpace = (c: string): boolean => c === " " || c === "\t" || c === "\n" || c === "\r";
-const isDigit = (c: string): boolean => c >= "0" && c <= "9";
-const isAlpha = (c: string): boolean => c === "_" || (c >= "a" && c <= "z") || (c >= "A" && c <= "Z");
-const isAlnum = (c: string): boolean => isAlpha(c) || isDigit(c);
 
 /** Go's `%q` of a single rune. */
 export function quoteRune(c: string): string {
@@ -45,19 +44,11 @@ export function quoteRune(c: string): string {
   return `'${c}'`;
 }
 
-/** Go's `%#U` of a rune: `U+0063 'c'`. */
-function goUnicode(c: string): string {
-  const cp = c.codePointAt(0)!;
-  return `U+${cp.toString(16).toUpperCase().padStart(4, "0")} '${c}'`;
-}
-
 /**
  * Tokenizes `input` lazily; the last token is EOF or ERROR (an ERROR's `pos` is the lexer's
  * item start when the error was found, as in Prometheus).
  */
-export class PromLexer {
-  private pos = 0;
-  private start = 0;
+export class PromLexer extends RuneScanner {
   private parenDepth = 0;
   private braceOpen = false;
   private bracketOpen = false;
@@ -65,30 +56,6 @@ export class PromLexer {
   private gotDuration = false;
   /** Lexing inside `[...]` right after `[`, `(` or an operator (lex.go's lexDurationExpr). */
   private durationMode = false;
-  private done = false;
-
-  constructor(private readonly input: string) {}
-
-  private peek(): string {
-    return this.input[this.pos] ?? "";
-  }
-
-  private nextChar(): string {
-    const c = this.input[this.pos] ?? "";
-    if (c !== "") this.pos++;
-    return c;
-  }
-
-  private tok(kind: TokKind): Tok {
-    const t = { kind, pos: this.start, val: this.input.slice(this.start, this.pos) };
-    this.start = this.pos;
-    return t;
-  }
-
-  private error(msg: string): Tok {
-    this.done = true;
-    return { kind: "ERROR", pos: this.start, val: msg };
-  }
 
   /** The next token; after EOF or ERROR it keeps returning that kind. */
   next(): Tok {
@@ -301,127 +268,5 @@ export class PromLexer {
     return this.tok(word.includes(":") ? "METRIC_IDENTIFIER" : "IDENTIFIER");
   }
 
-  private numberOrDuration(): Tok {
-    if (this.scanNumber()) return this.tok("NUMBER");
-    if (this.remainingDuration()) {
-      this.pos--;
-      return this.tok("DURATION");
-    }
-    return this.error(`bad number or duration syntax: ${JSON.stringify(this.input.slice(this.start, this.pos))}`);
-  }
 
-  private accept(chars: string): boolean {
-    const c = this.peek();
-    if (c !== "" && chars.includes(c)) {
-      this.pos++;
-      return true;
-    }
-    return false;
-  }
-
-  /** After the digits of a duration: units, more digit+unit groups, and no trailing alphanumeric. */
-  private remainingDuration(): boolean {
-    if (!this.accept("smhdwy")) return false;
-    this.accept("s");
-    while (this.accept("0123456789")) {
-      while (this.accept("0123456789"));
-      if (!this.accept("smhdw")) return false;
-      this.accept("s");
-    }
-    const c = this.nextChar();
-    if (c === "") this.pos++; // lex.go's next() at EOF still lets backup() step back one rune.
-    return !isAlnum(c);
-  }
-
-  /** lex.go's scanNumber: decimal/hex/octal with `_` separators, a dot and an exponent. */
-  private scanNumber(): boolean {
-    const initial = this.pos;
-    let digits = "0123456789";
-    if (this.accept("0") && this.accept("xX")) {
-      this.accept("_");
-      digits = "0123456789abcdefABCDEF";
-    }
-    this.accept(".");
-    this.accept(digits);
-    let dot = false;
-    let exp = false;
-    const is = (s: string): boolean => this.peek() !== "" && s.includes(this.peek());
-    while (is(digits + "._eE")) {
-      if (is(".") && dot) {
-        this.accept(".");
-        return false;
-      }
-      if (is("eE") && exp) {
-        this.accept("eE");
-        return false;
-      }
-      if (this.accept(".")) {
-        dot = true;
-        if (this.accept("_.")) return false;
-        if (digits.length > 10) return false;
-        continue;
-      }
-      if (this.accept("eE")) {
-        exp = true;
-        this.accept("+-");
-        if (this.accept("._eE") || this.peek() === "") return false;
-        continue;
-      }
-      if (this.accept("_")) {
-        if (this.accept("._eE") || this.peek() === "") return false;
-        continue;
-      }
-      while (this.accept(digits));
-    }
-    if (this.pos === initial) return false;
-    return !isAlnum(this.peek());
-  }
-
-  private quotedString(open: string): Tok {
-    for (;;) {
-      const c = this.nextChar();
-      if (c === "\\") {
-        const err = this.escape(open);
-        if (err) return this.error(err);
-        continue;
-      }
-      if (c === "" || c === "\n") return this.error("unterminated quoted string");
-      if (c === open) return this.tok("STRING");
-    }
-  }
-
-  private escape(open: string): string | null {
-    let c = this.nextChar();
-    let n: number;
-    let base: number;
-    let max: number;
-    if ("abfnrtv\\".includes(c) && c !== "" || c === open) return null;
-    if (c >= "0" && c <= "7") [n, base, max] = [3, 8, 255];
-    else if (c === "x") [c, n, base, max] = [this.nextChar(), 2, 16, 255];
-    else if (c === "u") [c, n, base, max] = [this.nextChar(), 4, 16, 0x10ffff];
-    else if (c === "U") [c, n, base, max] = [this.nextChar(), 8, 16, 0x10ffff];
-    else if (c === "") return "escape sequence not terminated";
-    else return `unknown escape sequence ${goUnicode(c)}`;
-    let x = 0;
-    while (n > 0) {
-      const d = c === "" ? 16 : parseInt(c, 16);
-      if (Number.isNaN(d) || d >= base) {
-        if (c === "") return "escape sequence not terminated";
-        return `illegal character ${goUnicode(c)} in escape sequence`;
-      }
-      x = x * base + d;
-      n--;
-      if (n > 0) c = this.nextChar();
-    }
-    if (x > max || (x >= 0xd800 && x < 0xe000)) return "escape sequence is an invalid Unicode code point";
-    return null;
-  }
-
-  private rawString(): Tok {
-    for (;;) {
-      const c = this.nextChar();
-      if (c === "") return this.error("unterminated raw string");
-      if (c === "`") return this.tok("STRING");
-    }
-  }
 }
