@@ -16,16 +16,12 @@
  * Also: promtool 2.42 as an HTTP client (`promtool query instant|range|series|labels`) prints the
  * same output against the Meridian querier as against Prometheus.
  */
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createFilesystemBucket } from "../../src/runtime/node/filesystem-bucket.ts";
-import { writeBlockDir } from "../../src/runtime/node/write-block-dir.ts";
 import { writeBlock } from "../../src/tsdb/block-writer.ts";
 import { COMPAT_HOURS, COMPAT_T0, makeCompatSeries, withoutWindow } from "../helpers/query-compat-data.ts";
 import { memoryBucketWith, startTestQuerier, startTestStore, type TestQuerier, type TestStore } from "../helpers/query-stack.ts";
-import { findBinary, runPromtool, startPrometheus, type RunningPrometheus } from "./helpers/promtool.ts";
+import { startCompatStack, type CompatStack } from "./helpers/compat-stack.ts";
+import { findBinary, runPromtool } from "./helpers/promtool.ts";
 
 const havePrometheus = findBinary("prometheus") !== undefined && findBinary("promtool") !== undefined;
 if (!havePrometheus) console.warn("SKIPPED query-compat system tests: install Debian's `prometheus` package to run them");
@@ -38,28 +34,16 @@ const START = COMPAT_T0 + 10 * MIN;
 const END = COMPAT_T0 + 3 * 3600_000;
 const DATA_END = COMPAT_T0 + COMPAT_HOURS * 3600_000;
 
-let work = "";
-let prom: RunningPrometheus | undefined;
-let store: TestStore | undefined;
-let querier: TestQuerier | undefined;
+let stack: CompatStack | undefined;
 /** A second querier over the same data cut into two 2 h blocks, one per store gateway. */
 let split: TestQuerier | undefined;
 const splitStores: TestStore[] = [];
 /** Which querier compare() asks (switched by the split-stores suite). */
-let target = (): TestQuerier => querier!;
+let target = (): TestQuerier => stack!.querier;
 
 beforeAll(async () => {
   if (!havePrometheus) return;
-  work = await mkdtemp(join(tmpdir(), "meridian-query-compat-"));
-  const block = writeBlock(makeCompatSeries(), {});
-  const tsdb = join(work, "prom-tsdb");
-  const bucketDir = join(work, "bucket");
-  await mkdir(tsdb, { recursive: true });
-  await mkdir(bucketDir, { recursive: true });
-  await writeBlockDir(tsdb, block);
-  await writeBlockDir(bucketDir, block);
-  [prom, store] = await Promise.all([startPrometheus(tsdb, work), startTestStore(createFilesystemBucket(bucketDir))]);
-  querier = await startTestQuerier([store.address]);
+  stack = await startCompatStack("query-compat");
   const mid = COMPAT_T0 + 2 * 3600_000;
   for (const [from, to] of [[COMPAT_T0, mid], [mid, DATA_END]] as const) {
     const part = withoutWindow(withoutWindow(makeCompatSeries(), -Infinity, from), to, Infinity).filter((x) => x.t.length > 0);
@@ -69,12 +53,9 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await querier?.close();
   await split?.close();
   await Promise.all(splitStores.map((x) => x.stop()));
-  await store?.stop();
-  await prom?.stop();
-  if (work) await rm(work, { recursive: true, force: true });
+  await stack?.stop();
 });
 
 interface Answer {
@@ -89,7 +70,7 @@ async function get(base: string, path: string, init?: RequestInit): Promise<Answ
 
 /** Sends one request to both servers; returns a mismatch description or undefined. */
 async function compare(path: string, init?: RequestInit): Promise<string | undefined> {
-  const [p, m] = await Promise.all([get(prom!.url, path, init), get(target().url, path, init)]);
+  const [p, m] = await Promise.all([get(stack!.prom.url, path, init), get(target().url, path, init)]);
   if (p.status === m.status && p.body === m.body) return undefined;
   let i = 0;
   while (i < p.body.length && p.body[i] === m.body[i]) i++;
@@ -133,7 +114,7 @@ function sameWithin(p: unknown, m: unknown): boolean {
 }
 
 async function compareNumeric(path: string): Promise<string | undefined> {
-  const [p, m] = await Promise.all([get(prom!.url, path), get(target().url, path)]);
+  const [p, m] = await Promise.all([get(stack!.prom.url, path), get(target().url, path)]);
   if (p.status === m.status && (p.body === m.body || sameWithin(JSON.parse(p.body), JSON.parse(m.body)))) return undefined;
   return `${decodeURIComponent(path)} (within 1e-12)\n  prometheus ${p.status}: ${p.body.slice(0, 600)}\n  meridian   ${m.status}: ${m.body.slice(0, 600)}`;
 }
@@ -270,7 +251,7 @@ describe.skipIf(!havePrometheus)("query API: Meridian querier vs Prometheus 2.42
     const emptyQuery = [`/api/v1/query`, `/api/v1/query?query=&time=${sec(AT)}`];
     const differing = ["node_load1 offset", "node_load1[5x]"].flatMap((e) => [instant(e), range(e)]);
     for (const path of [...emptyQuery, ...differing]) {
-      const [p, m] = await Promise.all([get(prom!.url, path), get(querier!.url, path)]);
+      const [p, m] = await Promise.all([get(stack!.prom.url, path), get(stack!.querier.url, path)]);
       expect(m.status, `${path}: ${m.body}`).toBe(p.status);
       const pj = JSON.parse(p.body) as { errorType: string; error: string };
       const mj = JSON.parse(m.body) as { errorType: string; error: string };
@@ -329,7 +310,7 @@ describe.skipIf(!havePrometheus)("the same data cut into 2 h blocks on two store
     target = () => split!;
   });
   afterAll(() => {
-    target = () => querier!;
+    target = () => stack!.querier;
   });
 
   it("answers across the block and store boundary exactly as Prometheus over the whole block", async () => {
@@ -347,7 +328,7 @@ describe.skipIf(!havePrometheus)("the same data cut into 2 h blocks on two store
 describe.skipIf(!havePrometheus)("promtool as a client of the Meridian querier", () => {
   /** Runs the same promtool command against both servers; resolves with both outputs. */
   async function both(args: (url: string) => string[]): Promise<{ prom: string; meridian: string }> {
-    const [p, m] = await Promise.all([runPromtool(args(prom!.url)), runPromtool(args(querier!.url))]);
+    const [p, m] = await Promise.all([runPromtool(args(stack!.prom.url)), runPromtool(args(stack!.querier.url))]);
     return { prom: p.stdout, meridian: m.stdout };
   }
 

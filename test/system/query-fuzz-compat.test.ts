@@ -13,16 +13,13 @@
  * closed and 3.x's left-open windows select the same points (prometheus-formats.md §10). Values are
  * compared with a tolerance because Prometheus 3 sums with Kahan compensation and 2.42 does not.
  */
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createFilesystemBucket } from "../../src/runtime/node/filesystem-bucket.ts";
-import { writeBlockDir } from "../../src/runtime/node/write-block-dir.ts";
+import { createPrng as rng } from "../../src/demo/prng.ts";
 import { writeBlock } from "../../src/tsdb/block-writer.ts";
 import { COMPAT_T0, makeCompatSeries } from "../helpers/query-compat-data.ts";
 import { memoryBucketWith, startTestQuerier, startTestStore, type TestQuerier, type TestStore } from "../helpers/query-stack.ts";
-import { findBinary, startPrometheus, type RunningPrometheus } from "./helpers/promtool.ts";
+import { startCompatStack, type CompatStack } from "./helpers/compat-stack.ts";
+import { findBinary } from "./helpers/promtool.ts";
 
 const havePrometheus = findBinary("prometheus") !== undefined;
 const MIN = 60_000;
@@ -34,26 +31,14 @@ const END = START + 60 * MIN;
 const COUNT = Number(process.env.MERIDIAN_FUZZ_COUNT ?? 250);
 const SEED = Number(process.env.MERIDIAN_FUZZ_SEED ?? 5);
 
-let work = "";
-let prom: RunningPrometheus | undefined;
-let store: TestStore | undefined;
-let querier: TestQuerier | undefined;
+let stack: CompatStack | undefined;
 /** A querier over an HA pair (replica label `replica`) with the same samples cut into different chunks. */
 let ha: TestQuerier | undefined;
 const haStores: TestStore[] = [];
 
 beforeAll(async () => {
   if (!havePrometheus) return;
-  work = await mkdtemp(join(tmpdir(), "meridian-query-fuzz-"));
-  const block = writeBlock(makeCompatSeries(), {});
-  const tsdb = join(work, "prom-tsdb");
-  const bucketDir = join(work, "bucket");
-  await mkdir(tsdb, { recursive: true });
-  await mkdir(bucketDir, { recursive: true });
-  await writeBlockDir(tsdb, block);
-  await writeBlockDir(bucketDir, block);
-  [prom, store] = await Promise.all([startPrometheus(tsdb, work), startTestStore(createFilesystemBucket(bucketDir))]);
-  querier = await startTestQuerier([store.address]);
+  stack = await startCompatStack("query-fuzz");
   // Different chunk boundaries make the replicas' chunks overlap without being identical, so the
   // querier really splits and penalty-deduplicates them (identical chunks would collapse by hash).
   for (const [replica, chunking] of [["a", {}], ["b", { mode: "fixed" as const, samplesPerChunk: 77 }]] as const) {
@@ -64,24 +49,10 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await querier?.close();
   await ha?.close();
   await Promise.all(haStores.map((x) => x.stop()));
-  await store?.stop();
-  await prom?.stop();
-  if (work) await rm(work, { recursive: true, force: true });
+  await stack?.stop();
 });
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A seeded PromQL expression generator over the compatibility data. */
 function generator(seed: number): () => string {
@@ -121,7 +92,8 @@ function generator(seed: number): () => string {
       return `${agg} ${g} (${input})`.replace("  ", " ");
     }
     // topk/bottomk only over continuous values: on ties Meridian keeps a different series than
-    // 2.42 does (see /work/notes/bugs.md), and integer-valued inputs tie all the time.
+    // 2.42 does (Prometheus 3's heap order; see src/promql/topk-ties.test.ts), and
+    // integer-valued inputs tie all the time.
     if (choice < 0.62) return `${pick(["topk", "bottomk"])}(${pick(["1", "2", "3"])}, ${pick(['rate(http_requests_total{code="200"}[5m])', "deriv(node_load1[10m])", "avg_over_time(node_load1[10m]) * 1.5"])})`;
     if (choice < 0.67) return `quantile ${pick(groupings)} (${pick(["0", "0.5", "0.9", "1"])}, ${vector(depth - 1)})`.replace("  ", " ");
     if (choice < 0.8) {
@@ -228,7 +200,7 @@ describe.skipIf(!havePrometheus)(`random PromQL (seed ${SEED}, ${COUNT} expressi
         `/api/v1/query?query=${encodeURIComponent(expr)}&time=${AT / 1000}`,
         `/api/v1/query_range?query=${encodeURIComponent(expr)}&start=${START / 1000}&end=${END / 1000}&step=60`,
       ]) {
-        const [p, m, h] = await Promise.all([body(prom!.url, path), body(querier!.url, path), body(ha!.url, path)]);
+        const [p, m, h] = await Promise.all([body(stack!.prom.url, path), body(stack!.querier.url, path), body(ha!.url, path)]);
         compared++;
         if (p.status === "success" && Array.isArray(p.data!.result) && (p.data!.result as unknown[]).length > 0) nonEmpty++;
         const kind = path.startsWith("/api/v1/query?") ? "instant" : "range";
