@@ -16,11 +16,18 @@ import { createSlidingExtremum } from "./sliding-extremum.ts";
 import { absentLabels, evalSortFunc } from "./functions-series.ts";
 import {
   DATE_KERNELS, RANGE_KERNELS, UNARY_KERNELS, clamp, clampValid, doubleExponentialSmoothing, goMax, goMin, predictLinear,
-  quantileOverTime, round,
+  quantileOverTime, RateScanner, round,
 } from "./kernels/index.ts";
 import { dropMetricName, labelsKey, newStepSeries, type NodeValue, type StepSeries } from "./step-series.ts";
 import { ExecutionError } from "./value.ts";
 import { formatGoFloat } from "./format-float.ts";
+
+/** The range functions {@link RateScanner} computes, with its flags. */
+const RATE_LIKE: ReadonlyMap<string, { isCounter: boolean; isRate: boolean }> = new Map([
+  ["rate", { isCounter: true, isRate: true }],
+  ["increase", { isCounter: true, isRate: false }],
+  ["delta", { isCounter: false, isRate: false }],
+]);
 
 function unparen(e: Expr): Expr {
   while (e.kind === "paren") e = e.expr;
@@ -144,6 +151,7 @@ async function rangeFunction(ev: Evaluator, e: Call, mi: number, path: readonly 
   }
   const out: StepSeries[] = [];
   const counterCheck = name === "rate" || name === "increase";
+  const rateLike = RATE_LIKE.get(name);
   // With `@` and step-independent parameters the result is the same at every step.
   const stepInvariant = op.at !== null && name !== "predict_linear" && params.every((p) => p === null || p.every((x) => Object.is(x, p[0])));
   for (const s of op.series) {
@@ -170,6 +178,17 @@ async function rangeFunction(ev: Evaluator, e: Call, mi: number, path: readonly 
         ss.p.fill(1);
         any = n;
       }, 1);
+    } else if (rateLike !== undefined && op.at === null) {
+      // rate/increase/delta: O(1) per window unless the window holds a reset or stale marker.
+      const scan = new RateScanner(t, v, rateLike.isCounter, rateLike.isRate);
+      forEachWindow(ev, op, t, (i, lo, hi, rs, re) => {
+        if (hi - lo > widest) widest = hi - lo;
+        const x = scan.at(lo, hi, rs, re);
+        if (x === undefined) return;
+        ss.v[i] = x;
+        ss.p[i] = 1;
+        any++;
+      });
     } else {
       forEachWindow(ev, op, t, (i, lo, hi, rs, re) => {
         if (hi - lo > widest) widest = hi - lo;

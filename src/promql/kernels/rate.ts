@@ -4,6 +4,7 @@
  * already restricted by the engine to the left-open range `(rangeStartMs, rangeEndMs]`; the range
  * bounds are needed for extrapolation. `undefined` means "no output sample for this series".
  */
+import { isStaleMarker } from "../../model/series.ts";
 import { withoutStale } from "./window.ts";
 
 /**
@@ -34,10 +35,7 @@ export function extrapolatedRate(
   if (w) return extrapolatedRate(w.t, w.v, w.start, w.end, rangeStartMs, rangeEndMs, isCounter, isRate);
   const n = end - start;
   if (n < 2) return undefined;
-  const last = end - 1;
-  const firstT = t[start]!;
-  const lastT = t[last]!;
-  let result = v[last]! - v[start]!;
+  let result = v[end - 1]! - v[start]!;
   if (isCounter) {
     let prev = v[start]!;
     for (let i = start + 1; i < end; i++) {
@@ -46,6 +44,28 @@ export function extrapolatedRate(
       prev = cur;
     }
   }
+  return extrapolate(t, v, start, end, result, rangeStartMs, rangeEndMs, isCounter, isRate);
+}
+
+/**
+ * The extrapolation half of {@link extrapolatedRate}, given the window's (reset-corrected) raw
+ * `result`. Shared by the per-window kernel and {@link RateScanner} so both do the same float
+ * operations in the same order (bit-identical results).
+ */
+function extrapolate(
+  t: Float64Array,
+  v: Float64Array,
+  start: number,
+  end: number,
+  result: number,
+  rangeStartMs: number,
+  rangeEndMs: number,
+  isCounter: boolean,
+  isRate: boolean,
+): number {
+  const n = end - start;
+  const firstT = t[start]!;
+  const lastT = t[end - 1]!;
   let durationToStart = (firstT - rangeStartMs) / 1000;
   let durationToEnd = (rangeEndMs - lastT) / 1000;
   const sampledInterval = (lastT - firstT) / 1000;
@@ -63,6 +83,66 @@ export function extrapolatedRate(
   if (sampledInterval !== 0) factor = (sampledInterval + durationToStart + durationToEnd) / sampledInterval;
   if (isRate) factor /= (rangeEndMs - rangeStartMs) / 1000;
   return result * factor;
+}
+
+// Positions of "marks" of the series being scanned; reused across series (one scan at a time).
+let markScratch = new Int32Array(64);
+
+/**
+ * `rate`/`increase`/`delta` over forward-moving windows of ONE series in O(1) per window. The
+ * per-window kernel scans every window for stale markers and counter resets (O(window) per step);
+ * here the series is scanned once for "marks" (a stale marker at i, or for counters a decrease
+ * from i-1 to i) and a window `[lo, hi)` without a mark in it is computed directly: its result is
+ * `v[hi-1] - v[lo]` with nothing added, exactly what the loop would produce. Windows holding a
+ * mark take the per-window kernel. Results are bit-identical to {@link extrapolatedRate}.
+ *
+ * `lo` must not decrease between calls of {@link RateScanner.at}; create one scanner per series
+ * and finish with it before creating the next (marks live in shared scratch memory).
+ */
+export class RateScanner {
+  private readonly marks: Int32Array;
+  private readonly count: number;
+  private p = 0;
+
+  constructor(
+    private readonly t: Float64Array,
+    private readonly v: Float64Array,
+    private readonly isCounter: boolean,
+    private readonly isRate: boolean,
+  ) {
+    let k = 0;
+    let marks = markScratch;
+    const len = v.length;
+    let prev = len > 0 ? v[0]! : 0;
+    for (let i = 0; i < len; i++) {
+      const x = v[i]!;
+      // A stale marker is a NaN; a decrease is never NaN-involved (comparisons with NaN are false).
+      if ((x !== x && isStaleMarker(x)) || (isCounter && x < prev)) {
+        if (k === marks.length) {
+          const grown = new Int32Array(marks.length * 2);
+          grown.set(marks);
+          marks = markScratch = grown;
+        }
+        marks[k++] = i;
+      }
+      prev = x;
+    }
+    this.marks = marks;
+    this.count = k;
+  }
+
+  /** The kernel's value for the window `[lo, hi)` of range `(rangeStartMs, rangeEndMs]`. */
+  at(lo: number, hi: number, rangeStartMs: number, rangeEndMs: number): number | undefined {
+    const marks = this.marks;
+    let p = this.p;
+    while (p < this.count && marks[p]! < lo) p++;
+    this.p = p;
+    if (p < this.count && marks[p]! < hi) {
+      return extrapolatedRate(this.t, this.v, lo, hi, rangeStartMs, rangeEndMs, this.isCounter, this.isRate);
+    }
+    if (hi - lo < 2) return undefined;
+    return extrapolate(this.t, this.v, lo, hi, this.v[hi - 1]! - this.v[lo]!, rangeStartMs, rangeEndMs, this.isCounter, this.isRate);
+  }
 }
 
 /** `rate(v[r])`: per-second average increase of a counter, extrapolated (see {@link extrapolatedRate}). */
