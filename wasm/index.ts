@@ -4,3 +4,4 @@ export * from "./arena";
 export * from "./xor";
 export * from "./dedup";
 export * from "./xxhash";
+export * from "./crc32c";

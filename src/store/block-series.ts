@@ -17,18 +17,26 @@ import { applyTombstones, isFullyDeleted, type Interval } from "../tsdb/tombston
 import { encodeXorChunk } from "../tsdb/xor-encoder.ts";
 import { getDefaultWasm, type MeridianWasm } from "../wasm/module.ts";
 import { decodeXorChunksToSeries } from "../wasm/xor.ts";
-import { hasWasmXxhash, xxhash64Batch } from "../wasm/xxhash.ts";
+import { checkAndHashChunkRecords, hasWasmChunkCheck } from "../wasm/crc32c.ts";
+import type { ChunkRecords } from "../tsdb/chunk-reader.ts";
+import { crc32cRange } from "../tsdb/crc32c.ts";
+import { readBe32 } from "../tsdb/decoder.ts";
 import type { BucketBlock } from "./bucket-block.ts";
 import type { RequestLimiter } from "./limiter.ts";
 import { xxhash64 } from "./xxhash64.ts";
 
-/** A chunk as sent: on-disk encoding byte (1 = XOR), raw data, time range, xxhash64. */
+/**
+ * A chunk as sent: on-disk encoding byte (1 = XOR), raw data, time range, and its xxhash64 as two
+ * unsigned 32-bit halves (numbers, not a BigInt: no allocation per chunk, and the frame writer
+ * needs the halves anyway).
+ */
 export interface StoreChunk {
   readonly mint: number;
   readonly maxt: number;
   readonly encoding: number;
   readonly data: Uint8Array;
-  readonly hash: bigint;
+  readonly hashLo: number;
+  readonly hashHi: number;
 }
 
 /** A series as sent: final labels and its chunks (empty with skip_chunks). */
@@ -192,7 +200,7 @@ async function selectSeries(block: BucketBlock, refs: Uint32Array, q: BlockSerie
   return out;
 }
 
-/** Fetches the chunk bytes of a batch (one merged read plan per segment) and hashes them. */
+/** Fetches the chunk bytes of a batch (one merged read plan per segment), checks and hashes them. */
 async function loadChunks(block: BucketBlock, batch: PendingSeries[], q: BlockSeriesQuery): Promise<StoreSeries[]> {
   if (q.skipChunks) return batch.map((s) => ({ labels: s.labels, chunks: [] }));
   let n = 0;
@@ -200,21 +208,10 @@ async function loadChunks(block: BucketBlock, batch: PendingSeries[], q: BlockSe
   const refs = new Float64Array(n);
   n = 0;
   for (const s of batch) for (let p = 0; p < s.metas.length; p += 3) refs[n++] = s.metas[p]!;
-  const raw = await block.chunks(refs);
-  // Hash every chunk sent as read in one batch (tombstoned ones are re-encoded and hashed below).
-  const plain: Uint8Array[] = [];
+  const rec = await block.chunkRecords(refs);
+  // Every record's CRC32C checked and its data hashed in one pass (tombstoned chunks are re-hashed below).
+  const hashes = checkAndHash(rec, q.wasm);
   let k = 0;
-  for (const s of batch) {
-    const deleted = block.deleted(s.ref);
-    const m = s.metas;
-    for (let p = 0; p < m.length; p += 3) {
-      const r = raw[k++]!;
-      if (!(deleted && overlaps(m[p + 1]!, m[p + 2]!, deleted))) plain.push(r.data);
-    }
-  }
-  const hashes = hashChunks(plain, q.wasm);
-  k = 0;
-  let h = 0;
   let samples = 0;
   const out: StoreSeries[] = new Array(batch.length);
   for (let i = 0; i < batch.length; i++) {
@@ -222,20 +219,23 @@ async function loadChunks(block: BucketBlock, batch: PendingSeries[], q: BlockSe
     const deleted = block.deleted(s.ref);
     const m = s.metas;
     const chunks: StoreChunk[] = [];
-    for (let p = 0; p < m.length; p += 3) {
-      const r = raw[k++]!;
+    for (let p = 0; p < m.length; p += 3, k++) {
+      const bytes = rec.buffers[rec.buffer[k]!]!;
+      const e = rec.encAt[k]!;
+      // `data` is a view into the batch's merged range read; it lives only as long as the batch.
+      const data = bytes.subarray(e + 1, rec.crcAt[k]!);
+      const encoding = bytes[e]!;
       const mint = m[p + 1]!;
       const maxt = m[p + 2]!;
       if (deleted && overlaps(mint, maxt, deleted)) {
-        const rewritten = rewriteDeleted(block.id, { ref: m[p]!, mint, maxt }, r.encoding, r.data, deleted, q.wasm);
+        const rewritten = rewriteDeleted(block.id, { ref: m[p]!, mint, maxt }, encoding, data, deleted, q.wasm);
         if (!rewritten) continue;
         samples += chunkSampleCount(rewritten.encoding, rewritten.data);
         chunks.push(rewritten);
         continue;
       }
-      // `data` is a view into the batch's merged range read; it lives only as long as the batch.
-      samples += chunkSampleCount(r.encoding, r.data);
-      chunks.push({ mint, maxt, encoding: r.encoding, data: r.data, hash: hashes[h++]! });
+      samples += chunkSampleCount(encoding, data);
+      chunks.push({ mint, maxt, encoding, data, hashLo: hashes[2 * k]!, hashHi: hashes[2 * k + 1]! });
     }
     out[i] = { labels: s.labels, chunks };
   }
@@ -244,20 +244,34 @@ async function loadChunks(block: BucketBlock, batch: PendingSeries[], q: BlockSe
 }
 
 /**
- * XXH64 of each chunk: one WASM call for the whole batch when a module with the kernel is
- * available (about 40x faster than JS on chunk-sized inputs), the JS implementation otherwise.
+ * Checks the CRC32C of every record and returns the XXH64 of each chunk's data as (low, high)
+ * halves: one WASM call over one copy of the bytes when the module has the kernel, JS otherwise.
  */
-function hashChunks(data: Uint8Array[], wasm?: MeridianWasm): ArrayLike<bigint> {
+function checkAndHash(rec: ChunkRecords, wasm?: MeridianWasm): Uint32Array {
+  const hashes = new Uint32Array(2 * rec.count);
   let w = wasm;
   if (!w) {
     try {
       w = getDefaultWasm();
     } catch {
-      // no module registered (an embedder without WASM): hash in JS
+      // no module registered (an embedder without WASM): check and hash in JS
     }
   }
-  if (w && hasWasmXxhash(w)) return xxhash64Batch(w, data);
-  return data.map((d) => xxhash64(d));
+  if (w && hasWasmChunkCheck(w)) {
+    const bad = checkAndHashChunkRecords(w, rec, hashes);
+    if (bad >= 0) throw rec.corrupt(bad);
+    return hashes;
+  }
+  for (let i = 0; i < rec.count; i++) {
+    const bytes = rec.buffers[rec.buffer[i]!]!;
+    const e = rec.encAt[i]!;
+    const c = rec.crcAt[i]!;
+    if (crc32cRange(bytes, e, c) !== readBe32(bytes, c)) throw rec.corrupt(i);
+    const h = xxhash64(bytes.subarray(e + 1, c));
+    hashes[2 * i] = Number(BigInt.asUintN(32, h));
+    hashes[2 * i + 1] = Number(h >> 32n);
+  }
+  return hashes;
 }
 
 function overlaps(mint: number, maxt: number, intervals: readonly Interval[]): boolean {
@@ -277,5 +291,6 @@ function rewriteDeleted(blockId: string, meta: ChunkMeta, encoding: number, data
   const kept = applyTombstones(decoded.t, decoded.v, deleted);
   if (kept.t.length === 0) return undefined;
   const out = encodeXorChunk(kept.t, kept.v);
-  return { mint: kept.t[0]!, maxt: kept.t[kept.t.length - 1]!, encoding: ChunkEncoding.XOR, data: out, hash: xxhash64(out) };
+  const h = xxhash64(out);
+  return { mint: kept.t[0]!, maxt: kept.t[kept.t.length - 1]!, encoding: ChunkEncoding.XOR, data: out, hashLo: Number(BigInt.asUintN(32, h)), hashHi: Number(h >> 32n) };
 }

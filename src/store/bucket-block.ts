@@ -10,7 +10,7 @@ import type { Labels } from "../model/labels.ts";
 import type { Matcher } from "../model/matcher.ts";
 import { openBlock, type Block } from "../tsdb/block.ts";
 import type { ByteRangeReader } from "../tsdb/byte-range-reader.ts";
-import type { RawChunk } from "../tsdb/chunk-reader.ts";
+import type { ChunkRecords, RawChunk } from "../tsdb/chunk-reader.ts";
 import { buildIndexHeader, buildSerializedIndexHeader, loadIndexHeader, reopenIndexHeader, type IndexHeader } from "../tsdb/index-header.ts";
 import { blockExternalLabels, type BlockMeta } from "../tsdb/meta.ts";
 import { postingsForMatchers, union, type Postings, type PostingsSource } from "../tsdb/postings.ts";
@@ -66,6 +66,11 @@ export interface BucketBlock {
   deleted(ref: number): readonly Interval[] | undefined;
   /** Raw chunks by ref (merged range reads per segment), in the order of `refs`. */
   chunks(refs: ArrayLike<number>): Promise<RawChunk[]>;
+  /**
+   * Chunk records by ref without an object per chunk; CRC32Cs left to the caller (it must check
+   * each record and throw {@link ChunkRecords.corrupt} for a mismatch).
+   */
+  chunkRecords(refs: ArrayLike<number>): Promise<ChunkRecords>;
   /** Values of label `name` in the index. */
   labelValues(name: string): Promise<string[]>;
   /** Size of the index-header (symbol table and postings offset table copies, on local disk; only a sample is resident). */
@@ -186,6 +191,7 @@ export async function loadBucketBlock(opts: LoadBlockOptions): Promise<BucketBlo
     },
     deleted: (ref) => block.tombstones.get(ref),
     chunks: (refs) => block.chunks.chunks(refs),
+    chunkRecords: (refs) => block.chunks.records(refs, { verify: false }),
     labelValues: (name) => index.labelValues(name),
   };
 }

@@ -61,11 +61,11 @@ function siftDown(h: Cursor[], i: number): void {
 
 /** Sorts chunks by time and drops exact duplicates (same min/max time and hash). */
 export function mergeChunks(chunks: StoreChunk[]): StoreChunk[] {
-  chunks.sort((a, b) => a.mint - b.mint || a.maxt - b.maxt || (a.hash < b.hash ? -1 : a.hash > b.hash ? 1 : 0));
+  chunks.sort((a, b) => a.mint - b.mint || a.maxt - b.maxt || a.hashHi - b.hashHi || a.hashLo - b.hashLo);
   const out: StoreChunk[] = [];
   for (const c of chunks) {
     const last = out[out.length - 1];
-    if (last && last.mint === c.mint && last.maxt === c.maxt && last.hash === c.hash && last.data.length === c.data.length) continue;
+    if (last && last.mint === c.mint && last.maxt === c.maxt && last.hashLo === c.hashLo && last.hashHi === c.hashHi && last.data.length === c.data.length) continue;
     out.push(c);
   }
   return out;

@@ -6,14 +6,14 @@ import { SeriesSchema, type Series } from "../gen/store/storepb/types_pb.ts";
 import { labelsFromRecord } from "../model/labels.ts";
 import { toRawSeriesResponse } from "../server/raw-series.ts";
 import { labelsToProto } from "../server/store-api-convert.ts";
-import type { StoreSeries } from "./block-series.ts";
+import type { StoreChunk, StoreSeries } from "./block-series.ts";
 import { createStoreFrameBuilder } from "./series-frames.ts";
 
 /** The message the store sent before frames were built as bytes (the reference encoding). */
 function toProto(s: StoreSeries): Series {
   return create(SeriesSchema, {
     labels: labelsToProto(s.labels),
-    chunks: s.chunks.map((c) => ({ minTime: BigInt(c.mint), maxTime: BigInt(c.maxt), raw: { type: c.encoding - 1, data: c.data, hash: c.hash } })),
+    chunks: s.chunks.map((c) => ({ minTime: BigInt(c.mint), maxTime: BigInt(c.maxt), raw: { type: c.encoding - 1, data: c.data, hash: (BigInt(c.hashHi) << 32n) | BigInt(c.hashLo) } })),
   });
 }
 
@@ -23,18 +23,23 @@ function rawBytes(f: SeriesResponse): Uint8Array {
   return r.value;
 }
 
+/** A chunk with its hash given as one 64-bit value. */
+function chunk(mint: number, maxt: number, encoding: number, data: Uint8Array, hash: bigint): StoreChunk {
+  return { mint, maxt, encoding, data, hashLo: Number(BigInt.asUintN(32, hash)), hashHi: Number(hash >> 32n) };
+}
+
 const edgeSeries: StoreSeries[] = [
   {
     labels: labelsFromRecord({ __name__: "up", job: "api", zone: "zürich-\u{1f600}" }),
     chunks: [
-      { mint: 0, maxt: 0, encoding: 1, data: new Uint8Array(0), hash: 0n },
-      { mint: -1, maxt: Number.MAX_SAFE_INTEGER, encoding: 2, data: new Uint8Array([0, 1, 2]), hash: 0xffffffffffffffffn },
-      { mint: Number.MIN_SAFE_INTEGER, maxt: 1_767_225_600_000, encoding: 3, data: new Uint8Array(300).fill(7), hash: 127n },
-      { mint: 1_767_225_600_000, maxt: 1_767_232_799_999, encoding: 1, data: new Uint8Array([0, 120, 1]), hash: 0x8000000000000000n },
+      chunk(0, 0, 1, new Uint8Array(0), 0n),
+      chunk(-1, Number.MAX_SAFE_INTEGER, 2, new Uint8Array([0, 1, 2]), 0xffffffffffffffffn),
+      chunk(Number.MIN_SAFE_INTEGER, 1_767_225_600_000, 3, new Uint8Array(300).fill(7), 127n),
+      chunk(1_767_225_600_000, 1_767_232_799_999, 1, new Uint8Array([0, 120, 1]), 0x8000000000000000n),
     ],
   },
   { labels: labelsFromRecord({ a: "" }), chunks: [] },
-  { labels: [], chunks: [{ mint: 268435456, maxt: 2 ** 35, encoding: 1, data: new Uint8Array([1]), hash: 2n ** 49n }] },
+  { labels: [], chunks: [chunk(268435456, 2 ** 35, 1, new Uint8Array([1]), 2n ** 49n)] },
 ];
 
 const arbSeries: fc.Arbitrary<StoreSeries> = fc.record({
@@ -46,7 +51,7 @@ const arbSeries: fc.Arbitrary<StoreSeries> = fc.record({
       encoding: fc.integer({ min: 1, max: 3 }),
       data: fc.uint8Array({ maxLength: 200 }),
       hash: fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }),
-    }),
+    }).map((c) => chunk(c.mint, c.maxt, c.encoding, c.data, c.hash)),
     { maxLength: 6 },
   ),
 });

@@ -107,9 +107,8 @@ export function createStoreFrameBuilder(batchSize: number): StoreFrameBuilder {
       for (const c of s.chunks) {
         const type = c.encoding - 1;
         const n = c.data.length;
-        // The hash as two 32-bit halves, converted once: BigInt arithmetic per use is slow.
-        const lo = Number(BigInt.asUintN(32, c.hash));
-        const hi = Number(BigInt.asUintN(32, c.hash >> 32n));
+        const lo = c.hashLo;
+        const hi = c.hashHi;
         const raw = (type !== 0 ? 1 + varintSize(type) : 0) + (n > 0 ? 1 + varintSize(n) + n : 0) + (lo !== 0 || hi !== 0 ? 1 + u64PartsSize(lo, hi) : 0);
         const aggr = (c.mint !== 0 ? 1 + int64Size(c.mint) : 0) + (c.maxt !== 0 ? 1 + int64Size(c.maxt) : 0) + 1 + varintSize(raw) + raw;
         scratch.push(aggr, raw, lo, hi);

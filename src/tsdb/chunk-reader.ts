@@ -7,8 +7,7 @@ import type { ByteRangeReader } from "./byte-range-reader.ts";
 import { crc32cRange } from "./crc32c.ts";
 import { Decoder, readBe32, verifyCrc } from "./decoder.ts";
 import { CorruptionError, readOrCorrupt } from "./errors.ts";
-import { DEFAULT_MAX_GAP, type ByteRange, mergeRanges } from "./ranges.ts";
-import { splitChunkRef } from "./series.ts";
+import { DEFAULT_MAX_GAP, DEFAULT_MAX_MERGED } from "./ranges.ts";
 
 /** Segment file magic. */
 export const CHUNKS_MAGIC = 0x85bd40dd;
@@ -35,12 +34,37 @@ export interface ChunkReaderOptions {
   expectedSegmentSize?: (seq: number) => number | undefined;
 }
 
+/**
+ * Chunk records of one read, as a structure of arrays (no object or view per chunk): record i lies
+ * in `buffers[buffer[i]]`, its encoding byte at `encAt[i]`, its data in `[encAt[i] + 1, crcAt[i])`
+ * and the big-endian CRC32C of `[encAt[i], crcAt[i])` in the 4 bytes at `crcAt[i]`.
+ */
+export interface ChunkRecords {
+  readonly count: number;
+  /** The range reads the records were parsed from. */
+  readonly buffers: readonly Uint8Array[];
+  readonly buffer: Uint32Array;
+  readonly encAt: Uint32Array;
+  readonly crcAt: Uint32Array;
+  /**
+   * The corruption error for record `i` whose CRC32C does not match (names the segment file and
+   * the record's absolute offset), for callers that check CRCs themselves.
+   */
+  corrupt(i: number): CorruptionError;
+}
+
 /** Raw chunk access for one block. */
 export interface ChunkReader {
   /** One chunk. */
   chunk(ref: number): Promise<RawChunk>;
   /** Many chunks with merged range reads per segment; result in the order of `refs`. */
   chunks(refs: ArrayLike<number>): Promise<RawChunk[]>;
+  /**
+   * Many chunk records (merged range reads per segment), in the order of `refs`, without an object
+   * per chunk. With `verify: false` the CRC32Cs are NOT checked: the caller must check every
+   * record (e.g. in one WASM call) and report mismatches with {@link ChunkRecords.corrupt}.
+   */
+  records(refs: ArrayLike<number>, opts?: { verify?: boolean }): Promise<ChunkRecords>;
 }
 
 /** Segment file name for a 0-based segment index (`000001` for 0). */
@@ -81,6 +105,13 @@ export function openChunkReader(segments: (seq: number) => ByteRangeReader | Pro
   const estimate = opts.chunkSizeEstimate ?? 1024;
   const opened = new Map<number, Promise<{ reader: ByteRangeReader; size: number }>>();
 
+  function checkOffset(offset: number, ref: number, file: string, size: number): number {
+    if (offset < SEGMENT_HEADER_LEN || offset >= size) {
+      throw new CorruptionError(file, "chunk", offset, `chunk ref ${ref} points outside the segment (${size} bytes)`);
+    }
+    return offset;
+  }
+
   function segment(seq: number): Promise<{ reader: ByteRangeReader; size: number }> {
     let p = opened.get(seq);
     if (!p) {
@@ -107,70 +138,152 @@ export function openChunkReader(segments: (seq: number) => ByteRangeReader | Pro
     return p;
   }
 
-  async function readSegment(seq: number, items: { ref: number; offset: number; index: number }[], out: RawChunk[]): Promise<void> {
-    const { reader, size } = await segment(seq);
-    const file = reader.name;
-    const ranges: ByteRange[] = items.map((it) => {
-      if (it.offset < SEGMENT_HEADER_LEN || it.offset >= size) {
-        throw new CorruptionError(file, "chunk", it.offset, `chunk ref ${it.ref} points outside the segment (${size} bytes)`);
-      }
-      return { offset: it.offset, length: Math.min(estimate, size - it.offset) };
-    });
-    // Parse every record straight out of its merged read (no view per chunk). A record longer than
-    // its estimate is still complete when the merged read goes on past it; only records running
-    // past the end of their merged read need a re-read.
-    const merged = mergeRanges(ranges, maxGap);
-    const reads = await Promise.all(merged.map((m) => readOrCorrupt(file, "chunk", m.offset, () => reader.read(m.offset, m.length))));
-    let rereads: Promise<void>[] | undefined;
-    try {
-      for (let g = 0; g < merged.length; g++) {
-        const m = merged[g]!;
-        const bytes = reads[g]!;
-        for (const k of m.members) {
-          const it = items[k]!;
-          const r = parseChunkRecord(bytes, it.offset - m.offset, file, m.offset, it.ref);
-          if ("need" in r) (rereads ??= []).push(reread(reader, size, it, r.need, out));
-          else out[it.index] = r;
+  async function records(refs: ArrayLike<number>, ropts: { verify?: boolean } = {}): Promise<ChunkRecords> {
+    const n = refs.length;
+    const verify = ropts.verify ?? true;
+    const buffer = new Uint32Array(n);
+    const encAt = new Uint32Array(n);
+    const crcAt = new Uint32Array(n);
+    const buffers: Uint8Array[] = [];
+    const files: string[] = [];
+    const bases: number[] = [];
+    // Reads in (segment, offset) order, i.e. ref order; refs usually come sorted already.
+    let sorted = true;
+    for (let i = 1; i < n && sorted; i++) if (refs[i]! < refs[i - 1]!) sorted = false;
+    let order: Uint32Array | undefined;
+    if (!sorted) order = new Uint32Array(n).map((_, i) => i).sort((x, y) => refs[x]! - refs[y]!);
+    // Merged reads: [from, to) of the sorted order each, per segment.
+    const reads: Promise<void>[] = [];
+    for (let from = 0; from < n; ) {
+      const seq = Math.floor(refs[order ? order[from]! : from]! / 4294967296);
+      let to = from + 1;
+      while (to < n && Math.floor(refs[order ? order[to]! : to]! / 4294967296) === seq) to++;
+      reads.push(readSegment(seq, refs, order, from, to));
+      from = to;
+    }
+    async function readSegment(seq: number, refs: ArrayLike<number>, order: Uint32Array | undefined, from: number, to: number): Promise<void> {
+      const { reader, size } = await segment(seq);
+      const file = reader.name;
+      const base = seq * 4294967296;
+      // Plan every merged read first (offsets checked), then start them: nothing is left running on an error.
+      const plan: number[] = [];
+      for (let k = from; k < to; ) {
+        // One merged read: ranges [offset, offset + estimate) closer than maxGap, at most DEFAULT_MAX_MERGED.
+        const first = order ? order[k]! : k;
+        const start = checkOffset(refs[first]! - base, refs[first]!, file, size);
+        let end = Math.min(start + estimate, size);
+        let g = k + 1;
+        for (; g < to; g++) {
+          const ref = refs[order ? order[g]! : g]!;
+          const off = checkOffset(ref - base, ref, file, size);
+          const e = Math.max(end, Math.min(off + estimate, size));
+          if (off > end + maxGap || e - start > DEFAULT_MAX_MERGED) break;
+          end = e;
         }
+        plan.push(start, end, k, g);
+        k = g;
       }
-    } catch (err) {
-      // Re-reads already started must not end as unhandled rejections.
-      for (const p of rereads ?? []) p.catch(() => undefined);
-      throw err;
+      let rereads: Promise<void>[] | undefined;
+      const groups: Promise<void>[] = [];
+      for (let p = 0; p < plan.length; p += 4) {
+        const start = plan[p]!;
+        const end = plan[p + 1]!;
+        const gFrom = plan[p + 2]!;
+        const gTo = plan[p + 3]!;
+        groups.push((async () => {
+          const bytes = await readOrCorrupt(file, "chunk", start, () => reader.read(start, end - start));
+          const bi = buffers.push(bytes) - 1;
+          files[bi] = file;
+          bases[bi] = start;
+          for (let j = gFrom; j < gTo; j++) {
+            const i = order ? order[j]! : j;
+            const ref = refs[i]!;
+            const need = parseRecordInto(bytes, ref - base - start, file, start, ref, i, bi);
+            if (need > 0) (rereads ??= []).push(reread(reader, size, ref, ref - base, i, need));
+          }
+        })());
+      }
+      try {
+        await Promise.all(groups);
+      } finally {
+        // Re-reads already started must not end as unhandled rejections.
+        for (const p of rereads ?? []) p.catch(() => undefined);
+      }
+      if (rereads) await Promise.all(rereads);
     }
-    if (rereads) await Promise.all(rereads);
-  }
 
-  /**
-   * A chunk longer than the estimate: re-read with the length learnt (twice at most: the first
-   * re-read may only complete the length varint).
-   */
-  async function reread(reader: ByteRangeReader, size: number, it: { ref: number; offset: number; index: number }, need: number, out: RawChunk[]): Promise<void> {
-    const file = reader.name;
-    let r: RawChunk | { need: number } = { need };
-    for (let attempt = 0; "need" in r; attempt++) {
-      const len = r.need;
-      if (it.offset + len > size) {
-        throw new CorruptionError(file, "chunk", it.offset, `chunk ref ${it.ref}: record of ${len} bytes runs past the end of the segment (${size} bytes)`);
+    /**
+     * Parses the record of chunk `i` at `pos` of `bytes` into the arrays; returns 0, or the record
+     * length needed from `pos` when `bytes` ends too early.
+     */
+    function parseRecordInto(bytes: Uint8Array, pos: number, file: string, base: number, ref: number, i: number, bi: number): number {
+      let len = 0;
+      let v = 0;
+      for (let shift = 0; ; shift += 7, v++) {
+        if (v >= 5) throw new Decoder(bytes, file, "chunk", base).corrupt(`chunk ${ref}: length varint longer than 5 bytes`, pos);
+        if (pos + v >= bytes.length) return 5 + 1 + 4;
+        const c = bytes[pos + v]!;
+        len += (c & 0x7f) * 2 ** shift;
+        if (c < 0x80) break;
       }
-      if (attempt === 2) throw new CorruptionError(file, "chunk", it.offset, `chunk ref ${it.ref}: record length inconsistent`);
-      const bytes = await readOrCorrupt(file, "chunk", it.offset, () => reader.read(it.offset, len));
-      r = parseChunkRecord(bytes, 0, file, it.offset, it.ref);
+      const e = pos + v + 1;
+      const c = e + 1 + len;
+      if (c + 4 > bytes.length) return c + 4 - pos;
+      buffer[i] = bi;
+      encAt[i] = e;
+      crcAt[i] = c;
+      if (verify && crc32cRange(bytes, e, c) !== readBe32(bytes, c)) verifyCrc(new Decoder(bytes, file, "chunk", base), e, c, c);
+      return 0;
     }
-    out[it.index] = r;
+
+    /**
+     * A chunk longer than the estimate: re-read with the length learnt (twice at most: the first
+     * re-read may only complete the length varint).
+     */
+    async function reread(reader: ByteRangeReader, size: number, ref: number, offset: number, i: number, need: number): Promise<void> {
+      const file = reader.name;
+      for (let attempt = 0; need > 0; attempt++) {
+        if (offset + need > size) {
+          throw new CorruptionError(file, "chunk", offset, `chunk ref ${ref}: record of ${need} bytes runs past the end of the segment (${size} bytes)`);
+        }
+        if (attempt === 2) throw new CorruptionError(file, "chunk", offset, `chunk ref ${ref}: record length inconsistent`);
+        const bytes = await readOrCorrupt(file, "chunk", offset, () => reader.read(offset, need));
+        const bi = buffers.push(bytes) - 1;
+        files[bi] = file;
+        bases[bi] = offset;
+        need = parseRecordInto(bytes, 0, file, offset, ref, i, bi);
+      }
+    }
+
+    await Promise.all(reads);
+    return {
+      count: n,
+      buffers,
+      buffer,
+      encAt,
+      crcAt,
+      corrupt(i) {
+        const b = buffer[i]!;
+        const d = new Decoder(buffers[b]!, files[b]!, "chunk", bases[b]!);
+        try {
+          verifyCrc(d, encAt[i]!, crcAt[i]!, crcAt[i]!);
+        } catch (err) {
+          if (err instanceof CorruptionError) return err;
+          throw err;
+        }
+        return d.corrupt("CRC32C mismatch", encAt[i]!);
+      },
+    };
   }
 
   async function chunks(refs: ArrayLike<number>): Promise<RawChunk[]> {
-    const out: RawChunk[] = new Array(refs.length);
-    const bySeg = new Map<number, { ref: number; offset: number; index: number }[]>();
-    for (let i = 0; i < refs.length; i++) {
-      const ref = refs[i]!;
-      const { segment: seq, offset } = splitChunkRef(ref);
-      let list = bySeg.get(seq);
-      if (!list) bySeg.set(seq, (list = []));
-      list.push({ ref, offset, index: i });
+    const r = await records(refs);
+    const out: RawChunk[] = new Array(r.count);
+    for (let i = 0; i < r.count; i++) {
+      const bytes = r.buffers[r.buffer[i]!]!;
+      const e = r.encAt[i]!;
+      out[i] = { ref: refs[i]!, encoding: bytes[e]!, data: bytes.subarray(e + 1, r.crcAt[i]!) };
     }
-    await Promise.all([...bySeg].map(([seq, items]) => readSegment(seq, items, out)));
     return out;
   }
 
@@ -179,5 +292,6 @@ export function openChunkReader(segments: (seq: number) => ByteRangeReader | Pro
       return (await chunks([ref]))[0]!;
     },
     chunks,
+    records,
   };
 }
