@@ -4,18 +4,16 @@
  * and with a bucket configured ships the blocks in `--tsdb.path`. Exits 1 on fatal configuration
  * problems (no external labels, local compaction on while uploading).
  */
-import http from "node:http";
-import https from "node:https";
 import process from "node:process";
 import type { Bucket } from "../../objstore/bucket.ts";
 import { createMetricsRegistry } from "../../server/metrics.ts";
-import type { HttpPost } from "../../sidecar/remote-read.ts";
 import { createSidecar } from "../../sidecar/sidecar.ts";
 import { createLogger } from "../logger.ts";
 import type { FlagValues } from "../flags.ts";
 import { openBucketFromFlags } from "./objstore.ts";
 import { readBearerToken, startComponentServers } from "./component-servers.ts";
 import { createNodeShipperFs } from "./shipper-fs.ts";
+import { createNodeHttpPost } from "./sidecar-http-post.ts";
 
 /** Runs the sidecar until SIGINT/SIGTERM or a fatal error; resolves with the exit code. */
 export async function runSidecar(flags: FlagValues): Promise<number> {
@@ -68,35 +66,7 @@ export async function runSidecar(flags: FlagValues): Promise<number> {
   return code;
 }
 
-/**
- * Remote-read POSTs on `node:http(s)` with keep-alive: the body arrives as the socket's Buffers,
- * without fetch's Web-stream layers, which cost the sidecar about as much CPU per call as all of
- * its own frame work. An aborted signal or a connection cut mid-body ends the iteration with an
- * error, so a truncated answer is never taken as complete.
- */
-export function createNodeHttpPost(): HttpPost {
-  const agents = { http: new http.Agent({ keepAlive: true }), https: new https.Agent({ keepAlive: true }) };
-  return (url, body, headers, signal) =>
-    new Promise((resolve, reject) => {
-      const secure = url.startsWith("https:");
-      const req = (secure ? https : http).request(
-        url,
-        { method: "POST", headers: { ...headers, "Content-Length": String(body.length) }, agent: secure ? agents.https : agents.http, signal },
-        (res) => {
-          resolve({
-            status: res.statusCode ?? 0,
-            header: (name) => {
-              const v = res.headers[name.toLowerCase()];
-              return v === undefined ? null : Array.isArray(v) ? v.join(", ") : v;
-            },
-            body: res,
-            cancel: () => res.destroy(),
-          });
-        },
-      );
-      req.once("error", reject);
-      req.end(body);
-    });
-}
+/** The remote-read HTTP client the Node runner injects (see sidecar-http-post.ts). */
+export { createNodeHttpPost } from "./sidecar-http-post.ts";
 
 export default runSidecar;
