@@ -1,8 +1,19 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { STALE_NAN } from "../../model/series.ts";
-import { formatFloatFixed, formatSampleTime, formatSampleValue, formatScalarTime } from "./format-number.ts";
+import { formatFloatExp, formatFloatFixed, formatSampleTime, formatSampleValue, formatScalarTime } from "./format-number.ts";
 
 describe("formatSampleValue (vector/matrix)", () => {
+  it("equals the digit-by-digit Go formatting for any double (its String() fast path included)", () => {
+    const goForm = (v: number): string => {
+      const a = Math.abs(v);
+      return a !== 0 && Number.isFinite(a) && (a < 1e-6 || a >= 1e21) ? formatFloatExp(v) : formatFloatFixed(v);
+    };
+    fc.assert(fc.property(fc.double(), (v) => formatSampleValue(v) === goForm(v)), { numRuns: 20_000 });
+    const edges = [1e-6, -1e-6, 9.999999999999999e-7, 1e21, 9.999999999999999e20, -1e21, 0.1 + 0.2, 123456789.125, 5e-324, -0, 0];
+    for (const v of edges) expect(formatSampleValue(v), String(v)).toBe(goForm(v));
+  });
+
   it("prints the values observed from Prometheus byte for byte", () => {
     const cases: [number, string][] = [
       [1e-7, "1e-07"],

@@ -39,6 +39,9 @@ export function formatFloatExp(v: number): string {
  */
 export function formatSampleValue(v: number): string {
   const a = Math.abs(v);
+  // Fast path: from 1e-6 up to 1e21 JS prints the same shortest round-trip digits without an
+  // exponent (ECMAScript Number::toString), exactly Go's 'f' form. Excludes 0 (-0), NaN and ±Inf.
+  if (a >= 1e-6 && a < 1e21) return String(v);
   if (a !== 0 && Number.isFinite(a) && (a < 1e-6 || a >= 1e21)) return formatFloatExp(v);
   return formatFloatFixed(v);
 }
