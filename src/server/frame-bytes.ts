@@ -10,9 +10,10 @@ import { decodeSeries, decodeSeriesBatch } from "./series-codec.ts";
 /**
  * A SeriesResponse carrying pre-encoded `thanos.Series` (kind `series`) or `thanos.SeriesBatch`
  * (kind `batch`) bytes: gRPC sends the bytes; `result` is decoded on first read (JSON clients,
- * in-process callers).
+ * in-process callers). With `headroom`, `bytes` has GRPC_FRAME_HEADROOM spare bytes in front of it
+ * (raw-series.ts) that the gRPC server may overwrite to frame it without a copy.
  */
-export function lazySeriesFrame(kind: "series" | "batch", bytes: Uint8Array): SeriesResponse {
+export function lazySeriesFrame(kind: "series" | "batch", bytes: Uint8Array, opts: { headroom?: boolean } = {}): SeriesResponse {
   let result: SeriesResponse["result"] | undefined;
   const res = {
     $typeName: "thanos.SeriesResponse",
@@ -24,7 +25,7 @@ export function lazySeriesFrame(kind: "series" | "batch", bytes: Uint8Array): Se
       return result;
     },
   } as SeriesResponse;
-  return withRawSeriesBytes(res, kind, bytes);
+  return withRawSeriesBytes(res, kind, bytes, opts);
 }
 
 /** Size of `v` (an unsigned 32-bit value) as a protobuf varint. */

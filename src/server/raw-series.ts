@@ -30,6 +30,15 @@ export const RawStore: RawStoreService = {
 
 // Frames whose Series/SeriesBatch bytes a store built itself (see withRawSeriesBytes).
 const preEncoded = new WeakMap<SeriesResponse, RawSeriesResponse>();
+// Pre-encoded bytes whose buffer has GRPC_FRAME_HEADROOM spare bytes right before them.
+const withHeadroom = new WeakSet<Uint8Array>();
+
+/**
+ * Bytes a frame builder may leave free in front of a pre-encoded Series/SeriesBatch (see
+ * {@link withRawSeriesBytes}): the gRPC message prefix (5) plus the RawSeriesResponse field tag (1)
+ * and length varint (≤ 5), so {@link grpcSeriesFrame} can send the frame without copying it.
+ */
+export const GRPC_FRAME_HEADROOM = 11;
 
 /**
  * Marks `res` as already encoded: `bytes` is the content of its `series` (a thanos.Series) or
@@ -37,9 +46,53 @@ const preEncoded = new WeakMap<SeriesResponse, RawSeriesResponse>();
  * `res.result`. For stores that hold wire bytes anyway (the sidecar passes Prometheus' chunk bytes
  * through): `res` may then compute `result` lazily, for JSON clients and in-process callers.
  */
-export function withRawSeriesBytes(res: SeriesResponse, kind: "series" | "batch", bytes: Uint8Array): SeriesResponse {
+export function withRawSeriesBytes(res: SeriesResponse, kind: "series" | "batch", bytes: Uint8Array, opts: { headroom?: boolean } = {}): SeriesResponse {
+  if (opts.headroom) {
+    if (bytes.byteOffset < GRPC_FRAME_HEADROOM) throw new RangeError(`withRawSeriesBytes: no ${GRPC_FRAME_HEADROOM} bytes of headroom before the frame`);
+    withHeadroom.add(bytes);
+  }
   preEncoded.set(res, { $typeName: "meridian.raw.RawSeriesResponse", result: { case: kind, value: bytes } });
   return res;
+}
+
+const utf8 = new TextEncoder();
+
+/**
+ * One SeriesResponse as a complete gRPC length-prefixed message (uncompressed flag, big-endian
+ * length, then the message bytes), exactly what the Connect gRPC path puts on the wire for it.
+ * Pre-encoded frames marked with headroom are framed in place: the prefix is written into the
+ * spare bytes in front of them and the result is a view (no copy).
+ */
+export function grpcSeriesFrame(res: SeriesResponse): Uint8Array {
+  const r = toRawSeriesResponse(res).result;
+  if (r.case === undefined) return new Uint8Array(5);
+  const tag = r.case === "series" ? 0x0a : r.case === "warning" ? 0x12 : r.case === "hints" ? 0x1a : 0x22;
+  const value = typeof r.value === "string" ? utf8.encode(r.value) : r.value;
+  const n = value.length;
+  const lenSize = n < 0x80 ? 1 : n < 0x4000 ? 2 : n < 0x200000 ? 3 : n < 0x10000000 ? 4 : 5;
+  const prefix = 5 + 1 + lenSize;
+  let out: Uint8Array;
+  if (withHeadroom.has(value)) {
+    out = new Uint8Array(value.buffer, value.byteOffset - prefix, prefix + n);
+  } else {
+    out = new Uint8Array(prefix + n);
+    out.set(value, prefix);
+  }
+  const msg = 1 + lenSize + n;
+  out[0] = 0;
+  out[1] = msg >>> 24;
+  out[2] = (msg >>> 16) & 0xff;
+  out[3] = (msg >>> 8) & 0xff;
+  out[4] = msg & 0xff;
+  out[5] = tag;
+  let o = 6;
+  let v = n;
+  while (v >= 0x80) {
+    out[o++] = (v & 0x7f) | 0x80;
+    v >>>= 7;
+  }
+  out[o] = v;
+  return out;
 }
 
 /** Encodes a SeriesResponse frame into its raw form (series and batches by the fast codec). */

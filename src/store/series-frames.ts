@@ -8,6 +8,7 @@
  */
 import type { SeriesResponse } from "../gen/store/storepb/rpc_pb.ts";
 import { lazySeriesFrame, utf8Length, varintSize, writeString, writeVarint } from "../server/frame-bytes.ts";
+import { GRPC_FRAME_HEADROOM } from "../server/raw-series.ts";
 import type { StoreSeries } from "./block-series.ts";
 
 /** Collects series into frames of `batchSize` series (a SeriesBatch), or single Series frames for ≤ 1. */
@@ -29,7 +30,8 @@ export function createStoreFrameBuilder(batchSize: number): StoreFrameBuilder {
   let frameBytes = 0;
 
   function frame(): SeriesResponse {
-    const buf = new Uint8Array(frameBytes);
+    // Spare bytes in front for the gRPC message prefix: the native gRPC server frames it in place.
+    const buf = new Uint8Array(GRPC_FRAME_HEADROOM + frameBytes).subarray(GRPC_FRAME_HEADROOM);
     let o = 0;
     let k = 0;
     for (let i = 0; i < pending.length; i++) {
@@ -91,7 +93,7 @@ export function createStoreFrameBuilder(batchSize: number): StoreFrameBuilder {
     scratch = [];
     seriesSizes = [];
     frameBytes = 0;
-    return lazySeriesFrame(batch ? "batch" : "series", buf);
+    return lazySeriesFrame(batch ? "batch" : "series", buf, { headroom: true });
   }
 
   return {

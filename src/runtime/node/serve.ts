@@ -15,11 +15,12 @@ import type { Interceptor } from "@connectrpc/connect";
 import { splitHostPort } from "../../server/address.ts";
 import { createBearerTokenInterceptor } from "../../server/auth.ts";
 import type { MetricsRegistry } from "../../server/metrics.ts";
-import { createRpcMetricsInterceptor } from "../../server/rpc-metrics.ts";
+import { createRpcMetricsInterceptor, createRpcRecorder } from "../../server/rpc-metrics.ts";
 import { registerHealth } from "../../server/health.ts";
 import { isJsonContentType } from "../../server/raw-series.ts";
 import { registerStoreApi } from "../../server/store-api.ts";
 import type { StoreApi } from "../../server/store-api.ts";
+import { createGrpcSeriesFastPath, isFastSeriesRequest } from "./grpc-series.ts";
 
 /** TLS server configuration: PEM certificate chain and private key files. */
 export interface ServerTlsFiles {
@@ -129,7 +130,8 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<RunningS
   const shutdown = new AbortController();
   const interceptors: Interceptor[] = [];
   if (opts.bearerToken !== undefined) interceptors.push(createBearerTokenInterceptor(opts.bearerToken));
-  if (opts.metrics) interceptors.push(createRpcMetricsInterceptor(opts.metrics));
+  const record = opts.metrics ? createRpcRecorder(opts.metrics) : undefined;
+  if (record) interceptors.push(createRpcMetricsInterceptor(record));
   const adapter = (rawSeries: boolean): ReturnType<typeof connectNodeAdapter> => connectNodeAdapter({
     routes: (r) => {
       registerStoreApi(r, opts.storeApi, { ...(opts.ready ? { ready: opts.ready } : {}), rawSeries });
@@ -144,7 +146,16 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<RunningS
   // application/grpc (protobuf) gets the fast Series codec; the rare application/grpc+json the ordinary one.
   const binary = adapter(true);
   const json = adapter(false);
+  // Binary, uncompressed Series calls (what Thanos and Meridian queriers send) skip Connect: the
+  // store's pre-encoded frames are written to the stream as they are (grpc-series.ts).
+  const fastSeries = createGrpcSeriesFastPath({
+    storeApi: opts.storeApi,
+    ...(opts.bearerToken !== undefined ? { bearerToken: opts.bearerToken } : {}),
+    ...(record ? { record } : {}),
+    shutdownSignal: shutdown.signal,
+  });
   const handler = (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse): void => {
+    if (isFastSeriesRequest(req)) return fastSeries(req);
     const ct = req.headers["content-type"];
     void (isJsonContentType(typeof ct === "string" ? ct : undefined) ? json : binary)(req, res);
   };
