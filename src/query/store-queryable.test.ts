@@ -1,4 +1,5 @@
 import { create } from "@bufbuild/protobuf";
+import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { SeriesResponse } from "../gen/store/storepb/rpc_pb.ts";
 import { AggrChunkSchema, ChunkSchema, Chunk_Encoding, SeriesSchema } from "../gen/store/storepb/types_pb.ts";
@@ -8,7 +9,7 @@ import { encodeXorChunk } from "../tsdb/xor-encoder.ts";
 import type { MeridianWasm } from "../wasm/module.ts";
 import { decodeDedupXorSeries } from "./dedup-xor.ts";
 import { splitReplicaRuns } from "./replica-split.ts";
-import { decodeAndDedup, decodeSeriesStream } from "./store-queryable.ts";
+import { decodeAndDedup, decodeSeriesStream, replicaRunsOf } from "./store-queryable.ts";
 
 let wasm: MeridianWasm;
 beforeAll(async () => {
@@ -107,5 +108,23 @@ describe("store-queryable decoding", () => {
     }
     await expect(decodeSeriesStream(wasm, frames(), hints, "penalty", 10)).rejects.toThrow(/corrupt XOR chunk/);
     expect(closed).toBe(true);
+  });
+
+  it("replicaRunsOf splits chunks into the same runs as splitReplicaRuns, sorted input or not", () => {
+    const chunk = fc.tuple(fc.integer({ min: 0, max: 50 }), fc.integer({ min: 0, max: 20 }));
+    fc.assert(
+      fc.property(fc.array(chunk, { maxLength: 30 }), fc.boolean(), (spans, sort) => {
+        const list = spans.map(([from, len], i) => ({ minTime: from, maxTime: from + len, data: Uint8Array.of(i >> 8, i & 255) }));
+        if (sort) list.sort((a, b) => a.minTime - b.minTime || a.maxTime - b.maxTime);
+        const s = create(SeriesSchema, {
+          chunks: list.map((c) =>
+            create(AggrChunkSchema, { minTime: BigInt(c.minTime), maxTime: BigInt(c.maxTime), raw: create(ChunkSchema, { type: Chunk_Encoding.XOR, data: c.data }) }),
+          ),
+        });
+        const want = splitReplicaRuns(list).map((run) => run.map((c) => [...c.data]));
+        expect(replicaRunsOf(s).map((run) => run.map((d) => [...d]))).toEqual(want);
+      }),
+      { numRuns: 500 },
+    );
   });
 });

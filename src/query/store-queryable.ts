@@ -63,15 +63,63 @@ export function seriesRequestFor(matchers: readonly Matcher[], hints: SelectHint
   });
 }
 
-function rawChunks(series: Series): AggrChunk[] {
-  return series.chunks.filter((c) => {
-    const raw = c.raw;
-    if (!raw) throw new UnsupportedDataError("downsampled (aggregated) chunks are not supported yet; query raw resolution");
-    if (raw.type !== Chunk_Encoding.XOR) {
-      throw new UnsupportedDataError(`native histogram chunks (encoding ${Chunk_Encoding[raw.type]}) are not supported yet`);
+function checkRaw(c: AggrChunk): Uint8Array {
+  const raw = c.raw;
+  if (!raw) throw new UnsupportedDataError("downsampled (aggregated) chunks are not supported yet; query raw resolution");
+  if (raw.type !== Chunk_Encoding.XOR) {
+    throw new UnsupportedDataError(`native histogram chunks (encoding ${Chunk_Encoding[raw.type]}) are not supported yet`);
+  }
+  return raw.data;
+}
+
+// Chunk times of the series being split (reused: one series at a time).
+let minScratch = new Float64Array(256);
+let maxScratch = new Float64Array(256);
+
+/**
+ * A series' XOR chunk bytes split into replica runs, exactly as {@link splitReplicaRuns} splits
+ * them, without an object per chunk: chunks usually arrive sorted by (min, max) time (stores send
+ * them so and the fan-out merges in order), so the sort is skipped when it would not move anything.
+ */
+export function replicaRunsOf(s: Series): Uint8Array[][] {
+  const chunks = s.chunks;
+  const n = chunks.length;
+  if (minScratch.length < n) {
+    minScratch = new Float64Array(Math.max(n, 2 * minScratch.length));
+    maxScratch = new Float64Array(minScratch.length);
+  }
+  const mins = minScratch;
+  const maxs = maxScratch;
+  let sorted = true;
+  for (let i = 0; i < n; i++) {
+    const c = chunks[i]!;
+    checkRaw(c);
+    const mn = Number(c.minTime);
+    const mx = Number(c.maxTime);
+    mins[i] = mn;
+    maxs[i] = mx;
+    if (i > 0 && (mn < mins[i - 1]! || (mn === mins[i - 1]! && mx < maxs[i - 1]!))) sorted = false;
+  }
+  if (!sorted) {
+    return splitReplicaRuns(chunks.map((c) => ({ minTime: Number(c.minTime), maxTime: Number(c.maxTime), data: c.raw!.data }))).map((run) =>
+      run.map((c) => c.data),
+    );
+  }
+  const runs: Uint8Array[][] = [];
+  const ends: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const mn = mins[i]!;
+    let r = 0;
+    while (r < runs.length && !(ends[r]! < mn)) r++;
+    if (r === runs.length) {
+      runs.push([chunks[i]!.raw!.data]);
+      ends.push(maxs[i]!);
+    } else {
+      runs[r]!.push(chunks[i]!.raw!.data);
+      ends[r] = maxs[i]!;
     }
-    return true;
-  });
+  }
+  return runs;
 }
 
 /**
@@ -80,11 +128,7 @@ function rawChunks(series: Series): AggrChunk[] {
  * penalty dedup, or by chain merge (when dedup is off several runs only come from overlapping blocks).
  */
 export function decodeAndDedup(wasm: MeridianWasm, series: readonly Series[], hints: SelectHints, mode: "penalty" | "chain"): FloatSeries[] {
-  const replicas = series.map((s) =>
-    splitReplicaRuns(rawChunks(s).map((c) => ({ minTime: Number(c.minTime), maxTime: Number(c.maxTime), data: c.raw!.data }))).map((run) =>
-      run.map((c) => c.data),
-    ),
-  );
+  const replicas = series.map(replicaRunsOf);
   const opts = { mode, counter: COUNTER_FUNCS.has(hints.func), mint: hints.start, maxt: hints.end };
   const out: FloatSeries[] = [];
   // Batches of series whose decoded samples fit in the CPU cache: each batch is decoded and

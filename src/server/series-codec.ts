@@ -83,9 +83,20 @@ function readVarint64(c: Cursor, what: string, signed: boolean): bigint {
   lo >>>= 0;
   hi >>>= 0;
   if (hi < 0x200000) return BigInt(hi * 4294967296 + lo); // below 2^53: exact as a number
-  const u = (BigInt(hi) << 32n) | BigInt(lo);
-  return signed ? BigInt.asIntN(64, u) : u;
+  // Above (chunk hashes, negative times): one BigInt read from the 64-bit scratch word instead of
+  // building it from shifted and or-ed BigInt halves (four allocations).
+  wordScratch[LO_WORD] = lo;
+  wordScratch[HI_WORD] = hi;
+  return signed ? i64Scratch[0]! : u64Scratch[0]!;
 }
+
+// One 64-bit word seen as two u32 halves and as (un)signed int64; halves in platform byte order.
+const u64Scratch = new BigUint64Array(1);
+const i64Scratch = new BigInt64Array(u64Scratch.buffer);
+const wordScratch = new Uint32Array(u64Scratch.buffer);
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+const LO_WORD = LITTLE_ENDIAN ? 0 : 1;
+const HI_WORD = LITTLE_ENDIAN ? 1 : 0;
 
 function readLength(c: Cursor, what: string): number {
   const n = readVarint32(c, what);
@@ -175,18 +186,31 @@ const EMPTY = new Uint8Array(0);
 const CHUNK_FIELDS = [undefined, undefined, undefined, "raw", "count", "sum", "min", "max", "counter"] as const;
 
 function decodeAggrChunk(c: Cursor, end: number): AggrChunk {
-  const out: AggrChunk = { $typeName: "thanos.AggrChunk", minTime: 0n, maxTime: 0n };
+  let minTime = 0n;
+  let maxTime = 0n;
+  let raw: Chunk | undefined;
+  let others: Chunk[] | undefined; // by field number; only downsampled chunks have them
   while (c.pos < end) {
     const tag = readVarint32(c, "thanos.AggrChunk");
     const f = tag >>> 3;
     const wt = tag & 7;
-    if (f === 1 && wt === 0) out.minTime = readVarint64(c, "thanos.AggrChunk.min_time", true);
-    else if (f === 2 && wt === 0) out.maxTime = readVarint64(c, "thanos.AggrChunk.max_time", true);
-    else if (f >= 3 && f <= 8 && wt === 2) {
+    if (f === 1 && wt === 0) minTime = readVarint64(c, "thanos.AggrChunk.min_time", true);
+    else if (f === 2 && wt === 0) maxTime = readVarint64(c, "thanos.AggrChunk.max_time", true);
+    else if (f === 3 && wt === 2) {
       const n = readLength(c, "thanos.AggrChunk");
-      out[CHUNK_FIELDS[f]!] = decodeChunk(c, c.pos + n);
+      raw = decodeChunk(c, c.pos + n);
+    } else if (f >= 4 && f <= 8 && wt === 2) {
+      const n = readLength(c, "thanos.AggrChunk");
+      (others ??= [])[f] = decodeChunk(c, c.pos + n);
     } else skipField(c, wt, "thanos.AggrChunk");
   }
+  // Raw chunks (every chunk of raw-resolution data) get one object literal of one shape.
+  if (others === undefined) {
+    return raw === undefined ? { $typeName: "thanos.AggrChunk", minTime, maxTime } : { $typeName: "thanos.AggrChunk", minTime, maxTime, raw };
+  }
+  const out: AggrChunk = { $typeName: "thanos.AggrChunk", minTime, maxTime };
+  if (raw !== undefined) out.raw = raw;
+  for (let f = 4; f <= 8; f++) if (others[f] !== undefined) out[CHUNK_FIELDS[f]!] = others[f];
   return out;
 }
 
