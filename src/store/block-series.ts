@@ -22,28 +22,11 @@ import type { ChunkRecords } from "../tsdb/chunk-reader.ts";
 import { crc32cRange } from "../tsdb/crc32c.ts";
 import { readBe32 } from "../tsdb/decoder.ts";
 import type { BucketBlock } from "./bucket-block.ts";
+import type { ChunkTable, StoreChunk, StoreSeries } from "./chunk-table.ts";
 import type { RequestLimiter } from "./limiter.ts";
 import { xxhash64 } from "./xxhash64.ts";
 
-/**
- * A chunk as sent: on-disk encoding byte (1 = XOR), raw data, time range, and its xxhash64 as two
- * unsigned 32-bit halves (numbers, not a BigInt: no allocation per chunk, and the frame writer
- * needs the halves anyway).
- */
-export interface StoreChunk {
-  readonly mint: number;
-  readonly maxt: number;
-  readonly encoding: number;
-  readonly data: Uint8Array;
-  readonly hashLo: number;
-  readonly hashHi: number;
-}
-
-/** A series as sent: final labels and its chunks (empty with skip_chunks). */
-export interface StoreSeries {
-  readonly labels: Labels;
-  readonly chunks: StoreChunk[];
-}
+export type { StoreChunk, StoreSeries } from "./chunk-table.ts";
 
 /** Request-level sharding (`ShardInfo`). */
 export interface ShardSelector {
@@ -200,9 +183,12 @@ async function selectSeries(block: BucketBlock, refs: Uint32Array, q: BlockSerie
   return out;
 }
 
-/** Fetches the chunk bytes of a batch (one merged read plan per segment), checks and hashes them. */
+/**
+ * Fetches the chunk bytes of a batch (one merged read plan per segment), checks and hashes them,
+ * and returns the batch's series over one {@link ChunkTable} (no object per chunk).
+ */
 async function loadChunks(block: BucketBlock, batch: PendingSeries[], q: BlockSeriesQuery): Promise<StoreSeries[]> {
-  if (q.skipChunks) return batch.map((s) => ({ labels: s.labels, chunks: [] }));
+  if (q.skipChunks) return batch.map((s) => ({ labels: s.labels, runs: [] }));
   let n = 0;
   for (const s of batch) n += s.metas.length / 3;
   const refs = new Float64Array(n);
@@ -211,33 +197,63 @@ async function loadChunks(block: BucketBlock, batch: PendingSeries[], q: BlockSe
   const rec = await block.chunkRecords(refs);
   // Every record's CRC32C checked and its data hashed in one pass (tombstoned chunks are re-hashed below).
   const hashes = checkAndHash(rec, q.wasm);
+  const buffers = rec.buffers.slice();
+  const table: ChunkTable = {
+    buffers,
+    buffer: rec.buffer,
+    start: new Uint32Array(n),
+    end: rec.crcAt,
+    encoding: new Uint8Array(n),
+    mint: new Float64Array(n),
+    maxt: new Float64Array(n),
+    hash: hashes,
+  };
+  // Chunk k of the reads becomes entry j of the table (j < k only after tombstones dropped chunks).
   let k = 0;
+  let j = 0;
   let samples = 0;
   const out: StoreSeries[] = new Array(batch.length);
   for (let i = 0; i < batch.length; i++) {
     const s = batch[i]!;
     const deleted = block.deleted(s.ref);
     const m = s.metas;
-    const chunks: StoreChunk[] = [];
+    const from = j;
     for (let p = 0; p < m.length; p += 3, k++) {
       const bytes = rec.buffers[rec.buffer[k]!]!;
       const e = rec.encAt[k]!;
-      // `data` is a view into the batch's merged range read; it lives only as long as the batch.
-      const data = bytes.subarray(e + 1, rec.crcAt[k]!);
       const encoding = bytes[e]!;
       const mint = m[p + 1]!;
       const maxt = m[p + 2]!;
       if (deleted && overlaps(mint, maxt, deleted)) {
-        const rewritten = rewriteDeleted(block.id, { ref: m[p]!, mint, maxt }, encoding, data, deleted, q.wasm);
+        const rewritten = rewriteDeleted(block.id, { ref: m[p]!, mint, maxt }, encoding, bytes.subarray(e + 1, rec.crcAt[k]!), deleted, q.wasm);
         if (!rewritten) continue;
         samples += chunkSampleCount(rewritten.encoding, rewritten.data);
-        chunks.push(rewritten);
+        table.buffer[j] = buffers.push(rewritten.data) - 1;
+        table.start[j] = 0;
+        table.end[j] = rewritten.data.length;
+        table.encoding[j] = rewritten.encoding;
+        table.mint[j] = rewritten.mint;
+        table.maxt[j] = rewritten.maxt;
+        table.hash[2 * j] = rewritten.hashLo;
+        table.hash[2 * j + 1] = rewritten.hashHi;
+        j++;
         continue;
       }
-      samples += chunkSampleCount(encoding, data);
-      chunks.push({ mint, maxt, encoding, data, hashLo: hashes[2 * k]!, hashHi: hashes[2 * k + 1]! });
+      // XOR and both histogram encodings start with a 2-byte big-endian sample count.
+      if (rec.crcAt[k]! - e - 1 >= 2) samples += (bytes[e + 1]! << 8) | bytes[e + 2]!;
+      if (j !== k) {
+        table.buffer[j] = rec.buffer[k]!;
+        table.end[j] = rec.crcAt[k]!;
+        table.hash[2 * j] = hashes[2 * k]!;
+        table.hash[2 * j + 1] = hashes[2 * k + 1]!;
+      }
+      table.start[j] = e + 1;
+      table.encoding[j] = encoding;
+      table.mint[j] = mint;
+      table.maxt[j] = maxt;
+      j++;
     }
-    out[i] = { labels: s.labels, chunks };
+    out[i] = { labels: s.labels, runs: j > from ? [{ table, from, to: j }] : [] };
   }
   q.limiter.addSamples(samples);
   return out;

@@ -6,7 +6,7 @@
  * overlap.
  */
 import { compareLabels, labelsEqual } from "../model/labels.ts";
-import type { StoreChunk, StoreSeries } from "./block-series.ts";
+import { chunkTableOf, seriesChunks, type ChunkRun, type StoreChunk, type StoreSeries } from "./chunk-table.ts";
 
 /** A sorted input: batches of series in label order. */
 export type SeriesBatches = AsyncIterator<StoreSeries[]>;
@@ -72,6 +72,25 @@ export function mergeChunks(chunks: StoreChunk[]): StoreChunk[] {
 }
 
 /**
+ * The chunk runs of one series gathered from several blocks, in time order. Blocks usually cover
+ * disjoint time ranges: the runs are then only ordered by their first chunk. Runs that overlap
+ * (overlapping blocks, the same chunk in two blocks) are merged chunk by chunk with exact
+ * duplicates dropped, into a fresh table.
+ */
+export function mergeRuns(runs: ChunkRun[]): ChunkRun[] {
+  const live = runs.filter((r) => r.to > r.from);
+  live.sort((a, b) => a.table.mint[a.from]! - b.table.mint[b.from]!);
+  let disjoint = true;
+  for (let i = 1; i < live.length && disjoint; i++) {
+    const p = live[i - 1]!;
+    if (live[i]!.table.mint[live[i]!.from]! <= p.table.maxt[p.to - 1]!) disjoint = false;
+  }
+  if (disjoint) return live;
+  const chunks = mergeChunks(seriesChunks({ labels: [], runs: live }));
+  return [{ table: chunkTableOf(chunks), from: 0, to: chunks.length }];
+}
+
+/**
  * Merges sorted inputs. Yields each distinct label set once, with the chunks of every input that
  * had it. Closing the returned generator early closes all inputs.
  */
@@ -82,6 +101,7 @@ export async function* mergeSeries(inputs: readonly SeriesBatches[]): AsyncGener
     const heap = cursors.filter((_, i) => alive[i]);
     for (let i = (heap.length >> 1) - 1; i >= 0; i--) siftDown(heap, i);
     let current: StoreSeries | undefined;
+    let runs: ChunkRun[] = [];
     let merged = false;
     while (heap.length > 0) {
       const top = heap[0]!;
@@ -97,16 +117,16 @@ export async function* mergeSeries(inputs: readonly SeriesBatches[]): AsyncGener
         siftDown(heap, 0);
       }
       if (current && labelsEqual(current.labels, s.labels)) {
-        if (!merged) current = { labels: current.labels, chunks: [...current.chunks] };
+        if (!merged) runs = [...current.runs];
         merged = true;
-        for (const c of s.chunks) current.chunks.push(c);
+        for (const r of s.runs) runs.push(r);
         continue;
       }
-      if (current) yield merged ? { labels: current.labels, chunks: mergeChunks(current.chunks) } : current;
+      if (current) yield merged ? { labels: current.labels, runs: mergeRuns(runs) } : current;
       current = s;
       merged = false;
     }
-    if (current) yield merged ? { labels: current.labels, chunks: mergeChunks(current.chunks) } : current;
+    if (current) yield merged ? { labels: current.labels, runs: mergeRuns(runs) } : current;
   } finally {
     await Promise.all(cursors.map(async (c) => {
       await c.next?.catch(() => undefined);

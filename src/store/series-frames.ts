@@ -9,7 +9,7 @@
 import type { SeriesResponse } from "../gen/store/storepb/rpc_pb.ts";
 import { lazySeriesFrame, utf8Length, varintSize, writeString, writeVarint } from "../server/frame-bytes.ts";
 import { GRPC_FRAME_HEADROOM } from "../server/raw-series.ts";
-import type { StoreSeries } from "./block-series.ts";
+import type { StoreSeries } from "./chunk-table.ts";
 
 /** Collects series into frames of `batchSize` series (a SeriesBatch), or single Series frames for ≤ 1. */
 export interface StoreFrameBuilder {
@@ -24,7 +24,7 @@ export function createStoreFrameBuilder(batchSize: number): StoreFrameBuilder {
   const batch = batchSize > 1;
   let pending: StoreSeries[] = [];
   // Sizes in write order for all pending series: per label (name, value, label content); per chunk
-  // (AggrChunk content, Chunk content, hash low 32 bits, hash high 32 bits). Series content sizes are kept apart.
+  // (AggrChunk content, Chunk content). Series content sizes are kept apart.
   let scratch: number[] = [];
   let seriesSizes: number[] = [];
   let frameBytes = 0;
@@ -56,35 +56,42 @@ export function createStoreFrameBuilder(batchSize: number): StoreFrameBuilder {
           o = writeString(buf, o, l.value, vl);
         }
       }
-      for (const c of s.chunks) {
-        buf[o++] = 0x12; // Series.chunks
-        o = writeVarint(buf, o, scratch[k++]!);
-        if (c.mint !== 0) {
-          buf[o++] = 0x08;
-          o = writeInt64(buf, o, c.mint);
-        }
-        if (c.maxt !== 0) {
-          buf[o++] = 0x10;
-          o = writeInt64(buf, o, c.maxt);
-        }
-        buf[o++] = 0x1a; // AggrChunk.raw (always set, possibly empty)
-        o = writeVarint(buf, o, scratch[k++]!);
-        const type = c.encoding - 1;
-        if (type !== 0) {
-          buf[o++] = 0x08;
-          o = writeVarint(buf, o, type);
-        }
-        if (c.data.length > 0) {
-          buf[o++] = 0x12;
-          o = writeVarint(buf, o, c.data.length);
-          buf.set(c.data, o);
-          o += c.data.length;
-        }
-        const lo = scratch[k++]!;
-        const hi = scratch[k++]!;
-        if (lo !== 0 || hi !== 0) {
-          buf[o++] = 0x18;
-          o = writeU64Parts(buf, o, lo, hi);
+      for (const r of s.runs) {
+        const t = r.table;
+        for (let c = r.from; c < r.to; c++) {
+          buf[o++] = 0x12; // Series.chunks
+          o = writeVarint(buf, o, scratch[k++]!);
+          const mint = t.mint[c]!;
+          const maxt = t.maxt[c]!;
+          if (mint !== 0) {
+            buf[o++] = 0x08;
+            o = writeInt64(buf, o, mint);
+          }
+          if (maxt !== 0) {
+            buf[o++] = 0x10;
+            o = writeInt64(buf, o, maxt);
+          }
+          buf[o++] = 0x1a; // AggrChunk.raw (always set, possibly empty)
+          o = writeVarint(buf, o, scratch[k++]!);
+          const type = t.encoding[c]! - 1;
+          if (type !== 0) {
+            buf[o++] = 0x08;
+            o = writeVarint(buf, o, type);
+          }
+          const from = t.start[c]!;
+          const n = t.end[c]! - from;
+          if (n > 0) {
+            buf[o++] = 0x12;
+            o = writeVarint(buf, o, n);
+            buf.set(t.buffers[t.buffer[c]!]!.subarray(from, from + n), o);
+            o += n;
+          }
+          const lo = t.hash[2 * c]!;
+          const hi = t.hash[2 * c + 1]!;
+          if (lo !== 0 || hi !== 0) {
+            buf[o++] = 0x18;
+            o = writeU64Parts(buf, o, lo, hi);
+          }
         }
       }
     }
@@ -106,15 +113,20 @@ export function createStoreFrameBuilder(batchSize: number): StoreFrameBuilder {
         scratch.push(nl, vl, ls);
         size += 1 + varintSize(ls) + ls;
       }
-      for (const c of s.chunks) {
-        const type = c.encoding - 1;
-        const n = c.data.length;
-        const lo = c.hashLo;
-        const hi = c.hashHi;
-        const raw = (type !== 0 ? 1 + varintSize(type) : 0) + (n > 0 ? 1 + varintSize(n) + n : 0) + (lo !== 0 || hi !== 0 ? 1 + u64PartsSize(lo, hi) : 0);
-        const aggr = (c.mint !== 0 ? 1 + int64Size(c.mint) : 0) + (c.maxt !== 0 ? 1 + int64Size(c.maxt) : 0) + 1 + varintSize(raw) + raw;
-        scratch.push(aggr, raw, lo, hi);
-        size += 1 + varintSize(aggr) + aggr;
+      for (const r of s.runs) {
+        const t = r.table;
+        for (let c = r.from; c < r.to; c++) {
+          const type = t.encoding[c]! - 1;
+          const n = t.end[c]! - t.start[c]!;
+          const lo = t.hash[2 * c]!;
+          const hi = t.hash[2 * c + 1]!;
+          const mint = t.mint[c]!;
+          const maxt = t.maxt[c]!;
+          const raw = (type !== 0 ? 1 + varintSize(type) : 0) + (n > 0 ? 1 + varintSize(n) + n : 0) + (lo !== 0 || hi !== 0 ? 1 + u64PartsSize(lo, hi) : 0);
+          const aggr = (mint !== 0 ? 1 + int64Size(mint) : 0) + (maxt !== 0 ? 1 + int64Size(maxt) : 0) + 1 + varintSize(raw) + raw;
+          scratch.push(aggr, raw);
+          size += 1 + varintSize(aggr) + aggr;
+        }
       }
       pending.push(s);
       seriesSizes.push(size);

@@ -17,7 +17,7 @@ import { labelsFromRecord } from "../../model/labels.ts";
 import { createMetricsRegistry } from "../../server/metrics.ts";
 import type { StoreApi } from "../../server/store-api.ts";
 import { createTestStore } from "../../server/test-store.ts";
-import type { StoreSeries } from "../../store/block-series.ts";
+import { storeSeriesOf } from "../../store/chunk-table.ts";
 import { createStoreFrameBuilder } from "../../store/series-frames.ts";
 import { startGrpcServer, type RunningServer } from "./serve.ts";
 
@@ -33,10 +33,9 @@ function preEncodedStore(n: number, chunkBytes: number): StoreApi {
       yield { $typeName: "thanos.SeriesResponse", result: { case: "warning", value: "block X could not be loaded: zürich" } };
       const b = createStoreFrameBuilder(Number(req.responseBatchSize) || 1);
       for (let i = 0; i < n; i++) {
-        const s: StoreSeries = {
-          labels: labelsFromRecord({ __name__: "m", i: String(i).padStart(5, "0") }),
-          chunks: [{ mint: 1_700_000_000_000 + i, maxt: 1_700_000_100_000 + i, encoding: 1, data: new Uint8Array(chunkBytes).fill(i & 0xff), hashLo: i * 7919, hashHi: 0xfffffff0 }],
-        };
+        const s = storeSeriesOf(labelsFromRecord({ __name__: "m", i: String(i).padStart(5, "0") }), [
+          { mint: 1_700_000_000_000 + i, maxt: 1_700_000_100_000 + i, encoding: 1, data: new Uint8Array(chunkBytes).fill(i & 0xff), hashLo: i * 7919, hashHi: 0xfffffff0 },
+        ]);
         const f = b.add(s);
         if (f) yield f;
       }
