@@ -38,7 +38,11 @@ export interface StoreReader {
 export interface StoreReaderOptions {
   /** Longest wait for the next frame in ms; 0 or undefined disables. */
   responseTimeoutMs?: number;
-  /** Frames read ahead; default 256. */
+  /**
+   * Decoded series (or warnings) held ahead of the merge; default 64, one SeriesBatch frame. The
+   * bytes behind them keep arriving meanwhile (HTTP/2 windows): holding more decoded objects only
+   * makes them survive young-generation GCs.
+   */
   readAhead?: number;
   signal?: AbortSignal;
 }
@@ -53,7 +57,7 @@ export function openStoreReader(store: FanoutStore, req: SeriesRequest, opts: St
   const onParentAbort = (): void => ac.abort(opts.signal?.reason);
   if (opts.signal?.aborted) ac.abort(opts.signal.reason);
   else opts.signal?.addEventListener("abort", onParentAbort, { once: true });
-  const capacity = opts.readAhead ?? 256;
+  const capacity = opts.readAhead ?? 64;
   const timeoutMs = opts.responseTimeoutMs ?? 0;
   const strip = req.withoutReplicaLabels.length > 0 && store.supportsWithoutReplicaLabels === false ? new Set(req.withoutReplicaLabels) : undefined;
 

@@ -20,7 +20,7 @@ export type { FanoutStore } from "./fanout-reader.ts";
 export interface FanoutOptions {
   /** `--store.response-timeout` in ms: longest silence allowed between a store's frames. 0 = none. */
   responseTimeoutMs?: number;
-  /** Frames each store may read ahead of the merge; default 256. */
+  /** Decoded series each store may hold ahead of the merge; default 64 (see openStoreReader). */
   readAhead?: number;
   signal?: AbortSignal;
 }
