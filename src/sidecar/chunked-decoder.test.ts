@@ -3,7 +3,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { ChunkedReadResponseSchema } from "../gen/prompb/remote_pb.ts";
 import { SeriesSchema } from "../gen/store/storepb/types_pb.ts";
-import { ChunkedDecodeError, decodeChunkedReadResponse, encodedChunksBytes } from "./chunked-decoder.ts";
+import { ChunkedDecodeError, createChunkArena, decodeChunkedReadResponse, encodedChunksBytes, releaseEncodedChunks, type EncodedChunks } from "./chunked-decoder.ts";
 
 const int64 = fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n });
 const str = fc.oneof(fc.string({ maxLength: 10 }), fc.string({ unit: "grapheme", maxLength: 80 }));
@@ -36,6 +36,54 @@ describe("decodeChunkedReadResponse", () => {
         });
       }),
       { numRuns: 500 },
+    );
+  });
+
+  it("keeps each series' chunk fields contiguous when the shared arena fills up mid-series", () => {
+    // A tiny arena: nearly every chunk moves the series to a new buffer; earlier series keep theirs.
+    const arena = createChunkArena(16);
+    fc.assert(
+      fc.property(fc.array(message, { minLength: 1, maxLength: 4 }), (msgs) => {
+        const decoded = msgs.map((m) => decodeChunkedReadResponse(toBinary(ChunkedReadResponseSchema, create(ChunkedReadResponseSchema, m)), undefined, undefined, arena));
+        decoded.forEach((got, k) =>
+          got.series.forEach((s, i) => {
+            const want = create(SeriesSchema, {
+              chunks: msgs[k]!.chunkedSeries[i]!.chunks.map((c) => ({ minTime: c.minTimeMs, maxTime: c.maxTimeMs, raw: { type: c.type - 1, data: c.data } })),
+            });
+            expect([...encodedChunksBytes(s.chunks)]).toEqual([...toBinary(SeriesSchema, want)]);
+          }),
+        );
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it("recycles arena blocks only when no pending series refers to them, whatever the release order", () => {
+    const chunkOf = fc.record({ minTimeMs: int64, maxTimeMs: int64, type: fc.constant(1), data: fc.uint8Array({ maxLength: 60 }) });
+    // Steps: decode a one-series frame, or release (after checking) the pending series at an index.
+    const step = fc.oneof(fc.array(chunkOf, { maxLength: 3 }), fc.nat(20));
+    fc.assert(
+      fc.property(fc.array(step, { maxLength: 60 }), (steps) => {
+        const arena = createChunkArena(64);
+        const pending: { chunks: EncodedChunks; want: Uint8Array }[] = [];
+        const check = (p: { chunks: EncodedChunks; want: Uint8Array }) => expect([...encodedChunksBytes(p.chunks)]).toEqual([...p.want]);
+        for (const st of steps) {
+          if (typeof st === "number") {
+            if (pending.length === 0) continue;
+            const [p] = pending.splice(st % pending.length, 1);
+            check(p!);
+            releaseEncodedChunks(p!.chunks);
+            continue;
+          }
+          const m = create(ChunkedReadResponseSchema, { chunkedSeries: [{ labels: [{ name: "a", value: "b" }], chunks: st }] });
+          const got = decodeChunkedReadResponse(toBinary(ChunkedReadResponseSchema, m), undefined, undefined, arena).series[0]!;
+          const want = toBinary(SeriesSchema, create(SeriesSchema, { chunks: st.map((c) => ({ minTime: c.minTimeMs, maxTime: c.maxTimeMs, raw: { type: 0, data: c.data } })) }));
+          pending.push({ chunks: got.chunks, want });
+          // Everything still pending is intact after each decode (no block reused too early).
+          pending.forEach(check);
+        }
+      }),
+      { numRuns: 300 },
     );
   });
 

@@ -1,25 +1,27 @@
 /**
  * A hand-written decoder for `prometheus.ChunkedReadResponse`, the message in every streamed
  * remote-read frame, and the sidecar's hot path. Labels become strings (the sidecar matches,
- * overlays and sorts by them); chunks are not turned into objects at all: the decoder records
- * where their fields are, and {@link writeEncodedChunks} later writes each straight into the
- * outgoing Series frame in its StoreAPI wire form (`thanos.Series` field 2, an `AggrChunk` holding
- * a raw `Chunk`), copying the XOR bytes and the time varints as they are. The output is byte-identical to protobuf-es encoding the equivalent AggrChunks
- * (proto3 defaults left out, hash 0). Unknown fields are skipped as protobuf requires.
+ * overlays and sorts by them); chunks are not turned into objects at all: each is written, while
+ * its frame is parsed, straight into a {@link ChunkArena} in its StoreAPI wire form (`thanos.Series`
+ * field 2, an `AggrChunk` holding a raw `Chunk`), copying the XOR bytes and the time varints as
+ * they are. A series' chunk fields are contiguous in the arena, so the frame builder later copies
+ * them with one `set`, and the network buffers are free as soon as a frame is decoded. The output
+ * is byte-identical to protobuf-es encoding the equivalent AggrChunks (proto3 defaults left out,
+ * hash 0). Unknown fields are skipped as protobuf requires.
+ *
+ * The parser keeps its cursor in module variables (no closures or objects per frame): it is
+ * synchronous and not re-entrant, which JavaScript's single thread guarantees.
  */
 import type { Label } from "../model/labels.ts";
 
-/**
- * A series' chunks as `thanos.Series` chunk fields (`0x12 len AggrChunk`, repeated), written by
- * {@link writeEncodedChunks} straight into the outgoing frame: either positions of the fields in
- * the remote-read frame `buf` (no copy until then), or, without `refs`, ready bytes in `buf`.
- */
+/** A series' chunks as `thanos.Series` chunk fields (`0x12 len AggrChunk`, repeated): `buf[start, start + size)`. */
 export interface EncodedChunks {
   readonly buf: Uint8Array;
-  /** Per chunk 9 numbers: min start, min length, max start, max length, thanos type, data start, data length, AggrChunk size, Chunk size. */
-  readonly refs?: number[];
+  readonly start: number;
   /** Encoded size in bytes. */
   readonly size: number;
+  /** The arena block `buf` belongs to, if any (see {@link releaseEncodedChunks}). */
+  readonly block?: ArenaBlock;
 }
 
 /** One series of a frame: labels as sent (sorted) and its chunks, ready to be appended to an encoded Series. */
@@ -41,157 +43,243 @@ export class ChunkedDecodeError extends Error {
   override name = "ChunkedDecodeError";
 }
 
+/**
+ * Where decoded chunk fields are written: filled front to back in blocks. Each block counts the
+ * series whose chunk fields it holds; once the frame builder has copied them all
+ * ({@link releaseEncodedChunks}) a full block is recycled, so a stream that releases series as it
+ * goes works in two or three blocks instead of allocating its whole volume. One per stream.
+ */
+export interface ChunkArena {
+  /** The block being filled. */
+  block: ArenaBlock;
+  pos: number;
+  /** Size of each new block (bigger when one series needs more). */
+  readonly blockBytes: number;
+  /** Full blocks no series refers to any more, ready for reuse. */
+  readonly spare: ArenaBlock[];
+}
+
+/** One buffer of a {@link ChunkArena} and the number of unreleased series in it. */
+export interface ArenaBlock {
+  readonly bytes: Uint8Array;
+  live: number;
+  /** The arena it belongs to (recycled there); undefined for stand-alone bytes. */
+  readonly arena: ChunkArena | undefined;
+}
+
+/** Creates an arena of `blockBytes` blocks (default 64 KiB). */
+export function createChunkArena(blockBytes = 64 * 1024): ChunkArena {
+  const arena: ChunkArena = { block: undefined as unknown as ArenaBlock, pos: 0, blockBytes, spare: [] };
+  arena.block = { bytes: new Uint8Array(blockBytes), live: 0, arena };
+  return arena;
+}
+
+/**
+ * The frame builder has copied `c`: its block may be reused once nothing else in it is pending.
+ * Call at most once per series, and only when `c` is not read again.
+ */
+export function releaseEncodedChunks(c: EncodedChunks): void {
+  const b = c.block;
+  if (!b || --b.live > 0 || !b.arena) return;
+  const arena = b.arena;
+  if (b !== arena.block && b.bytes.length === arena.blockBytes && arena.spare.length < 2) arena.spare.push(b);
+}
+
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
-/** Decodes one ChunkedReadResponse; chunk encodings are mapped to thanos' (prometheus − 1). */
-export function decodeChunkedReadResponse(buf: Uint8Array): DecodedChunkedReadResponse {
-  let pos = 0;
+// The frame being decoded, the cursor (relative to the array, not to `start`), and the arena.
+let B: Uint8Array = new Uint8Array(0);
+let P = 0;
+let BASE = 0;
+let A: ChunkArena = createChunkArena(0);
+// Where the current series' chunk fields begin in A.block.
+let seriesStart = 0;
 
-  function fail(what: string): never {
-    throw new ChunkedDecodeError(`invalid ChunkedReadResponse at byte ${pos}: ${what}`);
-  }
-
-  // Varint as a JS number (exact below 2^53; int64 fields beyond that are not valid timestamps).
-  function varint(): number {
-    let result = 0;
-    let mul = 1;
-    for (let i = 0; i < 10; i++) {
-      if (pos >= buf.length) fail("truncated varint");
-      const b = buf[pos++]!;
-      result += (b & 0x7f) * mul;
-      if ((b & 0x80) === 0) return result;
-      mul *= 128;
-    }
-    return fail("varint too long");
-  }
-
-  function skip(wireType: number): void {
-    switch (wireType) {
-      case 0:
-        varint();
-        return;
-      case 1:
-        pos += 8;
-        break;
-      case 2: {
-        // Not `pos += varint()`: that reads pos before varint() advances it.
-        const n = varint();
-        pos += n;
-        break;
-      }
-      case 5:
-        pos += 4;
-        break;
-      default:
-        fail(`unsupported wire type ${wireType}`);
-    }
-    if (pos > buf.length) fail("truncated field");
-  }
-
-  function lengthDelimited(): number {
-    const len = varint();
-    const end = pos + len;
-    if (end > buf.length) fail("length beyond end of frame");
-    return end;
-  }
-
-  function label(end: number): Label {
-    let name = "";
-    let value = "";
-    while (pos < end) {
-      const tag = varint();
-      const field = tag >>> 3;
-      if ((field === 1 || field === 2) && (tag & 7) === 2) {
-        const e = lengthDelimited();
-        const s = asciiOrUtf8(buf, pos, e);
-        pos = e;
-        if (field === 1) name = s;
-        else value = s;
-      } else skip(tag & 7);
-    }
-    if (pos !== end) fail("label overruns its message");
-    return { name, value };
-  }
-
-  // Field positions of the current series' chunks (see EncodedChunks.refs) and their output size.
-  let refs: number[] = [];
-  let size = 0;
-
-  // Records one prometheus.Chunk (buf[pos, end)) for writing as `0x12 len AggrChunk{1: min, 2: max, 3: Chunk{1: type, 2: data}}`.
-  function chunk(end: number): void {
-    let minStart = 0;
-    let minEnd = 0;
-    let maxStart = 0;
-    let maxEnd = 0;
-    let type = 0;
-    let dataStart = 0;
-    let dataEnd = 0;
-    while (pos < end) {
-      const tag = varint();
-      switch (tag) {
-        case (1 << 3) | 0:
-          minStart = pos;
-          varint();
-          minEnd = pos;
-          break;
-        case (2 << 3) | 0:
-          maxStart = pos;
-          varint();
-          maxEnd = pos;
-          break;
-        case (3 << 3) | 0:
-          type = varint();
-          break;
-        case (4 << 3) | 2: {
-          dataEnd = lengthDelimited();
-          dataStart = pos;
-          pos = dataEnd;
-          break;
-        }
-        default:
-          skip(tag & 7);
-      }
-    }
-    if (pos !== end) fail("chunk overruns its message");
-    if (type < 1 || type > 3) fail(`unsupported chunk encoding ${type}`);
-    // A zero varint is proto3's default: left out, as protobuf-es leaves it out.
-    const minLen = minEnd - minStart === 1 && buf[minStart] === 0 ? 0 : minEnd - minStart;
-    const maxLen = maxEnd - maxStart === 1 && buf[maxStart] === 0 ? 0 : maxEnd - maxStart;
-    const dataLen = dataEnd - dataStart;
-    // thanos.Chunk: type = prometheus type − 1 (XOR = 0, left out), data.
-    const rawLen = (type > 1 ? 2 : 0) + (dataLen > 0 ? 1 + varintSize(dataLen) + dataLen : 0);
-    const aggrLen = (minLen > 0 ? 1 + minLen : 0) + (maxLen > 0 ? 1 + maxLen : 0) + 1 + varintSize(rawLen) + rawLen;
-    refs.push(minStart, minLen, maxStart, maxLen, type - 1, dataStart, dataLen, aggrLen, rawLen);
-    size += 1 + varintSize(aggrLen) + aggrLen;
-  }
-
-  function series(end: number): DecodedChunkedSeries {
-    const labels: Label[] = [];
-    refs = [];
-    size = 0;
-    let chunkCount = 0;
-    while (pos < end) {
-      const tag = varint();
-      if (tag === ((1 << 3) | 2)) labels.push(label(lengthDelimited()));
-      else if (tag === ((2 << 3) | 2)) {
-        chunk(lengthDelimited());
-        chunkCount++;
-      } else skip(tag & 7);
-    }
-    if (pos !== end) fail("series overruns its message");
-    return { labels, chunks: { buf, refs, size }, chunkCount };
-  }
-
-  const result: DecodedChunkedSeries[] = [];
-  let queryIndex = 0;
-  while (pos < buf.length) {
-    const tag = varint();
-    if (tag === ((1 << 3) | 2)) result.push(series(lengthDelimited()));
-    else if (tag === ((2 << 3) | 0)) queryIndex = varint();
-    else skip(tag & 7);
-  }
-  return { series: result, queryIndex };
+function fail(what: string): never {
+  throw new ChunkedDecodeError(`invalid ChunkedReadResponse at byte ${P - BASE}: ${what}`);
 }
+
+// Varint as a JS number (exact below 2^53; int64 fields beyond that are not valid timestamps).
+function varint(end: number): number {
+  let b = P < end ? B[P++]! : fail("truncated varint");
+  if (b < 0x80) return b;
+  let result = b & 0x7f;
+  let mul = 128;
+  for (let i = 1; i < 10; i++) {
+    b = P < end ? B[P++]! : fail("truncated varint");
+    result += (b & 0x7f) * mul;
+    if (b < 0x80) return result;
+    mul *= 128;
+  }
+  return fail("varint too long");
+}
+
+function skip(wireType: number, end: number): void {
+  switch (wireType) {
+    case 0:
+      varint(end);
+      return;
+    case 1:
+      P += 8;
+      break;
+    case 2: {
+      const n = varint(end);
+      P += n;
+      break;
+    }
+    case 5:
+      P += 4;
+      break;
+    default:
+      fail(`unsupported wire type ${wireType}`);
+  }
+  if (P > end) fail("truncated field");
+}
+
+function lengthDelimited(end: number): number {
+  const len = varint(end);
+  const e = P + len;
+  if (e > end) fail("length beyond the end of its message");
+  return e;
+}
+
+function label(end: number): Label {
+  let name = "";
+  let value = "";
+  while (P < end) {
+    const tag = varint(end);
+    if (tag === 0x0a || tag === 0x12) {
+      const e = lengthDelimited(end);
+      const s = asciiOrUtf8(B, P, e);
+      P = e;
+      if (tag === 0x0a) name = s;
+      else value = s;
+    } else skip(tag & 7, end);
+  }
+  return { name, value };
+}
+
+/** Makes room for `n` more bytes of the current series' chunk fields (which stay contiguous). */
+function reserve(n: number): void {
+  if (A.pos + n <= A.block.bytes.length) return;
+  const old = A.block;
+  const done = A.pos - seriesStart;
+  const size = Math.max(A.blockBytes, 2 * (done + n));
+  const reuse = size === A.blockBytes ? A.spare.pop() : undefined;
+  const next: ArenaBlock = reuse ?? { bytes: new Uint8Array(size), live: 0, arena: A };
+  next.bytes.set(old.bytes.subarray(seriesStart, A.pos));
+  A.block = next;
+  A.pos = done;
+  seriesStart = 0;
+  // The series moved: the old block lost it; recycle it if nothing else is pending there.
+  next.live++;
+  if (--old.live === 0 && old.bytes.length === A.blockBytes && A.spare.length < 2) A.spare.push(old);
+}
+
+// Writes one prometheus.Chunk (B[P, end)) to the arena as `0x12 len AggrChunk{1: min, 2: max, 3: Chunk{1: type, 2: data}}`.
+function chunk(end: number): void {
+  let minStart = 0;
+  let minEnd = 0;
+  let maxStart = 0;
+  let maxEnd = 0;
+  let type = 0;
+  let dataStart = 0;
+  let dataEnd = 0;
+  while (P < end) {
+    const tag = varint(end);
+    if (tag === 0x08) {
+      minStart = P;
+      varint(end);
+      minEnd = P;
+    } else if (tag === 0x10) {
+      maxStart = P;
+      varint(end);
+      maxEnd = P;
+    } else if (tag === 0x18) type = varint(end);
+    else if (tag === 0x22) {
+      dataEnd = lengthDelimited(end);
+      dataStart = P;
+      P = dataEnd;
+    } else skip(tag & 7, end);
+  }
+  if (type < 1 || type > 3) fail(`unsupported chunk encoding ${type}`);
+  // A zero varint is proto3's default: left out, as protobuf-es leaves it out.
+  const minLen = minEnd - minStart === 1 && B[minStart] === 0 ? 0 : minEnd - minStart;
+  const maxLen = maxEnd - maxStart === 1 && B[maxStart] === 0 ? 0 : maxEnd - maxStart;
+  const dataLen = dataEnd - dataStart;
+  // thanos.Chunk: type = prometheus type − 1 (XOR = 0, left out), data.
+  const rawLen = (type > 1 ? 2 : 0) + (dataLen > 0 ? 1 + varintSize(dataLen) + dataLen : 0);
+  const aggrLen = (minLen > 0 ? 1 + minLen : 0) + (maxLen > 0 ? 1 + maxLen : 0) + 1 + varintSize(rawLen) + rawLen;
+  reserve(1 + varintSize(aggrLen) + aggrLen);
+  const out = A.block.bytes;
+  let o = A.pos;
+  out[o++] = 0x12;
+  o = writeVarint(out, o, aggrLen);
+  // The time varints (≤ 10 bytes) byte by byte: cheaper than a subarray and a set.
+  if (minLen > 0) {
+    out[o++] = 0x08;
+    for (let i = minStart; i < minEnd; i++) out[o++] = B[i]!;
+  }
+  if (maxLen > 0) {
+    out[o++] = 0x10;
+    for (let i = maxStart; i < maxEnd; i++) out[o++] = B[i]!;
+  }
+  out[o++] = 0x1a;
+  o = writeVarint(out, o, rawLen);
+  if (type > 1) {
+    out[o++] = 0x08;
+    out[o++] = type - 1;
+  }
+  if (dataLen > 0) {
+    out[o++] = 0x12;
+    o = writeVarint(out, o, dataLen);
+    out.set(B.subarray(dataStart, dataEnd), o);
+    o += dataLen;
+  }
+  A.pos = o;
+}
+
+function series(end: number): DecodedChunkedSeries {
+  const labels: Label[] = [];
+  seriesStart = A.pos;
+  A.block.live++;
+  let chunkCount = 0;
+  while (P < end) {
+    const tag = varint(end);
+    if (tag === 0x0a) labels.push(label(lengthDelimited(end)));
+    else if (tag === 0x12) {
+      chunk(lengthDelimited(end));
+      chunkCount++;
+    } else skip(tag & 7, end);
+  }
+  const block = A.block;
+  return { labels, chunks: { buf: block.bytes, start: seriesStart, size: A.pos - seriesStart, block }, chunkCount };
+}
+
+/**
+ * Decodes one ChunkedReadResponse (`buf[start, end)`), writing chunk fields into `arena` (a fresh
+ * one by default); chunk encodings are mapped to thanos' (prometheus − 1).
+ */
+export function decodeChunkedReadResponse(buf: Uint8Array, start = 0, end = buf.length, arena: ChunkArena = createChunkArena(Math.max(64, end - start + 64))): DecodedChunkedReadResponse {
+  B = buf;
+  P = BASE = start;
+  A = arena;
+  try {
+    const result: DecodedChunkedSeries[] = [];
+    let queryIndex = 0;
+    while (P < end) {
+      const tag = varint(end);
+      if (tag === 0x0a) result.push(series(lengthDelimited(end)));
+      else if (tag === 0x10) queryIndex = varint(end);
+      else skip(tag & 7, end);
+    }
+    return { series: result, queryIndex };
+  } finally {
+    B = EMPTY; // do not keep the network buffer alive
+  }
+}
+
+const EMPTY = new Uint8Array(0);
 
 function varintSize(v: number): number {
   return v < 0x80 ? 1 : v < 0x4000 ? 2 : v < 0x200000 ? 3 : v < 0x10000000 ? 4 : 5;
@@ -206,59 +294,16 @@ function writeVarint(b: Uint8Array, o: number, v: number): number {
   return o;
 }
 
-/**
- * Writes `c` at `out[o]` (which must have `c.size` bytes free) and returns the end offset: the
- * chunk fields of a thanos.Series, each AggrChunk built from the recorded positions, copying the
- * time varints and the chunk bytes as they are.
- */
+/** Copies `c` to `out[o]` (which must have `c.size` bytes free); returns the end offset. */
 export function writeEncodedChunks(out: Uint8Array, o: number, c: EncodedChunks): number {
-  const { buf, refs } = c;
-  if (!refs) {
-    out.set(buf, o);
-    return o + buf.length;
-  }
-  for (let k = 0; k < refs.length; k += 9) {
-    const minStart = refs[k]!;
-    const minLen = refs[k + 1]!;
-    const maxStart = refs[k + 2]!;
-    const maxLen = refs[k + 3]!;
-    const type = refs[k + 4]!;
-    const dataStart = refs[k + 5]!;
-    const dataLen = refs[k + 6]!;
-    out[o++] = 0x12;
-    o = writeVarint(out, o, refs[k + 7]!);
-    // The time varints (≤ 10 bytes) byte by byte: cheaper than a subarray and a set.
-    if (minLen > 0) {
-      out[o++] = 0x08;
-      for (let i = minStart; i < minStart + minLen; i++) out[o++] = buf[i]!;
-    }
-    if (maxLen > 0) {
-      out[o++] = 0x10;
-      for (let i = maxStart; i < maxStart + maxLen; i++) out[o++] = buf[i]!;
-    }
-    out[o++] = 0x1a;
-    o = writeVarint(out, o, refs[k + 8]!);
-    if (type > 0) {
-      out[o++] = 0x08;
-      out[o++] = type;
-    }
-    if (dataLen > 0) {
-      out[o++] = 0x12;
-      o = writeVarint(out, o, dataLen);
-      out.set(buf.subarray(dataStart, dataStart + dataLen), o);
-      o += dataLen;
-    }
-  }
-  return o;
+  out.set(c.start === 0 && c.size === c.buf.length ? c.buf : c.buf.subarray(c.start, c.start + c.size), o);
+  return o + c.size;
 }
 
 /** The bytes of `c` (tests, and callers that want them materialised). */
 export function encodedChunksBytes(c: EncodedChunks): Uint8Array {
-  const out = new Uint8Array(c.size);
-  writeEncodedChunks(out, 0, c);
-  return out;
+  return c.buf.slice(c.start, c.start + c.size);
 }
-
 
 // Label names and values are nearly always short ASCII and repeat from series to series (names,
 // metric names, job, ...). A direct-mapped cache keyed by an FNV-1a hash of the bytes returns the
@@ -282,9 +327,33 @@ function asciiOrUtf8(buf: Uint8Array, start: number, end: number): string {
     while (i < n && hit.charCodeAt(i) === buf[start + i]) i++;
     if (i === n) return hit;
   }
-  const s = n <= 16 ? String.fromCharCode.apply(null, buf.subarray(start, end) as unknown as number[]) : latin1.decode(buf.subarray(start, end));
+  const s = shortAscii(buf, start, n);
   interned[slot] = s;
   return s;
+}
+
+// A string from n ASCII bytes; up to 8 without a subarray (high-cardinality values miss the cache).
+function shortAscii(b: Uint8Array, s: number, n: number): string {
+  switch (n) {
+    case 1:
+      return String.fromCharCode(b[s]!);
+    case 2:
+      return String.fromCharCode(b[s]!, b[s + 1]!);
+    case 3:
+      return String.fromCharCode(b[s]!, b[s + 1]!, b[s + 2]!);
+    case 4:
+      return String.fromCharCode(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!);
+    case 5:
+      return String.fromCharCode(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!, b[s + 4]!);
+    case 6:
+      return String.fromCharCode(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!, b[s + 4]!, b[s + 5]!);
+    case 7:
+      return String.fromCharCode(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!, b[s + 4]!, b[s + 5]!, b[s + 6]!);
+    case 8:
+      return String.fromCharCode(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!, b[s + 4]!, b[s + 5]!, b[s + 6]!, b[s + 7]!);
+    default:
+      return n <= 16 ? String.fromCharCode.apply(null, b.subarray(s, s + n) as unknown as number[]) : latin1.decode(b.subarray(s, s + n));
+  }
 }
 
 // ASCII-only input here, so latin1 decoding is exact.

@@ -17,8 +17,8 @@ import {
 } from "../gen/prompb/remote_pb.ts";
 import { LabelMatcher_Type, LabelMatcherSchema } from "../gen/prompb/types_pb.ts";
 import type { Matcher } from "../model/matcher.ts";
-import { crc32c } from "../tsdb/crc32c.ts";
-import { decodeChunkedReadResponse, type DecodedChunkedReadResponse } from "./chunked-decoder.ts";
+import { crc32c, crc32cRange } from "../tsdb/crc32c.ts";
+import { createChunkArena, decodeChunkedReadResponse, type DecodedChunkedReadResponse } from "./chunked-decoder.ts";
 
 /** Go's `DefaultChunkedReadLimit`: frames larger than this are rejected (50 MB). */
 export const DEFAULT_MAX_FRAME_BYTES = 50_000_000;
@@ -62,6 +62,11 @@ export interface HttpPostResponse {
   /** A response header (case-insensitive name), or null. */
   header(name: string): string | null;
   readonly body: AsyncIterable<Uint8Array>;
+  /**
+   * Each body piece is valid only until the next one is asked for (the client reuses its read
+   * buffer); consumers that keep bytes copy them. {@link decodeChunkedReadResponses} always does.
+   */
+  readonly transient?: boolean;
   /** Stops the download (the body is not read to the end). */
   cancel(): void;
 }
@@ -165,7 +170,7 @@ export async function remoteRead(opts: RemoteReadOptions): Promise<RemoteReadRes
     throw new RemoteReadError(`remote read from ${url} failed: ${(err as Error).message}`);
   }
   if (res.status < 200 || res.status > 299) {
-    const text = (await readText(res.body).catch(() => "")).trim().slice(0, 1000);
+    const text = (await readText(res.body, res.transient).catch(() => "")).trim().slice(0, 1000);
     throw new RemoteReadError(`remote read from ${url}: HTTP ${res.status}: ${text}`, res.status);
   }
   const contentType = res.header("content-type") ?? "";
@@ -177,7 +182,7 @@ export async function remoteRead(opts: RemoteReadOptions): Promise<RemoteReadRes
     return { type: "chunks", frameBatches: decodeChunkedReadResponses(res.body, { maxFrameBytes: opts.maxFrameBytes, source: url }) };
   }
   if (contentType.startsWith("application/x-protobuf")) {
-    const compressed = await readAll(res.body);
+    const compressed = await readAll(res.body, res.transient);
     let raw: Uint8Array;
     try {
       raw = uncompress(compressed);
@@ -190,11 +195,11 @@ export async function remoteRead(opts: RemoteReadOptions): Promise<RemoteReadRes
   throw new RemoteReadError(`remote read from ${url}: unexpected content type ${JSON.stringify(contentType)}`);
 }
 
-async function readAll(body: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
+async function readAll(body: AsyncIterable<Uint8Array>, transient = false): Promise<Uint8Array> {
   const parts: Uint8Array[] = [];
   let total = 0;
   for await (const p of body) {
-    parts.push(p);
+    parts.push(transient ? p.slice() : p);
     total += p.length;
   }
   const out = new Uint8Array(total);
@@ -206,31 +211,158 @@ async function readAll(body: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
   return out;
 }
 
-async function readText(body: AsyncIterable<Uint8Array>): Promise<string> {
-  return new TextDecoder().decode(await readAll(body));
+async function readText(body: AsyncIterable<Uint8Array>, transient?: boolean): Promise<string> {
+  return new TextDecoder().decode(await readAll(body, transient));
+}
+
+/** What {@link decodeChunkedReadResponses} holds between network reads, for memory figures. */
+export interface DecodeBufferStats {
+  /** Bytes of an incomplete frame carried over to the next network read. */
+  carryBytes: number;
+  /** Bytes of the chunk arena's blocks in use or kept for reuse. */
+  arenaBytes: number;
 }
 
 /**
  * Decodes the frames of a streamed remote-read body as ChunkedReadResponses (with the fast decoder
- * that yields StoreAPI chunks directly), in batches: all frames complete in the buffered bytes
- * at once, so the per-frame cost has no promise hops.
+ * that writes StoreAPI chunk fields directly), in batches: all frames complete in a network read
+ * at once, so the per-frame cost has no promise hops. Frames are checked (CRC32C) and decoded in
+ * place in the network buffer; only a frame split across reads is copied, once, into a buffer of
+ * its exact size. Errors are {@link RemoteReadError}s naming the frame index and stream offset; a
+ * body that ends inside a frame is one, so a cut-off answer never looks complete.
  */
 export async function* decodeChunkedReadResponses(
   body: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>,
-  opts: { maxFrameBytes?: number; source?: string } = {},
+  opts: { maxFrameBytes?: number; source?: string; stats?: DecodeBufferStats } = {},
 ): AsyncGenerator<DecodedChunkedReadResponse[]> {
+  const maxFrame = opts.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
+  const source = opts.source ?? "remote read";
+  const stats = opts.stats;
+  const arena = createChunkArena();
+  const chunks = (Symbol.asyncIterator in body ? body : readableToIterable(body))[Symbol.asyncIterator]();
+  let offset = 0; // stream offset of the current frame's header
   let index = 0;
-  for await (const frames of readChunkedFrameBatches(body, opts)) {
-    const out: DecodedChunkedReadResponse[] = new Array(frames.length);
-    for (let i = 0; i < frames.length; i++) {
-      try {
-        out[i] = decodeChunkedReadResponse(frames[i]!.message);
-      } catch (err) {
-        throw new RemoteReadError(`${opts.source ?? "remote read"}: frame ${index} at offset ${frames[i]!.offset}: ${(err as Error).message}`);
+  // An incomplete frame: its bytes so far (`carry[0, carryLen)`); sized exactly once its header is known.
+  let carry: Uint8Array | undefined;
+  let carryLen = 0;
+  let carryTotal = -1; // full size of the carried frame (header + CRC + message), -1 while its header is incomplete
+  let out: DecodedChunkedReadResponse[] = [];
+
+  const where = () => `${source}: frame ${index} at offset ${offset}`;
+
+  // Size of the frame starting at buf[pos] (header + CRC + message), or -1 if its header is incomplete.
+  function frameSize(buf: Uint8Array, pos: number, end: number): number {
+    let len = 0;
+    let mul = 1;
+    for (let i = 0; i < 10; i++) {
+      if (pos + i >= end) return -1;
+      const b = buf[pos + i]!;
+      len += (b & 0x7f) * mul;
+      if (b < 0x80) {
+        if (len > maxFrame) throw new RemoteReadError(`${where()}: size ${len} exceeds the limit of ${maxFrame} bytes`);
+        return i + 1 + 4 + len;
       }
-      index++;
+      mul *= 128;
     }
-    yield out;
+    throw new RemoteReadError(`${where()}: invalid uvarint length`);
+  }
+
+  // Checks and decodes the complete frame buf[pos, pos + size).
+  function frame(buf: Uint8Array, pos: number, size: number): void {
+    let h = pos;
+    while (buf[h]! >= 0x80) h++;
+    h++;
+    const want = ((buf[h]! << 24) | (buf[h + 1]! << 16) | (buf[h + 2]! << 8) | buf[h + 3]!) >>> 0;
+    const got = crc32cRange(buf, h + 4, pos + size);
+    if (got !== want) {
+      throw new RemoteReadError(`${where()}: CRC32C mismatch (header ${want.toString(16).padStart(8, "0")}, data ${got.toString(16).padStart(8, "0")})`);
+    }
+    try {
+      out.push(decodeChunkedReadResponse(buf, h + 4, pos + size, arena));
+    } catch (err) {
+      throw new RemoteReadError(`${where()}: ${(err as Error).message}`);
+    }
+    offset += size;
+    index++;
+  }
+
+  // Takes in one network read; frames complete after it are decoded into `out`.
+  function take(buf: Uint8Array): void {
+    let pos = 0;
+    const end = buf.length;
+    if (carry) {
+      if (carryTotal < 0) {
+        // The carried header was cut: join the (few) carried bytes with this read and start over.
+        const joined = new Uint8Array(carryLen + end);
+        joined.set(carry.subarray(0, carryLen));
+        joined.set(buf, carryLen);
+        carry = undefined;
+        return take(joined);
+      }
+      const n = Math.min(carryTotal - carryLen, end);
+      carry.set(buf.subarray(0, n), carryLen);
+      carryLen += n;
+      pos = n;
+      if (carryLen < carryTotal) return;
+      const full = carry;
+      carry = undefined;
+      frame(full, 0, carryTotal);
+    }
+    while (pos < end) {
+      const size = frameSize(buf, pos, end);
+      if (size >= 0 && pos + size <= end) {
+        frame(buf, pos, size);
+        pos += size;
+        continue;
+      }
+      // Incomplete: keep its bytes (a copy, so the network buffer is not held).
+      carryTotal = size;
+      carryLen = end - pos;
+      carry = new Uint8Array(size >= 0 ? size : carryLen);
+      carry.set(buf.subarray(pos, end));
+      break;
+    }
+  }
+
+  try {
+    for (;;) {
+      const { done, value } = await chunks.next();
+      if (done) {
+        if (!carry) return; // clean end between frames
+        if (carryTotal < 0) throw new RemoteReadError(`${source}: stream ended inside the length of frame ${index} at offset ${offset}`);
+        let hl = 0;
+        while (carry[hl]! >= 0x80) hl++;
+        hl++;
+        throw new RemoteReadError(
+          `${where()}: stream ended inside the frame: expected ${carryTotal - hl - 4} message bytes, got ${Math.max(0, carryLen - hl - 4)} (Prometheus went away mid-stream?)`,
+        );
+      }
+      if (value.length === 0) continue;
+      let failure: unknown;
+      try {
+        // A plain Uint8Array view: subarrays of Node's Buffers (what node:http yields) cost far more.
+        take(value.constructor === Uint8Array ? value : new Uint8Array(value.buffer, value.byteOffset, value.length));
+      } catch (err) {
+        failure = err; // deliver the good frames before it first
+      }
+      if (stats) {
+        stats.carryBytes = carry ? carry.length : 0;
+        stats.arenaBytes = arena.block.bytes.length + arena.spare.length * arena.blockBytes;
+      }
+      if (out.length > 0) {
+        const batch = out;
+        out = [];
+        yield batch;
+      }
+      if (failure) throw failure;
+    }
+  } catch (err) {
+    if (err instanceof RemoteReadError) throw err;
+    // Network errors while reading the body (connection reset, aborted chunked encoding).
+    throw new RemoteReadError(`${source}: reading frame ${index} at offset ${offset} failed: ${(err as Error).message}`);
+  } finally {
+    // Stops the download when the consumer gives up early or on error (a no-op after the end).
+    chunks.return?.()?.catch(() => {});
   }
 }
 

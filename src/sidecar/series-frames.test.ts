@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { RawSeriesResponseSchema } from "../gen/meridian/rawpb/raw_pb.ts";
 import { SeriesResponseSchema } from "../gen/store/storepb/rpc_pb.ts";
 import { SeriesSchema } from "../gen/store/storepb/types_pb.ts";
-import { toRawSeriesResponse } from "../server/raw-series.ts";
+import { grpcSeriesFrame, toRawSeriesResponse } from "../server/raw-series.ts";
 import { createSeriesFrameBuilder } from "./series-frames.ts";
 
 const str = fc.oneof(fc.string({ maxLength: 10 }), fc.string({ unit: "grapheme", maxLength: 40 }));
@@ -24,7 +24,7 @@ describe("createSeriesFrameBuilder", () => {
     fc.assert(
       fc.property(fc.array(series, { maxLength: 7 }), fc.integer({ min: 1, max: 3 }), (list, batchSize) => {
         const b = createSeriesFrameBuilder(batchSize);
-        const frames = [...list.map((s) => b.add(s.labels, [{ buf: chunkBytes(s), size: chunkBytes(s).length }])), b.flush()].filter((f) => f !== undefined);
+        const frames = [...list.map((s) => b.add(s.labels, [{ buf: chunkBytes(s), start: 0, size: chunkBytes(s).length }])), b.flush()].filter((f) => f !== undefined);
         const want =
           batchSize > 1
             ? Array.from({ length: Math.ceil(list.length / batchSize) }, (_, i) =>
@@ -35,6 +35,9 @@ describe("createSeriesFrameBuilder", () => {
         frames.forEach((f, i) => {
           const bytes = toBinary(SeriesResponseSchema, want[i]!);
           expect([...toBinary(RawSeriesResponseSchema, toRawSeriesResponse(f))]).toEqual([...bytes]);
+          // Framed in place for gRPC: the 5-byte message prefix, then the same bytes.
+          const prefix = [0, bytes.length >>> 24, (bytes.length >>> 16) & 0xff, (bytes.length >>> 8) & 0xff, bytes.length & 0xff];
+          expect([...grpcSeriesFrame(f)]).toEqual([...prefix, ...bytes]);
           // The lazily decoded result is the same message (JSON clients, in-process callers).
           expect(toJson(SeriesResponseSchema, f)).toEqual(toJson(SeriesResponseSchema, want[i]!));
         });

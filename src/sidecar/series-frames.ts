@@ -1,14 +1,17 @@
 /**
  * Builds the sidecar's Series response frames as wire bytes: each series is its labels, encoded
- * here, followed by its chunk fields, written from Prometheus' frames by chunked-decoder.ts, so a
- * frame is one exact-size allocation and the chunk bytes are copied once. The
- * frames carry their bytes for the raw gRPC path (sent as they are) and decode their `result`
- * lazily, only for JSON clients and in-process callers.
+ * here, followed by its chunk fields, which chunked-decoder.ts already wrote in their StoreAPI form
+ * (one `set` per series). Series are written as they come into the frame's own buffer, sized from
+ * the previous frame (grown if needed) with {@link FRAME_HEADROOM} spare bytes in front, where the
+ * gRPC server can write its message prefix: a frame costs one allocation and its bytes are not
+ * copied again on their way to the socket. The frames decode their `result` lazily, only for JSON
+ * clients and in-process callers.
  */
 import type { SeriesResponse } from "../gen/store/storepb/rpc_pb.ts";
 import type { Labels } from "../model/labels.ts";
 import { lazySeriesFrame, utf8Length, varintSize, writeString, writeVarint } from "../server/frame-bytes.ts";
-import { writeEncodedChunks, type EncodedChunks } from "./chunked-decoder.ts";
+import { GRPC_FRAME_HEADROOM } from "../server/raw-series.ts";
+import type { EncodedChunks } from "./chunked-decoder.ts";
 
 /** Collects series into frames of `batchSize` series (a SeriesBatch), or single Series frames for 1. */
 export interface SeriesFrameBuilder {
@@ -16,81 +19,85 @@ export interface SeriesFrameBuilder {
   add(labels: Labels, chunks: readonly EncodedChunks[]): SeriesResponse | undefined;
   /** The last, partial batch, if any. */
   flush(): SeriesResponse | undefined;
+  /** Size of the buffer of the frame being filled (for the sidecar's buffering figures). */
+  readonly bufferBytes: number;
 }
 
-interface PendingSeries {
-  readonly labels: Labels;
-  readonly chunks: readonly EncodedChunks[];
-  /** Byte lengths: per label name, value, label content; then the series content size. */
-  readonly sizes: number[];
-}
+/** Spare bytes left in front of each frame's bytes, where the gRPC server frames it in place. */
+export const FRAME_HEADROOM = GRPC_FRAME_HEADROOM;
 
 /** Creates a frame builder; `batchSize` ≤ 1 means one series per frame (no SeriesBatch). */
 export function createSeriesFrameBuilder(batchSize: number): SeriesFrameBuilder {
-  let pending: PendingSeries[] = [];
-  let pendingBytes = 0;
+  const batch = batchSize > 1;
+  // Size of the next frame's buffer: the last frame's, with some slack.
+  let expect = batch ? 16 * 1024 : 1024;
+  let scratch: Uint8Array | undefined;
+  let o = FRAME_HEADROOM;
+  let count = 0;
 
   function frame(): SeriesResponse {
-    const batch = batchSize > 1;
-    const buf = new Uint8Array(pendingBytes);
-    let o = 0;
-    for (const s of pending) {
-      const size = s.sizes[s.sizes.length - 1]!;
+    const bytes = scratch!.subarray(FRAME_HEADROOM, o);
+    expect = Math.max(1024, o + (o >> 3));
+    scratch = undefined;
+    o = FRAME_HEADROOM;
+    count = 0;
+    return lazySeriesFrame(batch ? "batch" : "series", bytes, { headroom: true });
+  }
+
+  return {
+    get bufferBytes() {
+      return scratch ? scratch.length : 0;
+    },
+    add(labels, chunks) {
+      // thanos.Series: field 1 labels (name = 1, value = 2), field 2 chunks (already encoded).
+      let size = 0;
+      for (let i = 0; i < labels.length; i++) {
+        const l = labels[i]!;
+        const nl = utf8Length(l.name);
+        const vl = utf8Length(l.value);
+        const ls = (nl > 0 ? 1 + varintSize(nl) + nl : 0) + (vl > 0 ? 1 + varintSize(vl) + vl : 0);
+        size += 1 + varintSize(ls) + ls;
+      }
+      for (let i = 0; i < chunks.length; i++) size += chunks[i]!.size;
+      const need = (batch ? 1 + varintSize(size) : 0) + size;
+      if (!scratch) scratch = new Uint8Array(Math.max(expect, o + need));
+      else if (o + need > scratch.length) {
+        const grown = new Uint8Array(Math.max(2 * scratch.length, o + need));
+        grown.set(scratch.subarray(0, o));
+        scratch = grown;
+      }
+      const buf = scratch;
       if (batch) {
         buf[o++] = 0x0a;
         o = writeVarint(buf, o, size);
       }
-      o = writeSeries(buf, o, s);
-    }
-    pending = [];
-    pendingBytes = 0;
-    return lazySeriesFrame(batch ? "batch" : "series", buf);
-  }
-
-  return {
-    add(labels, chunks) {
-      const sizes: number[] = [];
-      let size = 0;
-      for (const l of labels) {
+      for (let i = 0; i < labels.length; i++) {
+        const l = labels[i]!;
+        // Sizes again rather than kept in an array: ASCII strings make this a short loop.
         const nl = utf8Length(l.name);
         const vl = utf8Length(l.value);
-        const ls = (nl > 0 ? 1 + varintSize(nl) + nl : 0) + (vl > 0 ? 1 + varintSize(vl) + vl : 0);
-        sizes.push(nl, vl, ls);
-        size += 1 + varintSize(ls) + ls;
+        buf[o++] = 0x0a;
+        o = writeVarint(buf, o, (nl > 0 ? 1 + varintSize(nl) + nl : 0) + (vl > 0 ? 1 + varintSize(vl) + vl : 0));
+        if (nl > 0) {
+          buf[o++] = 0x0a;
+          o = writeVarint(buf, o, nl);
+          o = writeString(buf, o, l.name, nl);
+        }
+        if (vl > 0) {
+          buf[o++] = 0x12;
+          o = writeVarint(buf, o, vl);
+          o = writeString(buf, o, l.value, vl);
+        }
       }
-      for (const c of chunks) size += c.size;
-      sizes.push(size);
-      pending.push({ labels, chunks, sizes });
-      pendingBytes += batchSize > 1 ? 1 + varintSize(size) + size : size;
-      return pending.length >= batchSize ? frame() : undefined;
+      for (let i = 0; i < chunks.length; i++) {
+        const c = chunks[i]!;
+        buf.set(c.buf.subarray(c.start, c.start + c.size), o);
+        o += c.size;
+      }
+      return ++count >= batchSize ? frame() : undefined;
     },
     flush() {
-      return pending.length > 0 ? frame() : undefined;
+      return count > 0 ? frame() : undefined;
     },
   };
 }
-
-/** A SeriesResponse whose bytes are attached for the raw path and whose `result` is decoded on first use. */
-// thanos.Series: field 1 labels (name = 1, value = 2), field 2 chunks (already encoded).
-function writeSeries(buf: Uint8Array, o: number, s: PendingSeries): number {
-  let k = 0;
-  for (const l of s.labels) {
-    const nl = s.sizes[k++]!;
-    const vl = s.sizes[k++]!;
-    buf[o++] = 0x0a;
-    o = writeVarint(buf, o, s.sizes[k++]!);
-    if (nl > 0) {
-      buf[o++] = 0x0a;
-      o = writeVarint(buf, o, nl);
-      o = writeString(buf, o, l.name, nl);
-    }
-    if (vl > 0) {
-      buf[o++] = 0x12;
-      o = writeVarint(buf, o, vl);
-      o = writeString(buf, o, l.value, vl);
-    }
-  }
-  for (const c of s.chunks) o = writeEncodedChunks(buf, o, c);
-  return o;
-}
-

@@ -27,7 +27,7 @@ import { createXorEncoder } from "../tsdb/xor-encoder.ts";
 import { PrometheusHttpError, type PrometheusClient } from "./prometheus-client.ts";
 import type { PrometheusState } from "./prometheus-state.ts";
 import { remoteRead, RemoteReadError, type HttpPost } from "./remote-read.ts";
-import type { EncodedChunks } from "./chunked-decoder.ts";
+import { releaseEncodedChunks, type EncodedChunks } from "./chunked-decoder.ts";
 import { createResorter } from "./resort.ts";
 import { createSeriesFrameBuilder } from "./series-frames.ts";
 
@@ -136,6 +136,8 @@ export function createSidecarStoreApi(opts: SidecarStoreOptions): StoreApi {
         if (sent >= limit) break;
         sent++;
         const f = frames.add(s.labels, s.items);
+        // Copied into the frame: the decoder's arena may reuse the space.
+        for (const it of s.items) releaseEncodedChunks(it);
         if (f) out.push(f);
       }
       return out;
@@ -281,5 +283,5 @@ function encodeSamples(ts: TimeSeries): EncodedChunks {
   }
   // A Series with no labels encodes to exactly its chunk fields.
   const buf = encodeSeries({ $typeName: "thanos.Series", labels: [], chunks });
-  return { buf, size: buf.length };
+  return { buf, start: 0, size: buf.length };
 }

@@ -16,16 +16,15 @@
  * (idle connections are reused; a reused connection that closes before answering is retried once
  * on a fresh one), chunked, Content-Length or close-delimited bodies, 1xx responses skipped.
  * A body cut off by the server (connection closed inside a chunk or before the last chunk) is an
- * error, never a clean end. The socket is paused while more than {@link MAX_QUEUED_BYTES} wait for
- * the consumer, so memory stays bounded by TCP flow control. `https:` goes through `node:https`.
+ * error, never a clean end. Body pieces are views of the connection's read buffer, de-chunked in
+ * place: the socket does not read while the consumer holds one (the response says so with
+ * `transient`), so the client holds one read buffer and TCP flow control does the rest. `https:` goes through `node:https`.
  */
 import http from "node:http";
 import https from "node:https";
 import net from "node:net";
 import type { HttpPost, HttpPostResponse } from "../../sidecar/remote-read.ts";
 
-/** Body bytes received but not yet taken by the consumer before the socket is paused. */
-export const MAX_QUEUED_BYTES = 256 * 1024;
 /** Longest response head (status line and headers) accepted. */
 const MAX_HEAD_BYTES = 64 * 1024;
 /** Idle keep-alive connections kept per host:port. */
@@ -175,13 +174,15 @@ function exchange(conn: Conn, reused: boolean, request: Buffer, signal: AbortSig
     let finished = false; // iteration over (no more events wanted)
     // Body pieces waiting for the consumer, and the consumer waiting for one.
     const queue: Uint8Array[] = [];
-    let queued = 0;
+    let lent = false; // the consumer holds a piece (the read buffer must not be overwritten)
+    let reusable = false; // the body ended cleanly on a keep-alive connection
+    let connDone = false; // the connection was pooled or destroyed
     let failure: Error | undefined;
     let wake: (() => void) | undefined;
     let resting: ReturnType<typeof setTimeout> | undefined; // the pause after a short read
 
     function maybeResume(): void {
-      if (!finished && resting === undefined && queued <= MAX_QUEUED_BYTES) socket.resume();
+      if (!finished && resting === undefined && !lent && queue.length === 0) socket.resume();
     }
     function rested(): void {
       resting = undefined;
@@ -203,6 +204,7 @@ function exchange(conn: Conn, reused: boolean, request: Buffer, signal: AbortSig
     function fail(err: Error): void {
       if (finished) return;
       finished = true;
+      connDone = true;
       cleanup();
       socket.destroy();
       if (!resolved) return reject(err);
@@ -213,18 +215,27 @@ function exchange(conn: Conn, reused: boolean, request: Buffer, signal: AbortSig
     function done(leftover: boolean): void {
       phase = Phase.Done;
       finished = true;
+      reusable = keepAlive && !leftover;
       cleanup();
-      if (keepAlive && !leftover) {
-        socket.resume();
-        release(conn);
-      } else socket.destroy();
+      // The consumer may still be reading the last piece (a view of the read buffer): hand the
+      // connection back only once it asks for more.
+      if (queue.length === 0 && !lent) letGo();
       wake?.();
     }
 
+    function letGo(): void {
+      if (connDone) return;
+      connDone = true;
+      if (reusable) {
+        socket.resume();
+        release(conn);
+      } else socket.destroy();
+    }
+
+    // Hands a piece (a view of the read buffer) to the consumer; no read until it is done with it.
     function deliver(piece: Uint8Array): void {
       queue.push(piece);
-      queued += piece.length;
-      if (queued > MAX_QUEUED_BYTES) socket.pause();
+      socket.pause();
       wake?.();
     }
 
@@ -267,6 +278,7 @@ function exchange(conn: Conn, reused: boolean, request: Buffer, signal: AbortSig
         status,
         header: (name) => headers.get(name.toLowerCase()) ?? null,
         body: { [Symbol.asyncIterator]: iterate },
+        transient: true,
         cancel: () => {
           if (!finished) fail(new Error("response body cancelled"));
         },
@@ -274,11 +286,12 @@ function exchange(conn: Conn, reused: boolean, request: Buffer, signal: AbortSig
       return true;
     }
 
-    // De-chunks `data` from `pos` into one new array (the body bytes of one socket read joined).
+    // De-chunks `data` from `pos` in place (payload bytes moved to the front, from `pos` on) and
+    // hands the joined body bytes of this read over as one piece.
     function body(data: Buffer, pos: number): void {
       const src = new Uint8Array(data.buffer, data.byteOffset, data.length); // plain view: cheaper subarrays
-      let out: Uint8Array | undefined;
-      let o = 0;
+      const from = pos;
+      let o = pos;
       const n = src.length;
       while (pos < n) {
         switch (phase) {
@@ -301,8 +314,7 @@ function exchange(conn: Conn, reused: boolean, request: Buffer, signal: AbortSig
           }
           case Phase.ChunkData: {
             const m = Math.min(remaining, n - pos);
-            out ??= new Uint8Array(n - pos);
-            out.set(src.subarray(pos, pos + m), o);
+            if (o !== pos) src.copyWithin(o, pos, pos + m);
             o += m;
             pos += m;
             remaining -= m;
@@ -321,7 +333,7 @@ function exchange(conn: Conn, reused: boolean, request: Buffer, signal: AbortSig
             const b = src[pos++]!;
             if (b === 10) {
               if (lineLength === 0) {
-                if (out && o > 0) deliver(out.subarray(0, o));
+                if (o > from) deliver(src.subarray(from, o));
                 return done(pos < n);
               }
               lineLength = 0;
@@ -330,25 +342,25 @@ function exchange(conn: Conn, reused: boolean, request: Buffer, signal: AbortSig
           }
           case Phase.Fixed: {
             const m = Math.min(remaining, n - pos);
-            out ??= new Uint8Array(n - pos);
-            out.set(src.subarray(pos, pos + m), o);
+            if (o !== pos) src.copyWithin(o, pos, pos + m);
             o += m;
             pos += m;
             remaining -= m;
             if (remaining === 0) {
-              if (o > 0) deliver(out.subarray(0, o));
+              if (o > from) deliver(src.subarray(from, o));
               return done(pos < n);
             }
             break;
           }
           case Phase.UntilClose:
-            deliver(src.slice(pos));
+            if (o !== pos) src.copyWithin(o, pos, n);
+            deliver(src.subarray(from, o + n - pos));
             return;
           default:
             return; // Done: nothing more is expected (a keep-alive socket with extra bytes is not reused)
         }
       }
-      if (out && o > 0) deliver(out.subarray(0, o));
+      if (o > from) deliver(src.subarray(from, o));
     }
 
     function onRead(n: number): void {
@@ -404,10 +416,12 @@ function exchange(conn: Conn, reused: boolean, request: Buffer, signal: AbortSig
       try {
         for (;;) {
           if (queue.length > 0) {
-            const piece = queue.shift()!;
-            queued -= piece.length;
-            if (queued <= MAX_QUEUED_BYTES) maybeResume();
-            yield piece;
+            lent = true;
+            yield queue.shift()!;
+            // The consumer is done with the piece: the buffer may be read into again.
+            lent = false;
+            if (finished) letGo();
+            else maybeResume();
             continue;
           }
           if (failure) throw failure;
@@ -416,8 +430,10 @@ function exchange(conn: Conn, reused: boolean, request: Buffer, signal: AbortSig
           wake = undefined;
         }
       } finally {
+        lent = false;
         // Left early (consumer stopped or failed): the rest of the body is not wanted.
         if (!finished) fail(new Error("response body cancelled"));
+        else letGo();
       }
     }
 
