@@ -196,7 +196,8 @@ async function loadChunks(block: BucketBlock, batch: PendingSeries[], q: BlockSe
   for (const s of batch) for (let p = 0; p < s.metas.length; p += 3) refs[n++] = s.metas[p]!;
   const rec = await block.chunkRecords(refs);
   // Every record's CRC32C checked and its data hashed in one pass (tombstoned chunks are re-hashed below).
-  const hashes = checkAndHash(rec, q.wasm);
+  const meta = new Uint32Array(n);
+  const hashes = checkAndHash(rec, meta, q.wasm);
   const buffers = rec.buffers.slice();
   const table: ChunkTable = {
     buffers,
@@ -219,12 +220,12 @@ async function loadChunks(block: BucketBlock, batch: PendingSeries[], q: BlockSe
     const m = s.metas;
     const from = j;
     for (let p = 0; p < m.length; p += 3, k++) {
-      const bytes = rec.buffers[rec.buffer[k]!]!;
       const e = rec.encAt[k]!;
-      const encoding = bytes[e]!;
+      const encoding = meta[k]! & 0xff;
       const mint = m[p + 1]!;
       const maxt = m[p + 2]!;
       if (deleted && overlaps(mint, maxt, deleted)) {
+        const bytes = rec.buffers[rec.buffer[k]!]!;
         const rewritten = rewriteDeleted(block.id, { ref: m[p]!, mint, maxt }, encoding, bytes.subarray(e + 1, rec.crcAt[k]!), deleted, q.wasm);
         if (!rewritten) continue;
         samples += chunkSampleCount(rewritten.encoding, rewritten.data);
@@ -239,8 +240,7 @@ async function loadChunks(block: BucketBlock, batch: PendingSeries[], q: BlockSe
         j++;
         continue;
       }
-      // XOR and both histogram encodings start with a 2-byte big-endian sample count.
-      if (rec.crcAt[k]! - e - 1 >= 2) samples += (bytes[e + 1]! << 8) | bytes[e + 2]!;
+      samples += meta[k]! >>> 8;
       if (j !== k) {
         table.buffer[j] = rec.buffer[k]!;
         table.end[j] = rec.crcAt[k]!;
@@ -261,9 +261,10 @@ async function loadChunks(block: BucketBlock, batch: PendingSeries[], q: BlockSe
 
 /**
  * Checks the CRC32C of every record and returns the XXH64 of each chunk's data as (low, high)
- * halves: one WASM call over one copy of the bytes when the module has the kernel, JS otherwise.
+ * halves, filling `meta[i]` with encoding | sample count << 8: one WASM call over one copy of the
+ * bytes when the module has the kernel, JS otherwise.
  */
-function checkAndHash(rec: ChunkRecords, wasm?: MeridianWasm): Uint32Array {
+function checkAndHash(rec: ChunkRecords, meta: Uint32Array, wasm?: MeridianWasm): Uint32Array {
   const hashes = new Uint32Array(2 * rec.count);
   let w = wasm;
   if (!w) {
@@ -274,7 +275,7 @@ function checkAndHash(rec: ChunkRecords, wasm?: MeridianWasm): Uint32Array {
     }
   }
   if (w && hasWasmChunkCheck(w)) {
-    const bad = checkAndHashChunkRecords(w, rec, hashes);
+    const bad = checkAndHashChunkRecords(w, rec, hashes, meta);
     if (bad >= 0) throw rec.corrupt(bad);
     return hashes;
   }
@@ -283,6 +284,7 @@ function checkAndHash(rec: ChunkRecords, wasm?: MeridianWasm): Uint32Array {
     const e = rec.encAt[i]!;
     const c = rec.crcAt[i]!;
     if (crc32cRange(bytes, e, c) !== readBe32(bytes, c)) throw rec.corrupt(i);
+    meta[i] = bytes[e]! | ((c - e - 1 >= 2 ? (bytes[e + 1]! << 8) | bytes[e + 2]! : 0) << 8);
     const h = xxhash64(bytes.subarray(e + 1, c));
     hashes[2 * i] = Number(BigInt.asUintN(32, h));
     hashes[2 * i + 1] = Number(h >> 32n);

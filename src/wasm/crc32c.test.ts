@@ -47,8 +47,10 @@ describe("chunk record check + hash (wasm)", () => {
         (chunks) => {
           const r = layout(chunks, 3);
           const hashes = new Uint32Array(2 * r.count);
-          expect(checkAndHashChunkRecords(wasm, r, hashes)).toBe(-1);
+          const meta = new Uint32Array(r.count);
+          expect(checkAndHashChunkRecords(wasm, r, hashes, meta)).toBe(-1);
           chunks.forEach((c, i) => {
+            expect(meta[i]).toBe(1 | ((c.data.length >= 2 ? (c.data[0]! << 8) | c.data[1]! : 0) << 8));
             const h = xxhash64(c.data);
             expect([hashes[2 * i], hashes[2 * i + 1]]).toEqual([Number(BigInt.asUintN(32, h)), Number(h >> 32n)]);
           });

@@ -8,7 +8,7 @@ import type { MeridianWasm } from "./module.ts";
 
 interface Crc32cExports {
   crc32c(p: number, len: number): number;
-  chunkRecordsCheckHash(input: number, spans: number, n: number, out: number, tmp: number): number;
+  chunkRecordsCheckHash(input: number, spans: number, n: number, out: number, meta: number, tmp: number): number;
 }
 
 /** True when the loaded module has the chunk record kernel (an older `meridian.wasm` may not). */
@@ -31,10 +31,12 @@ export interface ChunkRecordSpans {
 
 /**
  * Checks every record's CRC32C and writes the XXH64 of its data into `hashes` as (low, high)
- * 32-bit halves at `2 * i`. Returns -1 when all records are intact, else the index of the first
- * corrupt one. Resets the module's scratch arena.
+ * 32-bit halves at `2 * i`, and, when given, `meta[i]` = encoding byte | sample count << 8 (the
+ * 2-byte big-endian count that starts XOR and histogram chunks; 0 for shorter data). Returns -1
+ * when all records are intact, else the index of the first corrupt one (later results unset).
+ * Resets the module's scratch arena.
  */
-export function checkAndHashChunkRecords(wasm: MeridianWasm, r: ChunkRecordSpans, hashes: Uint32Array): number {
+export function checkAndHashChunkRecords(wasm: MeridianWasm, r: ChunkRecordSpans, hashes: Uint32Array, meta?: Uint32Array): number {
   const n = r.count;
   if (n === 0) return -1;
   // Consecutive records of one buffer are copied as one run (the length varint between them rides along).
@@ -49,6 +51,7 @@ export function checkAndHashChunkRecords(wasm: MeridianWasm, r: ChunkRecordSpans
   if (total > 0xffff_ffff) throw new RangeError(`checkAndHashChunkRecords: ${total} bytes exceed one batch (4 GiB)`);
   wasm.reset();
   const outPtr = wasm.alloc(n * 8);
+  const metaPtr = wasm.alloc(n * 4);
   const spanPtr = wasm.alloc(n * 8);
   const tmpPtr = wasm.alloc(8);
   const inPtr = wasm.alloc(total);
@@ -77,7 +80,8 @@ export function checkAndHashChunkRecords(wasm: MeridianWasm, r: ChunkRecordSpans
     p += to - from;
   }
   input.set(r.buffers[runBuf]!.subarray(runFrom, runTo), runAt);
-  const bad = (wasm.exports as unknown as Crc32cExports).chunkRecordsCheckHash(inPtr, spanPtr, n, outPtr, tmpPtr);
+  const bad = (wasm.exports as unknown as Crc32cExports).chunkRecordsCheckHash(inPtr, spanPtr, n, outPtr, metaPtr, tmpPtr);
   hashes.set(wasm.u32(outPtr, 2 * n));
+  meta?.set(wasm.u32(metaPtr, n));
   return bad;
 }
