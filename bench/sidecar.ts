@@ -11,8 +11,24 @@
  * sidecar, sidecar, direct, ...) so both see the same machine load; throughput figures are medians
  * (`..._best_runs` compares the fastest runs). Also prints the CPU time the sidecar process spends
  * per Series call and the client's CPU per call on either path (steadier than wall time on a
- * shared machine). `sidecar_retained_heap_max` is what the sidecar keeps alive while streaming
- * (in-process, forced GCs); RSS figures are mostly the runtime and garbage.
+ * shared machine).
+ *
+ * Memory. The target "peak memory under 2× the largest single frame" cannot be read as RSS: the
+ * Node runtime alone is ~40 MB and RSS mostly measures garbage not yet collected. What streaming
+ * bounds is what the sidecar itself holds, so the bench reports, from the sidecar's own gauges
+ * (`meridian_sidecar_*`, sampled by the store API after each remote-read frame it decodes):
+ * - `sidecar_stream_buffer_peak`: most bytes one Series call held in the sidecar's buffers: the
+ *   incomplete remote-read frame carried between network reads, the decoder's chunk arena (chunks
+ *   of series not yet framed, which includes the re-sorter's held-back series, plus spare
+ *   blocks), the response frame being filled, and response frames built but not yet taken by the
+ *   gRPC server. Not included: the HTTP client's fixed 128 KiB read buffer and the one frame the
+ *   gRPC server is writing (it waits for each write to drain before taking the next);
+ * - next to it the largest remote-read frame and the largest response frame (a SeriesBatch of 64
+ *   series, what the querier asks for), and the peak divided by the largest response frame;
+ * - the same peak for a Series call over a tenth of the series (`..._tenth`): streaming shows as
+ *   a peak that does not grow with the number of series.
+ * `sidecar_retained_heap_max` is what a sidecar run in-process keeps alive while streaming (forced
+ * GC every 50 responses, heap growth over idle). RSS figures are printed for reference only.
  *
  * Args: `--series N` (default 10000), `--runs N` (default 5), `--fake` (force the loopback server),
  * `--cpu-prof DIR` (run the sidecar with `node --cpu-prof`, profiles written to DIR on exit).
@@ -317,6 +333,13 @@ export default async function (args: string[]): Promise<void> {
       }
     };
     const rssBefore = procStatus(side.pid!, "VmRSS");
+    // The sidecar's gauges for the last Series call (see the module comment).
+    const gauges = async (): Promise<Record<string, number>> => {
+      const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
+      const out: Record<string, number> = {};
+      for (const m of text.matchAll(/^(meridian_sidecar_[a-z_]+) (\S+)$/gm)) out[m[1]!] = Number(m[2]);
+      return out;
+    };
     // A minimal gRPC client (HTTP/2 + envelopes + full protobuf decoding of every response), so the
     // figure measures the sidecar rather than a client library.
     // With the flow-control windows Meridian's querier uses (grpc-go grows its windows likewise):
@@ -357,6 +380,20 @@ export default async function (args: string[]): Promise<void> {
         }
       }
     }
+    const full = await gauges();
+    // The same Series over a tenth of the series (instance ending in 0): same frames, fewer of them.
+    const tenthReq = create(SeriesRequestSchema, {
+      minTime: req.minTime,
+      maxTime: req.maxTime,
+      responseBatchSize: req.responseBatchSize,
+      matchers: [
+        { type: LabelMatcher_Type.EQ, name: "__name__", value: "bench_metric" },
+        { type: LabelMatcher_Type.RE, name: "instance", value: ".*0" },
+      ],
+    });
+    const tenth = { samples: 0, series: 0 };
+    await grpcSeries(session, tenthReq, (f) => count(f, tenth));
+    const tenthGauges = await gauges();
     session.close();
     // The same through connect-node's gRPC client (what Meridian's querier uses), for reference.
     // Set up as Meridian's querier dials stores (store-transport.ts): wide windows, no gzip offered.
@@ -388,6 +425,13 @@ export default async function (args: string[]): Promise<void> {
     report("sidecar_direct_client_cpu_per_read", Math.round(median(directClientCpuMs)), "ms");
     report("sidecar_grpc_client_cpu_per_series_call", Math.round(median(sideClientCpuMs)), "ms");
     report("sidecar_largest_frame", largestFrame, "bytes");
+    const peakBuffered = full["meridian_sidecar_series_buffered_bytes_peak"] ?? NaN;
+    const largestResponse = full["meridian_sidecar_series_largest_response_bytes"] ?? NaN;
+    report("sidecar_largest_response_frame", largestResponse, "bytes");
+    report("sidecar_stream_buffer_peak", peakBuffered, "bytes");
+    report("sidecar_stream_buffer_peak_per_largest_response_frame", peakBuffered / largestResponse, "ratio");
+    report("sidecar_stream_buffer_peak_tenth", tenthGauges["meridian_sidecar_series_buffered_bytes_peak"] ?? NaN, "bytes");
+    report("sidecar_stream_buffer_peak_tenth_series", tenth.series, "series");
     report("sidecar_peak_rss", peak, "bytes");
     report("sidecar_rss_growth_during_series", Math.max(0, peak - rssBefore), "bytes");
     report("sidecar_retained_heap_max", await retainedHeap(promUrl, start, end), "bytes");

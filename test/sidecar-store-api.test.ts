@@ -5,7 +5,7 @@ import type { AddressInfo } from "node:net";
 import { compress, uncompress } from "snappyjs";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { ChunkedReadResponseSchema, ReadRequestSchema, ReadRequest_ResponseType, ReadResponseSchema, type ReadRequest } from "../src/gen/prompb/remote_pb.ts";
-import { LabelNamesRequestSchema, LabelValuesRequestSchema, SeriesRequestSchema, type SeriesResponse } from "../src/gen/store/storepb/rpc_pb.ts";
+import { LabelNamesRequestSchema, LabelValuesRequestSchema, SeriesRequestSchema, SeriesResponseSchema, type SeriesResponse } from "../src/gen/store/storepb/rpc_pb.ts";
 import { LabelMatcher_Type } from "../src/gen/store/storepb/types_pb.ts";
 import { compareLabels, labelsFromRecord, type Labels } from "../src/model/labels.ts";
 import { STALE_NAN, isStaleMarker } from "../src/model/series.ts";
@@ -13,7 +13,7 @@ import { loadWasm } from "../src/runtime/node/load-wasm.ts";
 import { createPrometheusClient, formatApiTime, formatSelector, NoExternalLabelsError, parseGoDuration, parseLowestTimestamp } from "../src/sidecar/prometheus-client.ts";
 import { createPrometheusState } from "../src/sidecar/prometheus-state.ts";
 import { STREAMED_CONTENT_TYPE } from "../src/sidecar/remote-read.ts";
-import { createSidecarStoreApi, MAX_INT64 } from "../src/sidecar/store-api.ts";
+import { createSidecarStoreApi, MAX_INT64, type SeriesStreamStats } from "../src/sidecar/store-api.ts";
 import { createMatcher } from "../src/model/matcher.ts";
 import { crc32c } from "../src/tsdb/crc32c.ts";
 import { encodeXorChunk } from "../src/tsdb/xor-encoder.ts";
@@ -196,6 +196,36 @@ describe("sidecar StoreAPI", () => {
     const batched: SeriesResponse[] = [];
     for await (const f of api.series(req({ responseBatchSize: 4n }), signal)) batched.push(f);
     expect(batched.map((f) => (f.result.case === "batch" ? f.result.value.series.length : -1))).toEqual([4, 4, 2]);
+  });
+
+  it("streams: what a Series call holds does not grow with the number of series", async () => {
+    const client = createPrometheusClient({ url });
+    const state = createPrometheusState(client);
+    await state.refresh();
+    const stats: SeriesStreamStats[] = [];
+    const api = createSidecarStoreApi({ client, state, onSeriesStats: (s) => stats.push(s) });
+    const run = async (n: number) => {
+      // Stored label names sort before the external ones ("cluster", "replica"), so the re-sorter
+      // can release each series as the next arrives (see resort.ts).
+      fake.stored = Array.from({ length: n }, (_, i) => ({ labels: { __name__: "m", a: String(i).padStart(6, "0") }, t: [1000, 2000, 3000], v: [i, i + 1, i + 2] }));
+      let series = 0;
+      let answerBytes = 0;
+      for await (const f of api.series(create(SeriesRequestSchema, { minTime: 0n, maxTime: 5000n, matchers: [eq("__name__", "m")], responseBatchSize: 64n }), signal)) {
+        answerBytes += toBinary(SeriesResponseSchema, f).length;
+        series += f.result.case === "batch" ? f.result.value.series.length : 0;
+      }
+      expect(series).toBe(n);
+      return { ...stats.at(-1)!, answerBytes };
+    };
+    const small = await run(500);
+    const big = await run(5000);
+    expect(big.largestFrameBytes).toBe(small.largestFrameBytes);
+    expect(big.peakBufferedBytes).toBeGreaterThan(0);
+    // Ten times the series, about the same buffers (a response frame, a few 16 KiB arena blocks),
+    // a small part of the answer.
+    expect(big.answerBytes).toBeGreaterThan(9 * small.answerBytes);
+    expect(big.peakBufferedBytes).toBeLessThan(small.peakBufferedBytes + 48 * 1024);
+    expect(big.peakBufferedBytes).toBeLessThan(big.answerBytes / 4);
   });
 
   it("settles external-label matchers: mismatch is empty, only-external is InvalidArgument", async () => {

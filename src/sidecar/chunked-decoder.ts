@@ -57,6 +57,8 @@ export interface ChunkArena {
   readonly blockBytes: number;
   /** Full blocks no series refers to any more, ready for reuse. */
   readonly spare: ArenaBlock[];
+  /** Bytes of the blocks still in use: the current one, spares, and full ones pending series refer to. */
+  heldBytes: number;
 }
 
 /** One buffer of a {@link ChunkArena} and the number of unreleased series in it. */
@@ -69,7 +71,7 @@ export interface ArenaBlock {
 
 /** Creates an arena of `blockBytes` blocks (default 64 KiB). */
 export function createChunkArena(blockBytes = 64 * 1024): ChunkArena {
-  const arena: ChunkArena = { block: undefined as unknown as ArenaBlock, pos: 0, blockBytes, spare: [] };
+  const arena: ChunkArena = { block: undefined as unknown as ArenaBlock, pos: 0, blockBytes, spare: [], heldBytes: blockBytes };
   arena.block = { bytes: new Uint8Array(blockBytes), live: 0, arena };
   return arena;
 }
@@ -80,9 +82,14 @@ export function createChunkArena(blockBytes = 64 * 1024): ChunkArena {
  */
 export function releaseEncodedChunks(c: EncodedChunks): void {
   const b = c.block;
-  if (!b || --b.live > 0 || !b.arena) return;
-  const arena = b.arena;
-  if (b !== arena.block && b.bytes.length === arena.blockBytes && arena.spare.length < 2) arena.spare.push(b);
+  if (!b || --b.live > 0 || !b.arena || b === b.arena.block) return;
+  retire(b.arena, b);
+}
+
+// A full block nothing refers to any more: kept for reuse (two at most) or left to the GC.
+function retire(arena: ChunkArena, b: ArenaBlock): void {
+  if (b.bytes.length === arena.blockBytes && arena.spare.length < 2) arena.spare.push(b);
+  else arena.heldBytes -= b.bytes.length;
 }
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
@@ -167,13 +174,14 @@ function reserve(n: number): void {
   const size = Math.max(A.blockBytes, 2 * (done + n));
   const reuse = size === A.blockBytes ? A.spare.pop() : undefined;
   const next: ArenaBlock = reuse ?? { bytes: new Uint8Array(size), live: 0, arena: A };
+  if (!reuse) A.heldBytes += size;
   next.bytes.set(old.bytes.subarray(seriesStart, A.pos));
   A.block = next;
   A.pos = done;
   seriesStart = 0;
   // The series moved: the old block lost it; recycle it if nothing else is pending there.
   next.live++;
-  if (--old.live === 0 && old.bytes.length === A.blockBytes && A.spare.length < 2) A.spare.push(old);
+  if (--old.live === 0) retire(A, old);
 }
 
 // Writes one prometheus.Chunk (B[P, end)) to the arena as `0x12 len AggrChunk{1: min, 2: max, 3: Chunk{1: type, 2: data}}`.

@@ -35,7 +35,13 @@ export interface RemoteReadQuery {
 
 /** What Prometheus sent back. */
 export type RemoteReadResult =
-  | { readonly type: "chunks"; readonly frameBatches: AsyncIterable<DecodedChunkedReadResponse[]> }
+  | {
+      readonly type: "chunks";
+      /** The frames in arrays, one per network read. Use either this or `frameReaders`, once. */
+      readonly frameBatches: AsyncIterable<DecodedChunkedReadResponse[]>;
+      /** The frames decoded on demand, one reader per network read (see {@link readDecodedFrames}). */
+      readonly frameReaders: AsyncIterable<FrameReader>;
+    }
   | { readonly type: "samples"; readonly response: ReadResponse };
 
 /** Options of {@link remoteRead}. */
@@ -54,6 +60,8 @@ export interface RemoteReadOptions {
   readonly samplesOnly?: boolean;
   readonly maxFrameBytes?: number;
   readonly userAgent?: string;
+  /** Updated while a streamed answer is decoded (memory figures). */
+  readonly stats?: DecodeBufferStats;
 }
 
 /** The parts of an HTTP response remote read needs; `body` is read once. */
@@ -179,7 +187,9 @@ export async function remoteRead(opts: RemoteReadOptions): Promise<RemoteReadRes
       res.cancel();
       throw new RemoteReadError(`remote read from ${url}: unsupported streamed content type ${JSON.stringify(contentType)}`);
     }
-    return { type: "chunks", frameBatches: decodeChunkedReadResponses(res.body, { maxFrameBytes: opts.maxFrameBytes, source: url }) };
+    const decodeOpts = { maxFrameBytes: opts.maxFrameBytes, source: url, ...(opts.stats ? { stats: opts.stats } : {}) };
+    // Both are lazy: only the one the caller iterates reads the body.
+    return { type: "chunks", frameBatches: decodeChunkedReadResponses(res.body, decodeOpts), frameReaders: readDecodedFrames(res.body, decodeOpts) };
   }
   if (contentType.startsWith("application/x-protobuf")) {
     const compressed = await readAll(res.body, res.transient);
@@ -219,26 +229,41 @@ async function readText(body: AsyncIterable<Uint8Array>, transient?: boolean): P
 export interface DecodeBufferStats {
   /** Bytes of an incomplete frame carried over to the next network read. */
   carryBytes: number;
-  /** Bytes of the chunk arena's blocks in use or kept for reuse. */
+  /** Bytes of the chunk arena's blocks in use or kept for reuse (see ChunkArena.heldBytes). */
   arenaBytes: number;
+  /** Largest frame seen so far (header, CRC and message). */
+  largestFrameBytes: number;
+}
+
+/**
+ * The frames of one network read, decoded one at a time on demand: `next()` returns the next
+ * complete frame or undefined when the rest of this read (if any) is an incomplete frame, kept
+ * for the next read. Valid until the generator that yielded it is resumed.
+ */
+export interface FrameReader {
+  next(): DecodedChunkedReadResponse | undefined;
 }
 
 /**
  * Decodes the frames of a streamed remote-read body as ChunkedReadResponses (with the fast decoder
- * that writes StoreAPI chunk fields directly), in batches: all frames complete in a network read
- * at once, so the per-frame cost has no promise hops. Frames are checked (CRC32C) and decoded in
- * place in the network buffer; only a frame split across reads is copied, once, into a buffer of
- * its exact size. Errors are {@link RemoteReadError}s naming the frame index and stream offset; a
- * body that ends inside a frame is one, so a cut-off answer never looks complete.
+ * that writes StoreAPI chunk fields directly). Yields one {@link FrameReader} per network read:
+ * frames are decoded synchronously as the consumer asks, so there is no promise hop per frame and
+ * a consumer that turns each frame into output before asking for the next holds about one frame's
+ * worth of decoded chunks. Frames are CRC-checked and decoded where they lie in the network read;
+ * only a frame split across reads is copied, once, into a buffer of its exact size. Errors are
+ * {@link RemoteReadError}s naming the frame index and stream offset, thrown after the good frames
+ * before them were returned; a body that ends inside a frame is one, so a cut-off answer never
+ * looks complete. Network pieces may be transient (see {@link HttpPostResponse.transient}).
  */
-export async function* decodeChunkedReadResponses(
+export async function* readDecodedFrames(
   body: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>,
   opts: { maxFrameBytes?: number; source?: string; stats?: DecodeBufferStats } = {},
-): AsyncGenerator<DecodedChunkedReadResponse[]> {
+): AsyncGenerator<FrameReader> {
   const maxFrame = opts.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
   const source = opts.source ?? "remote read";
   const stats = opts.stats;
-  const arena = createChunkArena();
+  // Small blocks: the consumer frames series as they come, so few chunk bytes wait in the arena.
+  const arena = createChunkArena(16 * 1024);
   const chunks = (Symbol.asyncIterator in body ? body : readableToIterable(body))[Symbol.asyncIterator]();
   let offset = 0; // stream offset of the current frame's header
   let index = 0;
@@ -246,19 +271,21 @@ export async function* decodeChunkedReadResponses(
   let carry: Uint8Array | undefined;
   let carryLen = 0;
   let carryTotal = -1; // full size of the carried frame (header + CRC + message), -1 while its header is incomplete
-  let out: DecodedChunkedReadResponse[] = [];
+  // The current network read and the position of its next frame.
+  let buf: Uint8Array = new Uint8Array(0);
+  let pos = 0;
 
   const where = () => `${source}: frame ${index} at offset ${offset}`;
 
-  // Size of the frame starting at buf[pos] (header + CRC + message), or -1 if its header is incomplete.
-  function frameSize(buf: Uint8Array, pos: number, end: number): number {
+  // Size of the frame starting at b[p] (header + CRC + message), or -1 if its header is incomplete.
+  function frameSize(b: Uint8Array, p: number, end: number): number {
     let len = 0;
     let mul = 1;
     for (let i = 0; i < 10; i++) {
-      if (pos + i >= end) return -1;
-      const b = buf[pos + i]!;
-      len += (b & 0x7f) * mul;
-      if (b < 0x80) {
+      if (p + i >= end) return -1;
+      const x = b[p + i]!;
+      len += (x & 0x7f) * mul;
+      if (x < 0x80) {
         if (len > maxFrame) throw new RemoteReadError(`${where()}: size ${len} exceeds the limit of ${maxFrame} bytes`);
         return i + 1 + 4 + len;
       }
@@ -267,62 +294,81 @@ export async function* decodeChunkedReadResponses(
     throw new RemoteReadError(`${where()}: invalid uvarint length`);
   }
 
-  // Checks and decodes the complete frame buf[pos, pos + size).
-  function frame(buf: Uint8Array, pos: number, size: number): void {
-    let h = pos;
-    while (buf[h]! >= 0x80) h++;
+  // Checks and decodes the complete frame b[p, p + size).
+  function frame(b: Uint8Array, p: number, size: number): DecodedChunkedReadResponse {
+    if (stats && size > stats.largestFrameBytes) stats.largestFrameBytes = size;
+    let h = p;
+    while (b[h]! >= 0x80) h++;
     h++;
-    const want = ((buf[h]! << 24) | (buf[h + 1]! << 16) | (buf[h + 2]! << 8) | buf[h + 3]!) >>> 0;
-    const got = crc32cRange(buf, h + 4, pos + size);
+    const want = ((b[h]! << 24) | (b[h + 1]! << 16) | (b[h + 2]! << 8) | b[h + 3]!) >>> 0;
+    const got = crc32cRange(b, h + 4, p + size);
     if (got !== want) {
       throw new RemoteReadError(`${where()}: CRC32C mismatch (header ${want.toString(16).padStart(8, "0")}, data ${got.toString(16).padStart(8, "0")})`);
     }
+    let decoded: DecodedChunkedReadResponse;
     try {
-      out.push(decodeChunkedReadResponse(buf, h + 4, pos + size, arena));
+      decoded = decodeChunkedReadResponse(b, h + 4, p + size, arena);
     } catch (err) {
       throw new RemoteReadError(`${where()}: ${(err as Error).message}`);
     }
     offset += size;
     index++;
+    if (stats) {
+      stats.arenaBytes = arena.heldBytes;
+      stats.carryBytes = carry ? carry.length : 0;
+    }
+    return decoded;
   }
 
-  // Takes in one network read; frames complete after it are decoded into `out`.
-  function take(buf: Uint8Array): void {
-    let pos = 0;
-    const end = buf.length;
-    if (carry) {
-      if (carryTotal < 0) {
-        // The carried header was cut: join the (few) carried bytes with this read and start over.
-        const joined = new Uint8Array(carryLen + end);
-        joined.set(carry.subarray(0, carryLen));
-        joined.set(buf, carryLen);
-        carry = undefined;
-        return take(joined);
-      }
-      const n = Math.min(carryTotal - carryLen, end);
-      carry.set(buf.subarray(0, n), carryLen);
-      carryLen += n;
-      pos = n;
-      if (carryLen < carryTotal) return;
-      const full = carry;
+  // Starts on a new network read: completes the carried frame first if this read finishes it.
+  function begin(piece: Uint8Array): DecodedChunkedReadResponse | undefined {
+    buf = piece;
+    pos = 0;
+    if (!carry) return undefined;
+    if (carryTotal < 0) {
+      // The carried header was cut: join the (few) carried bytes with this read and start over.
+      const joined = new Uint8Array(carryLen + piece.length);
+      joined.set(carry.subarray(0, carryLen));
+      joined.set(piece, carryLen);
       carry = undefined;
-      frame(full, 0, carryTotal);
+      buf = joined;
+      return undefined;
     }
-    while (pos < end) {
+    const n = Math.min(carryTotal - carryLen, piece.length);
+    carry.set(piece.subarray(0, n), carryLen);
+    carryLen += n;
+    pos = n;
+    if (carryLen < carryTotal) return undefined;
+    const full = carry;
+    carry = undefined;
+    return frame(full, 0, carryTotal);
+  }
+
+  let first: DecodedChunkedReadResponse | undefined;
+  const reader: FrameReader = {
+    next() {
+      if (first) {
+        const f = first;
+        first = undefined;
+        return f;
+      }
+      const end = buf.length;
+      if (pos >= end) return undefined;
       const size = frameSize(buf, pos, end);
       if (size >= 0 && pos + size <= end) {
-        frame(buf, pos, size);
+        const f = frame(buf, pos, size);
         pos += size;
-        continue;
+        return f;
       }
       // Incomplete: keep its bytes (a copy, so the network buffer is not held).
       carryTotal = size;
       carryLen = end - pos;
       carry = new Uint8Array(size >= 0 ? size : carryLen);
       carry.set(buf.subarray(pos, end));
-      break;
-    }
-  }
+      pos = end;
+      return undefined;
+    },
+  };
 
   try {
     for (;;) {
@@ -338,31 +384,46 @@ export async function* decodeChunkedReadResponses(
         );
       }
       if (value.length === 0) continue;
-      let failure: unknown;
-      try {
-        // A plain Uint8Array view: subarrays of Node's Buffers (what node:http yields) cost far more.
-        take(value.constructor === Uint8Array ? value : new Uint8Array(value.buffer, value.byteOffset, value.length));
-      } catch (err) {
-        failure = err; // deliver the good frames before it first
-      }
+      // A plain Uint8Array view: subarrays of Node's Buffers (what node:http yields) cost far more.
+      first = begin(value.constructor === Uint8Array ? value : new Uint8Array(value.buffer, value.byteOffset, value.length));
       if (stats) {
         stats.carryBytes = carry ? carry.length : 0;
-        stats.arenaBytes = arena.block.bytes.length + arena.spare.length * arena.blockBytes;
+        stats.arenaBytes = arena.heldBytes;
       }
-      if (out.length > 0) {
-        const batch = out;
-        out = [];
-        yield batch;
+      yield reader;
+      // Whatever the consumer left undecoded in this read is decoded now (errors surface here).
+      while (reader.next());
+      if (stats) {
+        stats.carryBytes = carry ? carry.length : 0;
+        stats.arenaBytes = arena.heldBytes;
       }
-      if (failure) throw failure;
     }
   } catch (err) {
     if (err instanceof RemoteReadError) throw err;
     // Network errors while reading the body (connection reset, aborted chunked encoding).
     throw new RemoteReadError(`${source}: reading frame ${index} at offset ${offset} failed: ${(err as Error).message}`);
   } finally {
+    buf = new Uint8Array(0);
     // Stops the download when the consumer gives up early or on error (a no-op after the end).
     chunks.return?.()?.catch(() => {});
+  }
+}
+
+/** {@link readDecodedFrames}, as arrays: all frames complete after each network read at once. */
+export async function* decodeChunkedReadResponses(
+  body: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>,
+  opts: { maxFrameBytes?: number; source?: string; stats?: DecodeBufferStats } = {},
+): AsyncGenerator<DecodedChunkedReadResponse[]> {
+  for await (const reader of readDecodedFrames(body, opts)) {
+    const out: DecodedChunkedReadResponse[] = [];
+    let failure: unknown;
+    try {
+      for (let f = reader.next(); f; f = reader.next()) out.push(f);
+    } catch (err) {
+      failure = err; // deliver the good frames before it first
+    }
+    if (out.length > 0) yield out;
+    if (failure) throw failure;
   }
 }
 

@@ -63,7 +63,26 @@ export function createSidecar(opts: SidecarOptions): Sidecar {
   const { log, metrics } = opts;
   const client = createPrometheusClient({ url: opts.prometheusUrl, ...(opts.fetch ? { fetch: opts.fetch } : {}) });
   const state = createPrometheusState(client);
-  const storeApi = createSidecarStoreApi({ client, state, ...(opts.fetch ? { fetch: opts.fetch } : {}), ...(opts.post ? { post: opts.post } : {}), onWarning: (m) => log("warn", m) });
+  // What the last streamed Series call held (see SeriesStreamStats): shows that streaming keeps
+  // the sidecar's buffers at a few frames however many series an answer has.
+  const bufferedPeak = metrics.gauge(
+    "meridian_sidecar_series_buffered_bytes_peak",
+    "Most bytes the last streamed Series call held in the sidecar's own buffers (incomplete remote-read frame, chunk arena, response frames not yet sent).",
+  );
+  const largestReadFrame = metrics.gauge("meridian_sidecar_remote_read_largest_frame_bytes", "Largest remote-read frame of the last streamed Series call.");
+  const largestResponse = metrics.gauge("meridian_sidecar_series_largest_response_bytes", "Largest Series response frame of the last streamed Series call.");
+  const storeApi = createSidecarStoreApi({
+    client,
+    state,
+    ...(opts.fetch ? { fetch: opts.fetch } : {}),
+    ...(opts.post ? { post: opts.post } : {}),
+    onWarning: (m) => log("warn", m),
+    onSeriesStats: (s) => {
+      bufferedPeak.set(s.peakBufferedBytes);
+      largestReadFrame.set(s.largestFrameBytes);
+      largestResponse.set(s.largestResponseBytes);
+    },
+  });
   const up = metrics.gauge("thanos_sidecar_prometheus_up", "Boolean indicator whether the sidecar can reach its Prometheus peer.");
   const lastHeartbeat = metrics.gauge("thanos_sidecar_last_heartbeat_success_time_seconds", "Timestamp of the last successful heartbeat in seconds.");
   const uploads = metrics.counter("thanos_shipper_uploads_total", "Total number of uploaded blocks.");

@@ -26,7 +26,8 @@ import type { StoreApi } from "../server/store-api.ts";
 import { createXorEncoder } from "../tsdb/xor-encoder.ts";
 import { PrometheusHttpError, type PrometheusClient } from "./prometheus-client.ts";
 import type { PrometheusState } from "./prometheus-state.ts";
-import { remoteRead, RemoteReadError, type HttpPost } from "./remote-read.ts";
+import { remoteRead, RemoteReadError, type DecodeBufferStats, type HttpPost } from "./remote-read.ts";
+import { toRawSeriesResponse } from "../server/raw-series.ts";
 import { releaseEncodedChunks, type EncodedChunks } from "./chunked-decoder.ts";
 import { createResorter } from "./resort.ts";
 import { createSeriesFrameBuilder } from "./series-frames.ts";
@@ -45,6 +46,24 @@ export interface SidecarStoreOptions {
   readonly maxFrameBytes?: number;
   /** Called for non-fatal problems (e.g. series without samples), for logging. */
   readonly onWarning?: (message: string) => void;
+  /** Called after each streamed Series call with what it held at most (metrics, benchmarks). */
+  readonly onSeriesStats?: (stats: SeriesStreamStats) => void;
+}
+
+/**
+ * Memory a streamed Series call held, sampled after each network read of the remote-read answer:
+ * the bytes of an incomplete remote-read frame carried to the next read, the decoder's chunk
+ * arena (blocks holding chunks of series not yet framed, which covers the re-sorter's pending
+ * series, plus up to two spare blocks), the response frame being filled, and response frames
+ * built but not yet taken by the server. Not included: the HTTP client's fixed read buffer and the
+ * frame the server is writing (it waits for each write to drain before taking the next).
+ */
+export interface SeriesStreamStats {
+  readonly peakBufferedBytes: number;
+  /** Largest remote-read frame of the call (header, CRC and message). */
+  readonly largestFrameBytes: number;
+  /** Largest response frame the call built (encoded Series or SeriesBatch). */
+  readonly largestResponseBytes: number;
 }
 
 /** Largest int64, the sidecar's advertised max time ("up to now and beyond"), as Thanos. */
@@ -129,6 +148,19 @@ export function createSidecarStoreApi(opts: SidecarStoreOptions): StoreApi {
     const resorter = createResorter<EncodedChunks>(ext, replica);
     const frames = createSeriesFrameBuilder(batchSize);
     let sent = 0;
+    const decodeStats: DecodeBufferStats = { carryBytes: 0, arenaBytes: 0, largestFrameBytes: 0 };
+    let peakBuffered = 0;
+    let largestResponse = 0;
+    // Samples what the call holds right now; `out` are frames built but not yet yielded.
+    function sample(out: readonly SeriesResponse[]): void {
+      let held = decodeStats.carryBytes + decodeStats.arenaBytes + frames.bufferBytes;
+      for (const f of out) {
+        const n = frameSize(f);
+        held += n;
+        if (n > largestResponse) largestResponse = n;
+      }
+      if (held > peakBuffered) peakBuffered = held;
+    }
 
     // Turns released series into response frames appended to `out`, honouring the limit.
     function emit(ready: { labels: Labels; items: EncodedChunks[] }[], out: SeriesResponse[]): SeriesResponse[] {
@@ -164,19 +196,31 @@ export function createSidecarStoreApi(opts: SidecarStoreOptions): StoreApi {
         signal,
         fetch: opts.fetch,
         post: opts.post,
+        stats: decodeStats,
         samplesOnly: opts.samplesOnly,
         maxFrameBytes: opts.maxFrameBytes,
       });
       if (result.type === "chunks") {
-        for await (const batch of result.frameBatches) {
-          const out: SeriesResponse[] = [];
-          for (const frame of batch) {
+        // Each response frame is handed on as soon as it is complete, before the next remote-read
+        // frame is decoded: the sidecar holds about one response frame and the series waiting for it.
+        let out: SeriesResponse[] = [];
+        for await (const reader of result.frameReaders) {
+          for (let frame = reader.next(); frame; frame = reader.next()) {
             if (frame.queryIndex !== 0) throw new RemoteReadError(`remote read: unexpected query index ${frame.queryIndex} in frame`);
             for (const cs of frame.series) emit(resorter.push(sortedLabels(cs.labels), cs.chunkCount > 0 ? [cs.chunks] : []), out);
+            if (out.length > 0) {
+              sample(out);
+              yield* out;
+              out = [];
+              if (sent >= limit) return;
+            }
           }
-          yield* out;
-          if (sent >= limit) return;
         }
+        const last = finish();
+        sample(last);
+        opts.onSeriesStats?.({ peakBufferedBytes: peakBuffered, largestFrameBytes: decodeStats.largestFrameBytes, largestResponseBytes: largestResponse });
+        yield* last;
+        return;
       } else {
         const results = result.response.results;
         if (results.length !== 1) throw new RemoteReadError(`remote read: expected 1 query result in SAMPLES response, got ${results.length}`);
@@ -256,6 +300,12 @@ export function createSidecarStoreApi(opts: SidecarStoreOptions): StoreApi {
   }
 
   return { series, labelNames, labelValues, info };
+}
+
+/** Encoded size of a frame this store built (its pre-encoded bytes; a map lookup). */
+function frameSize(f: SeriesResponse): number {
+  const v = toRawSeriesResponse(f).result.value;
+  return v instanceof Uint8Array ? v.length : 0;
 }
 
 /** Prometheus sends labels sorted; anything else is sorted so the model invariant holds. */
