@@ -28,9 +28,10 @@ export interface Resorter<T> {
   outputLabels(stored: Labels): Labels;
   /**
    * Adds one frame's worth of data for stored labels `stored` (frames of one series arrive
-   * consecutively and are merged). Returns the series that are now safe to send, in order.
+   * consecutively and are merged); takes ownership of `items`. Returns the series that are now
+   * safe to send, in order, in an array that is reused by the next call.
    */
-  push(stored: Labels, items: readonly T[]): PendingSeries<T>[];
+  push(stored: Labels, items: T[]): readonly PendingSeries<T>[];
   /** The stream ended: everything still pending, sorted. */
   finish(): PendingSeries<T>[];
   /** Series currently held back (for metrics and tests). */
@@ -49,8 +50,23 @@ export function createResorter<T>(externalLabels: Labels, replicaLabels: Readonl
   let last: Entry<T> | undefined;
   let lastStored: Labels | undefined;
   let seq = 0;
+  const released: PendingSeries<T>[] = [];
+
+  // Prometheus' remote read already merges the external labels into every series (its own stored
+  // labels win on a name clash): when they are all there with our values, only replica labels
+  // can change the set, and with none to strip the stored set is the output as it is.
+  function hasExternal(stored: Labels): boolean {
+    for (let e = 0; e < externalLabels.length; e++) {
+      const { name, value } = externalLabels[e]!;
+      let i = stored.length - 1;
+      while (i >= 0 && stored[i]!.name !== name) i--;
+      if (i < 0 || stored[i]!.value !== value) return false;
+    }
+    return true;
+  }
 
   function outputLabels(stored: Labels): Labels {
+    if (hasExternal(stored)) return replicaLabels.size === 0 ? stored : withoutLabels(stored, replicaLabels);
     return withoutLabels(mergeLabels(stored, externalLabels), replicaLabels);
   }
 
@@ -66,21 +82,18 @@ export function createResorter<T>(externalLabels: Labels, replicaLabels: Readonl
       return heap.size;
     },
     push(stored, items) {
+      released.length = 0;
       if (last && lastStored && sameLabels(lastStored, stored)) {
         for (const it of items) last.items.push(it);
-        return [];
+        return released;
       }
-      last = { labels: outputLabels(stored), items: [...items], seq: seq++ };
+      last = { labels: outputLabels(stored), items, seq: seq++ };
       lastStored = stored;
       heap.push(last);
-      if (!streamable) return [];
+      if (!streamable) return released;
       const bound = safePrefix(stored);
-      const out: PendingSeries<T>[] = [];
-      while (heap.size > 0 && compareLabels(heap.peek()!.labels, bound) < 0) {
-        const e = heap.pop()!;
-        out.push({ labels: e.labels, items: e.items });
-      }
-      return out;
+      while (heap.size > 0 && compareLabels(heap.peek()!.labels, bound) < 0) released.push(heap.pop()!);
+      return released;
     },
     finish() {
       const out: PendingSeries<T>[] = [];

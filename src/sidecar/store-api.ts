@@ -163,7 +163,7 @@ export function createSidecarStoreApi(opts: SidecarStoreOptions): StoreApi {
     }
 
     // Turns released series into response frames appended to `out`, honouring the limit.
-    function emit(ready: { labels: Labels; items: EncodedChunks[] }[], out: SeriesResponse[]): SeriesResponse[] {
+    function emit(ready: readonly { labels: Labels; items: EncodedChunks[] }[], out: SeriesResponse[]): SeriesResponse[] {
       for (const s of ready) {
         if (sent >= limit) break;
         sent++;
