@@ -3,5 +3,6 @@
 export * from "./arena";
 export * from "./xor";
 export * from "./dedup";
+export * from "./dedup-lazy";
 export * from "./xxhash";
 export * from "./crc32c";

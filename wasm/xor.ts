@@ -258,3 +258,24 @@ export function xorDecodeBatch(
   }
   return <i32>total;
 }
+
+/**
+ * Decodes the one chunk at `input + off` (`len` bytes) with the [mint, maxt] filter into
+ * outT/outV (room for the count in its header) — for other kernels of this module that decode
+ * chunks on demand. The caller checks the bounds as {@link xorDecodeBatch} does. Returns the
+ * samples kept or -1; {@link xorWriteError} then records the failure.
+ */
+export function xorDecodeOne(input: usize, off: u32, len: u32, work: usize, outT: usize, outV: usize, mint: f64, maxt: f64): i32 {
+  const rev = work + <usize>MARGIN;
+  reverseInto(rev, input + off, len);
+  return decodeChunk<i32>(rev + <usize>len - 8, len, outT, outV, mint, maxt);
+}
+
+/** Writes the last decode failure as the error record of {@link xorDecodeBatch}, naming chunk `c`. */
+export function xorWriteError(err: usize, c: u32, code: u32): void {
+  store<u32>(err, code != 0 ? code : errCode);
+  store<u32>(err, c, 4);
+  store<u32>(err, code != 0 ? 0 : errOffset, 8);
+  store<u32>(err, code != 0 ? 0 : errSample, 12);
+}
+

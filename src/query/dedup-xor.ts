@@ -6,7 +6,7 @@
  * per series, which is most of the querier's per-series overhead.
  */
 import type { MeridianWasm } from "../wasm/module.ts";
-import { decodeXorChunks, decodeXorSeriesBatch } from "../wasm/xor.ts";
+import { decodeXorChunks, decodeXorSeriesBatch, xorChunkSampleCount, XorChunkError, xorErrorReason } from "../wasm/xor.ts";
 import { dedupSamples, type DedupOptions, type SampleArrays } from "./dedup.ts";
 
 /** The replicas of one series, each as its XOR chunks in time order. */
@@ -98,6 +98,109 @@ function slowPath(wasm: MeridianWasm, series: readonly ReplicaChunks[], opts: De
     const mine = decoded.slice(k, k + reps.length);
     k += reps.length;
     out.push(mine.length === 0 ? { t: new Float64Array(0), v: new Float64Array(0) } : dedupSamples(wasm, mine, { ...opts, mint: undefined, maxt: undefined }));
+  }
+  return out;
+}
+
+/** One replica run of a series: its XOR chunks in time order with their first/last sample times (ms). */
+export interface TimedRun {
+  readonly chunks: readonly Uint8Array[];
+  readonly minT: readonly number[];
+  readonly maxT: readonly number[];
+}
+
+/**
+ * Penalty deduplication of series with at most two replica runs each, decoding chunks only where
+ * the deduplication needs their samples (`wasm/dedup-lazy.ts`): while the output follows one
+ * replica, the other replica's chunks are skipped by their times instead of being decoded. Output
+ * is identical to {@link decodeDedupXorSeries} with `mode: "penalty"`. Returns undefined when a
+ * decoded chunk disagrees with its times or a replica's chunks overlap: the caller then takes
+ * {@link decodeDedupXorSeries}. Throws `XorChunkError` on a corrupt chunk that had to be decoded
+ * (chunks are numbered across all series and runs, in order); chunks never decoded are not checked.
+ */
+export function decodeDedupXorPairsLazy(
+  wasm: MeridianWasm, series: readonly (readonly TimedRun[])[], opts: { readonly counter?: boolean; readonly mint?: number; readonly maxt?: number },
+): SampleArrays[] | undefined {
+  let n = 0;
+  let bytes = 0;
+  let cap = 0;
+  let longest = 0;
+  let widest = 0;
+  for (const runs of series) {
+    if (runs.length > 2) throw new RangeError("decodeDedupXorPairsLazy: more than two replica runs");
+    for (const run of runs) {
+      for (const c of run.chunks) {
+        n++;
+        bytes += c.length;
+        const k = xorChunkSampleCount(c);
+        cap += k;
+        if (k > widest) widest = k;
+        if (c.length > longest) longest = c.length;
+      }
+    }
+  }
+  const g = series.length;
+  const padding = (wasm.exports.XOR_PADDING.value as number) >>> 0;
+  const stateBytes = (wasm.exports.LAZY_STATE_BYTES.value as number) >>> 0;
+  wasm.reset();
+  const input = wasm.alloc(bytes + padding);
+  const workCap = ((longest + 15) & ~15) + padding;
+  const work = wasm.alloc(workCap);
+  const table = wasm.alloc(n * 8);
+  const times = wasm.alloc(n * 16);
+  const groups = wasm.alloc(g * 16);
+  const scratchCap = Math.max(1, widest);
+  const scratch = wasm.alloc(4 * scratchCap * 8);
+  const state = wasm.alloc(stateBytes);
+  const outT = wasm.alloc(cap * 8);
+  const outV = wasm.alloc(cap * 8);
+  const outCounts = wasm.alloc(g * 4);
+  const err = wasm.alloc(16);
+  // Views only after the last alloc: a grow detaches earlier views.
+  const mem = wasm.u8(input, bytes + padding);
+  const tab = wasm.u32(table, n * 2);
+  const tim = wasm.f64(times, n * 2);
+  const grp = wasm.u32(groups, g * 4);
+  let off = 0;
+  let ci = 0;
+  for (let s = 0; s < g; s++) {
+    const runs = series[s]!;
+    for (let r = 0; r < 2; r++) {
+      const run = runs[r];
+      grp[4 * s + 2 * r] = ci;
+      grp[4 * s + 2 * r + 1] = run ? run.chunks.length : 0;
+      if (!run) continue;
+      for (let k = 0; k < run.chunks.length; k++) {
+        const c = run.chunks[k]!;
+        mem.set(c, off);
+        tab[2 * ci] = off;
+        tab[2 * ci + 1] = c.length;
+        tim[2 * ci] = run.minT[k]!;
+        tim[2 * ci + 1] = run.maxT[k]!;
+        off += c.length;
+        ci++;
+      }
+    }
+  }
+  mem.fill(0, bytes);
+  const total = wasm.exports.dedupLazyPairs(
+    input, bytes, table, times, groups, g, work, workCap, scratch, scratchCap, state,
+    outT, outV, outCounts, opts.mint ?? -Infinity, opts.maxt ?? Infinity, opts.counter === true ? 1 : 0, err,
+  );
+  if (total === -2) return undefined;
+  if (total < 0) {
+    const e = wasm.u32(err, 4);
+    throw new XorChunkError(e[1]!, e[2]!, e[3]!, xorErrorReason(e[0]!));
+  }
+  const counts = wasm.u32(outCounts, g);
+  const t = wasm.f64(outT, total);
+  const v = wasm.f64(outV, total);
+  const out: SampleArrays[] = [];
+  let o = 0;
+  for (let i = 0; i < g; i++) {
+    const c = counts[i]!;
+    out.push({ t: t.slice(o, o + c), v: v.slice(o, o + c) });
+    o += c;
   }
   return out;
 }

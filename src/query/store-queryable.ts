@@ -15,7 +15,9 @@ import type { Querier, Queryable, SelectHints, SelectResult } from "../promql/st
 import { labelsFromProto, matchersToProto } from "../server/store-api-convert.ts";
 import type { MeridianWasm } from "../wasm/module.ts";
 import { xorChunkSampleCount } from "../wasm/xor.ts";
-import { decodeDedupXorSeries } from "./dedup-xor.ts";
+import { decodeDedupXorPairsLazy, decodeDedupXorSeries, type TimedRun } from "./dedup-xor.ts";
+
+const chunksOf = (runs: readonly TimedRun[]): (readonly Uint8Array[])[] => runs.map((r) => r.chunks);
 import { StoreQueryError, UnsupportedDataError } from "./errors.ts";
 import { collectSeries } from "./fanout.ts";
 import type { FanoutStoreApi } from "./fanout-store-api.ts";
@@ -77,11 +79,11 @@ let minScratch = new Float64Array(256);
 let maxScratch = new Float64Array(256);
 
 /**
- * A series' XOR chunk bytes split into replica runs, exactly as {@link splitReplicaRuns} splits
- * them, without an object per chunk: chunks usually arrive sorted by (min, max) time (stores send
+ * A series' XOR chunks split into replica runs (bytes plus min/max times), exactly as
+ * {@link splitReplicaRuns} splits them, without an object per chunk: chunks usually arrive sorted by (min, max) time (stores send
  * them so and the fan-out merges in order), so the sort is skipped when it would not move anything.
  */
-export function replicaRunsOf(s: Series): Uint8Array[][] {
+export function replicaRunsOf(s: Series): TimedRun[] {
   const chunks = s.chunks;
   const n = chunks.length;
   if (minScratch.length < n) {
@@ -101,23 +103,22 @@ export function replicaRunsOf(s: Series): Uint8Array[][] {
     if (i > 0 && (mn < mins[i - 1]! || (mn === mins[i - 1]! && mx < maxs[i - 1]!))) sorted = false;
   }
   if (!sorted) {
-    return splitReplicaRuns(chunks.map((c) => ({ minTime: Number(c.minTime), maxTime: Number(c.maxTime), data: c.raw!.data }))).map((run) =>
-      run.map((c) => c.data),
-    );
+    return splitReplicaRuns(chunks.map((c) => ({ minTime: Number(c.minTime), maxTime: Number(c.maxTime), data: c.raw!.data }))).map((run) => ({
+      chunks: run.map((c) => c.data),
+      minT: run.map((c) => c.minTime),
+      maxT: run.map((c) => c.maxTime),
+    }));
   }
-  const runs: Uint8Array[][] = [];
-  const ends: number[] = [];
+  const runs: { chunks: Uint8Array[]; minT: number[]; maxT: number[] }[] = [];
   for (let i = 0; i < n; i++) {
     const mn = mins[i]!;
     let r = 0;
-    while (r < runs.length && !(ends[r]! < mn)) r++;
-    if (r === runs.length) {
-      runs.push([chunks[i]!.raw!.data]);
-      ends.push(maxs[i]!);
-    } else {
-      runs[r]!.push(chunks[i]!.raw!.data);
-      ends[r] = maxs[i]!;
-    }
+    while (r < runs.length && !(runs[r]!.maxT[runs[r]!.maxT.length - 1]! < mn)) r++;
+    if (r === runs.length) runs.push({ chunks: [], minT: [], maxT: [] });
+    const run = runs[r]!;
+    run.chunks.push(chunks[i]!.raw!.data);
+    run.minT.push(mn);
+    run.maxT.push(maxs[i]!);
   }
   return runs;
 }
@@ -130,6 +131,8 @@ export function replicaRunsOf(s: Series): Uint8Array[][] {
 export function decodeAndDedup(wasm: MeridianWasm, series: readonly Series[], hints: SelectHints, mode: "penalty" | "chain"): FloatSeries[] {
   const replicas = series.map(replicaRunsOf);
   const opts = { mode, counter: COUNTER_FUNCS.has(hints.func), mint: hints.start, maxt: hints.end };
+  // HA pairs under penalty dedup: decode only the chunks the deduplication reads (dedup-lazy).
+  const lazy = mode === "penalty" && replicas.every((r) => r.length <= 2);
   const out: FloatSeries[] = [];
   // Batches of series whose decoded samples fit in the CPU cache: each batch is decoded and
   // deduplicated (two WASM calls) and copied out while its samples are still cached, instead of
@@ -138,10 +141,11 @@ export function decodeAndDedup(wasm: MeridianWasm, series: readonly Series[], hi
     let j = i;
     let samples = 0;
     while (j < replicas.length && (j === i || samples < DECODE_BATCH_SAMPLES)) {
-      for (const run of replicas[j]!) for (const c of run) samples += xorChunkSampleCount(c);
+      for (const run of replicas[j]!) for (const c of run.chunks) samples += xorChunkSampleCount(c);
       j++;
     }
-    const merged = decodeDedupXorSeries(wasm, i === 0 && j === replicas.length ? replicas : replicas.slice(i, j), opts);
+    const batch = i === 0 && j === replicas.length ? replicas : replicas.slice(i, j);
+    const merged = (lazy ? decodeDedupXorPairsLazy(wasm, batch, opts) : undefined) ?? decodeDedupXorSeries(wasm, batch.map(chunksOf), opts);
     for (let k = i; k < j; k++) out.push({ labels: labelsFromProto(series[k]!.labels), t: merged[k - i]!.t, v: merged[k - i]!.v });
     i = j;
   }

@@ -25,6 +25,12 @@ export interface MeridianExports {
     inT: number, inV: number, bounds: number, groups: number, nGroups: number, state: number,
     outT: number, outV: number, outCounts: number, mode: number, counter: number, resets: number,
   ): number;
+  readonly LAZY_STATE_BYTES: WebAssembly.Global;
+  dedupLazyPairs(
+    input: number, inputLen: number, table: number, times: number, groups: number, nGroups: number,
+    work: number, workCap: number, scratch: number, scratchCap: number, state: number,
+    outT: number, outV: number, outCounts: number, mint: number, maxt: number, counter: number, err: number,
+  ): number;
 }
 
 /**

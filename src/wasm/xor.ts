@@ -38,6 +38,11 @@ const REASONS: Record<number, string> = {
   7: "output region too small",
 };
 
+/** The wording of a WASM decoder error code (as {@link XorChunkError} reports it). */
+export function xorErrorReason(code: number): string {
+  return REASONS[code] ?? `error code ${code}`;
+}
+
 /**
  * A chunk's bytes are not a valid XOR chunk. Names the chunk's index in the batch, the byte offset
  * inside the chunk (including the 2-byte header) where the failing sample starts, and that sample.
