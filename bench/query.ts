@@ -16,8 +16,15 @@
  *   ~0.27 s warm on a busy 2-core machine);
  *   runs alternate with Prometheus' (and which side goes first alternates too) so both see the
  *   same machine load;
- * - when Debian's Prometheus 2.42 is installed: the same queries against Prometheus serving
- *   replica a's blocks directly, and the Meridian/Prometheus latency ratio per query;
+ * - when Debian's Prometheus 2.42 is installed, the same queries against two Prometheus servers
+ *   and the Meridian/Prometheus latency ratio per query against each:
+ *   - `ratio_same_blocks_*`: Prometheus serving the same data Meridian serves, both replicas'
+ *     samples, as the issue's "same blocks" asks. Prometheus has no replica dedup: its TSDB holds
+ *     the two replicas' blocks merged per series, as its own vertical compaction of the overlapping
+ *     blocks leaves them (written merged up front, so no compaction runs mid-measurement). Both
+ *     sides decode every sample of both replicas; Prometheus' answers are then not deduplicated;
+ *   - `ratio_*`: Prometheus serving replica a's blocks only: the same answers, half the data (what
+ *     a user querying one Prometheus of the HA pair directly would see);
  * - peak resident memory (`VmHWM`, over the process' life, sync included) of the querier, each
  *   store and Prometheus, and the querier's resident memory before the queries;
  * - samples/s through fan-out + WASM decode + penalty dedup: one select of every series over the
@@ -108,6 +115,30 @@ function blocksOf(series: readonly FloatSeries[], start: number, end: number, la
   return out;
 }
 
+/**
+ * Both replicas' samples of each series in one series (time-sorted, equal timestamps once): what
+ * Prometheus' vertical compaction makes of the replicas' overlapping blocks.
+ */
+function mergeReplicas(a: readonly FloatSeries[], b: readonly FloatSeries[]): FloatSeries[] {
+  return a.map((x, i) => {
+    const y = b[i]!;
+    const t = new Float64Array(x.t.length + y.t.length);
+    const v = new Float64Array(t.length);
+    let i1 = 0;
+    let i2 = 0;
+    let n = 0;
+    while (i1 < x.t.length || i2 < y.t.length) {
+      const takeX = i2 >= y.t.length || (i1 < x.t.length && x.t[i1]! <= y.t[i2]!);
+      const ts = takeX ? x.t[i1]! : y.t[i2]!;
+      const val = takeX ? x.v[i1++]! : y.v[i2++]!;
+      if (n > 0 && t[n - 1] === ts) continue;
+      t[n] = ts;
+      v[n++] = val;
+    }
+    return { labels: x.labels, t: t.subarray(0, n), v: v.subarray(0, n) };
+  });
+}
+
 interface Query {
   readonly name: string;
   readonly path: string;
@@ -170,12 +201,13 @@ async function startQuerier(endpoints: readonly string[], nodeFlags: string[]): 
 }
 
 /** Prometheus 2.42 over `tsdb` on a free loopback port; undefined when it does not come up. */
-async function startPrometheus(bin: string, tsdb: string, work: string): Promise<Child | undefined> {
+async function startPrometheus(name: string, bin: string, tsdb: string, work: string): Promise<Child | undefined> {
+  await mkdir(work, { recursive: true });
   const config = join(work, "prometheus.yml");
   await writeFile(config, "global:\n  scrape_interval: 15s\nscrape_configs: []\n");
   const port = await freePort();
   try {
-    return await startChild("prometheus", bin, [
+    return await startChild(name, bin, [
       `--config.file=${config}`, `--storage.tsdb.path=${tsdb}`, "--storage.tsdb.retention.time=100y",
       `--web.listen-address=127.0.0.1:${port}`, "--log.level=warn",
     ], `http://127.0.0.1:${port}`, 60_000);
@@ -204,12 +236,14 @@ export default async function (args: string[]): Promise<void> {
   let endpoints: ReturnType<typeof createEndpointSet> | undefined;
   try {
     // Data and blocks: replica a and b each in a bucket directory of their own (with Thanos
-    // external labels, as a sidecar ships them); replica a's blocks again, without, for Prometheus.
+    // external labels, as a sidecar ships them); for Prometheus, replica a's blocks again, and
+    // both replicas merged (see the file comment).
     const replicas = [replicaSeries(n, start, end, 0), replicaSeries(n, start, end, 1)];
     const inputSamples = replicas.flat().reduce((acc, s) => acc + s.t.length, 0);
     const bin = ["/usr/bin/prometheus", "/usr/local/bin/prometheus"].find((p) => existsSync(p));
     const withProm = !!bin && !args.includes("--no-prometheus");
     const tsdb = join(work, "tsdb");
+    const tsdbBoth = join(work, "tsdb-both");
     for (const [i, data] of replicas.entries()) {
       const bucket = join(work, `bucket-${i}`);
       await mkdir(bucket, { recursive: true });
@@ -218,6 +252,10 @@ export default async function (args: string[]): Promise<void> {
         await mkdir(tsdb, { recursive: true });
         for (const b of blocksOf(data, start, end, undefined)) await writeBlockDir(tsdb, b);
       }
+    }
+    if (withProm) {
+      await mkdir(tsdbBoth, { recursive: true });
+      for (const b of blocksOf(mergeReplicas(replicas[0]!, replicas[1]!), start, end, undefined)) await writeBlockDir(tsdbBoth, b);
     }
     replicas.length = 0; // the bench process need not hold the data while it measures
     report("query_setup_series", n, "series/replica");
@@ -234,12 +272,16 @@ export default async function (args: string[]): Promise<void> {
     const storeChildren = stores.map((st) => st.child);
     const querier = await startQuerier(stores.map((st) => st.grpc), nodeFlags("query"));
     children.push(querier);
-    // Prometheus 2.42 over replica a's blocks, started before measuring so that runs can
-    // alternate: both sides then see the same machine load (shared machines are noisy).
+    // Prometheus 2.42 over replica a's blocks and over both replicas' samples, started before
+    // measuring so that runs can alternate: all sides then see the same machine load (shared
+    // machines are noisy).
     let prom: Child | undefined;
+    let promBoth: Child | undefined;
     if (withProm) {
-      prom = await startPrometheus(bin!, tsdb, work);
+      prom = await startPrometheus("prometheus", bin!, tsdb, join(work, "prom-one"));
       children.push(prom);
+      promBoth = await startPrometheus("prometheus-same-blocks", bin!, tsdbBoth, join(work, "prom-both"));
+      children.push(promBoth);
     } else {
       console.log("bench: prometheus comparison skipped (no /usr/bin/prometheus or --no-prometheus)");
     }
@@ -260,61 +302,64 @@ export default async function (args: string[]): Promise<void> {
     // Long-running processes in production are warm: run the whole query set a few rounds first on
     // both sides (every code path of all three Node processes JIT-compiled, caches filled), then
     // per query `warmup` more runs right before its measured ones.
+    // The Prometheus servers compared against: figure-name prefix, server.
+    const refs: [string, Child][] = [];
+    if (prom) refs.push(["", prom]);
+    if (promBoth) refs.push(["same_blocks_", promBoth]);
     for (let round = 0; round < warmupRounds; round++) {
       for (const q of queries) {
         await timeQuery(querier.url, q.path);
-        if (prom) await timeQuery(prom.url, q.path);
+        for (const [, p] of refs) await timeQuery(p.url, q.path);
       }
     }
     for (const q of queries) {
       for (let i = 0; i < warmup; i++) {
         const mine = await timeQuery(querier.url, q.path);
-        if (!prom) continue;
-        const theirs = await timeQuery(prom.url, q.path);
-        if (i === 0 && mine.series !== theirs.series) {
-          console.log(`bench-warning: ${q.name}: Meridian returned ${mine.series} series, Prometheus ${theirs.series}`);
+        for (const [key, p] of refs) {
+          const theirs = await timeQuery(p.url, q.path);
+          if (i === 0 && mine.series !== theirs.series) {
+            console.log(`bench-warning: ${q.name}: Meridian returned ${mine.series} series, Prometheus (${key || "one replica"}) ${theirs.series}`);
+          }
         }
       }
       const mine: number[] = [];
-      const theirs: number[] = [];
-      const cpu = { querier: 0, stores: 0, prom: 0 };
-      const timePrometheus = async (): Promise<number> => {
-        const c0 = procCpuMs(prom!.proc.pid!);
-        const { ms } = await timeQuery(prom!.url, q.path);
-        cpu.prom += procCpuMs(prom!.proc.pid!) - c0;
-        return ms;
+      const theirs = refs.map(() => [] as number[]);
+      const cpu = { querier: 0, stores: 0, refs: refs.map(() => 0) };
+      const timePrometheus = async (r: number): Promise<void> => {
+        const p = refs[r]![1];
+        const c0 = procCpuMs(p.proc.pid!);
+        theirs[r]!.push((await timeQuery(p.url, q.path)).ms);
+        cpu.refs[r]! += procCpuMs(p.proc.pid!) - c0;
       };
       for (let i = 0; i < runs; i++) {
         // Alternate which side goes first, so neither always runs right after the other's GC.
-        if (prom && i % 2 === 1) theirs.push(await timePrometheus());
+        if (i % 2 === 1) for (let r = 0; r < refs.length; r++) await timePrometheus(r);
         const c0 = [querier, ...storeChildren].map((c) => procCpuMs(c.proc.pid!));
         mine.push((await timeQuery(querier.url, q.path)).ms);
         const c1 = [querier, ...storeChildren].map((c) => procCpuMs(c.proc.pid!));
         cpu.querier += c1[0]! - c0[0]!;
         cpu.stores += c1[1]! - c0[1]! + c1[2]! - c0[2]!;
-        if (prom && i % 2 === 0) theirs.push(await timePrometheus());
+        if (i % 2 === 0) for (let r = 0; r < refs.length; r++) await timePrometheus(r);
       }
       const m = stats(mine);
       report(`query_${q.name}_median`, m.median, "ms");
       report(`query_${q.name}_min`, m.min, "ms");
-      if (prom) {
-        const p = stats(theirs);
-        report(`prometheus_${q.name}_median`, p.median, "ms");
-        report(`ratio_${q.name}`, m.median / p.median, "meridian/prometheus");
-      }
       // CPU time per query (mean over the runs; 10 ms clock ticks): where Meridian's work goes,
       // and a comparison that depends less on what else the shared machine is doing.
       report(`query_${q.name}_cpu_querier`, cpu.querier / runs, "ms");
       report(`query_${q.name}_cpu_stores`, cpu.stores / runs, "ms");
-      if (prom) {
-        report(`prometheus_${q.name}_cpu`, cpu.prom / runs, "ms");
+      for (const [r, [key]] of refs.entries()) {
+        const p = stats(theirs[r]!);
+        report(`prometheus_${key}${q.name}_median`, p.median, "ms");
+        report(`ratio_${key}${q.name}`, m.median / p.median, "meridian/prometheus");
+        report(`prometheus_${key}${q.name}_cpu`, cpu.refs[r]! / runs, "ms");
         // Querier + both stores against Prometheus: steadier than the latency ratio under load.
-        if (cpu.prom > 0) report(`cpu_ratio_${q.name}`, (cpu.querier + cpu.stores) / cpu.prom, "meridian/prometheus");
+        if (cpu.refs[r]! > 0) report(`cpu_ratio_${key}${q.name}`, (cpu.querier + cpu.stores) / cpu.refs[r]!, "meridian/prometheus");
       }
     }
     report("query_querier_peak_rss", procMemory(querier.proc.pid!, "VmHWM") / 1024 / 1024, "MiB");
     for (const [i, st] of stores.entries()) report(`query_store${i}_peak_rss`, procMemory(st.child.proc.pid!, "VmHWM") / 1024 / 1024, "MiB");
-    if (prom) report("prometheus_peak_rss", procMemory(prom.proc.pid!, "VmHWM") / 1024 / 1024, "MiB");
+    for (const [key, p] of refs) report(`prometheus_${key}peak_rss`, procMemory(p.proc.pid!, "VmHWM") / 1024 / 1024, "MiB");
 
     // Throughput of the storage path alone, in this process against the store processes: every
     // series, whole range, both replicas → fan-out, decode, dedup.
