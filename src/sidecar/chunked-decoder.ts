@@ -150,7 +150,39 @@ function lengthDelimited(end: number): number {
   return e;
 }
 
+// Whole labels repeat even more than strings (metric name, job, the external labels Prometheus
+// merges into every series): a direct-mapped cache keyed by the label message's bytes returns the
+// same (immutable) Label object for a repeat, without decoding its strings again.
+const LABEL_SLOTS = 2048;
+const LABEL_KEY_MAX = 64;
+const labelKeys = new Uint8Array(LABEL_SLOTS * LABEL_KEY_MAX);
+const labelKeyLength = new Int32Array(LABEL_SLOTS).fill(-1);
+const labelObjects: (Label | undefined)[] = new Array<Label | undefined>(LABEL_SLOTS).fill(undefined);
+
 function label(end: number): Label {
+  const start = P;
+  const n = end - start;
+  if (n > LABEL_KEY_MAX) return decodeLabel(end);
+  let h = 0x811c9dc5;
+  for (let i = start; i < end; i++) h = Math.imul(h ^ B[i]!, 0x01000193);
+  const slot = (h >>> 0) & (LABEL_SLOTS - 1);
+  const base = slot * LABEL_KEY_MAX;
+  if (labelKeyLength[slot] === n) {
+    let i = 0;
+    while (i < n && labelKeys[base + i] === B[start + i]) i++;
+    if (i === n) {
+      P = end;
+      return labelObjects[slot]!;
+    }
+  }
+  const l = decodeLabel(end);
+  for (let i = 0; i < n; i++) labelKeys[base + i] = B[start + i]!;
+  labelKeyLength[slot] = n;
+  labelObjects[slot] = l;
+  return l;
+}
+
+function decodeLabel(end: number): Label {
   let name = "";
   let value = "";
   while (P < end) {
