@@ -3,12 +3,14 @@
  * through the sidecar (native gRPC, the sidecar in its own process) versus Prometheus' remote read
  * called directly. Uses Debian's Prometheus over a generated block when /usr/bin/prometheus exists,
  * else a loopback HTTP server serving recorded remote-read frames. Prints samples/s for both, the
- * ratio, the largest frame, and the sidecar process' peak RSS and its growth during the reads.
+ * ratio, CPU per call, and memory figures (see "Memory" below).
  *
  * Fairness: both paths send the same remote-read request (snappy, no gzip), both clients decode
  * every message fully with protobuf-es, and the gRPC clients use the flow-control windows of
- * Meridian's querier. One warm-up read of each path, then `--runs` interleaved runs (direct,
- * sidecar, sidecar, direct, ...) so both see the same machine load; throughput figures are medians
+ * Meridian's querier. Three warm-up reads of each path (a sidecar runs for weeks: its first
+ * calls pay JIT compilation and young-generation growth, ~2x the CPU of later ones), then
+ * `--runs` interleaved runs (direct, sidecar, sidecar, direct, ...) so both see the same machine
+ * load; throughput figures are medians
  * (`..._best_runs` compares the fastest runs). Also prints the CPU time the sidecar process spends
  * per Series call and the client's CPU per call on either path (steadier than wall time on a
  * shared machine).
@@ -353,10 +355,13 @@ export default async function (args: string[]): Promise<void> {
       return acc;
     };
 
-    // One warm-up of each (JIT, Prometheus' page cache), then interleaved runs so both paths see
-    // the same machine load; medians are the headline figures (the machine is shared).
-    let directSamples = await direct();
-    await viaSidecar();
+    // Warm-ups of each (JIT, Prometheus' page cache), then interleaved runs so both paths see the
+    // same machine load; medians are the headline figures (the machine is shared).
+    let directSamples = 0;
+    for (let i = 0; i < 3; i++) {
+      directSamples = await direct();
+      await viaSidecar();
+    }
     const directMs: number[] = [];
     const sideMs: number[] = [];
     const sideCpuMs: number[] = [];
