@@ -362,6 +362,8 @@ function single(a: usize, outT: usize, outV: usize): i32 {
   let n = 0;
   let last: f64 = -Infinity;
   for (let c = <i32>load<u32>(a); c < end; c++) {
+    // Chunks wholly outside [mint, maxt] would decode to nothing: skip them by their times.
+    if (maxTimeOf(c) < gMint || minTimeOf(c) > gMaxt) continue;
     if (!openChunk(a, c)) return -1;
     const k = load<i32>(a, 12);
     if (k == 0) continue;

@@ -10,16 +10,17 @@ import { join } from "node:path";
 import { create } from "@bufbuild/protobuf";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
+import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LabelNamesRequestSchema, LabelValuesRequestSchema, SeriesRequestSchema, SeriesResponseSchema } from "../gen/store/storepb/rpc_pb.ts";
 import type { SeriesRequest } from "../gen/store/storepb/rpc_pb.ts";
 import { LabelMatcher_Type, PartialResponseStrategy } from "../gen/store/storepb/types_pb.ts";
-import type { Series } from "../gen/store/storepb/types_pb.ts";
+import type { AggrChunk, Series } from "../gen/store/storepb/types_pb.ts";
 import { createMatcher } from "../model/matcher.ts";
 import { createEndpointSet } from "./endpoint-set.ts";
 import type { EndpointSet } from "./endpoint-set.ts";
 import { createFanoutStoreApi } from "./fanout-store-api.ts";
-import { collectSeries, dedupChunks, fanoutSeries } from "./fanout.ts";
+import { collectSeries, dedupChunks, fanoutSeries, mergeChunkParts } from "./fanout.ts";
 import { createStoreClient } from "./store-client.ts";
 import { createComponentApp } from "../server/app.ts";
 import { createMetricsRegistry } from "../server/metrics.ts";
@@ -376,5 +377,24 @@ describe("dedupChunks", () => {
   it("sorts by time and drops same-hash or same-bytes chunks only", () => {
     const out = dedupChunks([c(10, 20, "b"), c(0, 9, "a", 5n), c(0, 9, "z", 5n), c(10, 20, "b"), c(10, 20, "b2"), c(0, 9, "a", 6n)]);
     expect(out.map((x) => new TextDecoder().decode(x.raw!.data))).toEqual(["a", "a", "b", "b2"]);
+  });
+
+  it("mergeChunkParts equals dedupChunks of the concatenation (fast-check)", () => {
+    const chunk = fc
+      .tuple(fc.integer({ min: 0, max: 12 }), fc.integer({ min: 0, max: 3 }), fc.constantFrom("a", "b", "c"), fc.constantFrom(0n, 1n, 2n))
+      .map(([min, len, d, h]) => c(min, min + len, d, h));
+    const part = fc.tuple(fc.array(chunk, { maxLength: 8 }), fc.boolean()).map(([xs, sort]) => {
+      if (!sort) return xs;
+      // Strictly ordered by time range, as one store sends them.
+      const sorted = [...xs].sort((x, y) => Number(x.minTime - y.minTime) || Number(x.maxTime - y.maxTime));
+      return sorted.filter((x, i) => i === 0 || x.minTime !== sorted[i - 1]!.minTime || x.maxTime !== sorted[i - 1]!.maxTime);
+    });
+    const key = (xs: readonly AggrChunk[]) => xs.map((x) => `${x.minTime}-${x.maxTime}-${new TextDecoder().decode(x.raw!.data)}-${x.raw!.hash}`);
+    fc.assert(
+      fc.property(fc.array(part, { minLength: 1, maxLength: 3 }), (parts) => {
+        expect(key(mergeChunkParts(parts))).toEqual(key(dedupChunks(parts.flat())));
+      }),
+      { numRuns: 1000 },
+    );
   });
 });
