@@ -4,7 +4,7 @@
  * decoded frame that the raw gRPC path sends as it is.
  */
 import type { SeriesResponse } from "../gen/store/storepb/rpc_pb.ts";
-import { withRawSeriesBytes } from "./raw-series.ts";
+import { isReleasedFrame, withRawSeriesBytes } from "./raw-series.ts";
 import { decodeSeries, decodeSeriesBatch } from "./series-codec.ts";
 
 /**
@@ -18,6 +18,7 @@ export function lazySeriesFrame(kind: "series" | "batch", bytes: Uint8Array, opt
   const res = {
     $typeName: "thanos.SeriesResponse",
     get result(): SeriesResponse["result"] {
+      if (result === undefined && isReleasedFrame(bytes)) throw new Error("internal error: series frame read after its buffer was released");
       result ??=
         kind === "batch"
           ? { case: "batch", value: { $typeName: "thanos.SeriesBatch", series: decodeSeriesBatch(bytes) } }

@@ -57,6 +57,66 @@ export function withRawSeriesBytes(res: SeriesResponse, kind: "series" | "batch"
 
 const utf8 = new TextEncoder();
 
+// Frame buffers the gRPC server handed back after writing them (see releaseSeriesFrame). A store
+// sends tens of MB of frames per large query; allocating each anew made V8 collect garbage for
+// "external memory pressure" every query (a full mark-compact plus scavenges), and zero-filled
+// every byte before it was overwritten. Bounded: at most POOL_MAX_BYTES are kept.
+const pool: ArrayBuffer[] = [];
+let pooledBytes = 0;
+const POOL_MAX_BYTES = 32 * 1024 * 1024;
+const POOL_GRAIN = 64 * 1024;
+const fromPool = new WeakSet<ArrayBuffer>();
+const released = new WeakSet<Uint8Array>();
+
+/**
+ * A buffer for a pre-encoded frame of `n` bytes with {@link GRPC_FRAME_HEADROOM} spare bytes in
+ * front (pass the result to {@link withRawSeriesBytes} with `headroom`), reusing one the gRPC
+ * server released when one fits. Its content is NOT zeroed: the caller writes every byte.
+ */
+export function allocFrameBuffer(n: number): Uint8Array {
+  const need = GRPC_FRAME_HEADROOM + n;
+  let best = -1;
+  for (let i = 0; i < pool.length; i++) {
+    const len = pool[i]!.byteLength;
+    if (len >= need && len <= 2 * need + POOL_GRAIN && (best < 0 || len < pool[best]!.byteLength)) best = i;
+  }
+  let ab: ArrayBuffer;
+  if (best >= 0) {
+    ab = pool[best]!;
+    pool[best] = pool[pool.length - 1]!;
+    pool.pop();
+    pooledBytes -= ab.byteLength;
+  } else {
+    ab = new ArrayBuffer(Math.ceil(need / POOL_GRAIN) * POOL_GRAIN);
+    fromPool.add(ab);
+  }
+  return new Uint8Array(ab, GRPC_FRAME_HEADROOM, n);
+}
+
+/**
+ * Gives a sent frame's buffer back for reuse by {@link allocFrameBuffer}. Only for the sender
+ * that owns the frame exclusively and has finished writing it (the Node gRPC server calls it once
+ * the HTTP/2 stream reports the bytes written); the frame must not be read afterwards (its lazy
+ * decode then throws). Frames not built on {@link allocFrameBuffer} are left alone.
+ */
+export function releaseSeriesFrame(res: SeriesResponse): void {
+  const pre = preEncoded.get(res);
+  const r = pre?.result;
+  if (!r || (r.case !== "series" && r.case !== "batch")) return;
+  const ab = r.value.buffer;
+  if (!(ab instanceof ArrayBuffer) || !fromPool.has(ab) || released.has(r.value)) return;
+  released.add(r.value);
+  preEncoded.delete(res);
+  if (pooledBytes + ab.byteLength > POOL_MAX_BYTES) return;
+  pool.push(ab);
+  pooledBytes += ab.byteLength;
+}
+
+/** True when `bytes` belongs to a frame given back with {@link releaseSeriesFrame}. */
+export function isReleasedFrame(bytes: Uint8Array): boolean {
+  return released.has(bytes);
+}
+
 /**
  * One SeriesResponse as a complete gRPC length-prefixed message (uncompressed flag, big-endian
  * length, then the message bytes), exactly what the Connect gRPC path puts on the wire for it.

@@ -185,7 +185,7 @@ export function createBucketStore(opts: BucketStoreOptions): BucketStore {
       yield* drainWarnings();
       let prev: Labels | undefined;
       for await (const s of mergeSeries(streams)) {
-        yield* drainWarnings();
+        if (warnings.length > 0) yield* drainWarnings();
         if (sent >= limit) break;
         // The merge emits each label set once, strictly ascending; anything else is a bug here.
         if (prev && compareLabels(prev, s.labels) >= 0) {

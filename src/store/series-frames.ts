@@ -8,7 +8,7 @@
  */
 import type { SeriesResponse } from "../gen/store/storepb/rpc_pb.ts";
 import { lazySeriesFrame, utf8Length, varintSize, writeString, writeVarint } from "../server/frame-bytes.ts";
-import { GRPC_FRAME_HEADROOM } from "../server/raw-series.ts";
+import { allocFrameBuffer } from "../server/raw-series.ts";
 import type { StoreSeries } from "./chunk-table.ts";
 
 /** Collects series into frames of `batchSize` series (a SeriesBatch), or single Series frames for ≤ 1. */
@@ -30,8 +30,9 @@ export function createStoreFrameBuilder(batchSize: number): StoreFrameBuilder {
   let frameBytes = 0;
 
   function frame(): SeriesResponse {
-    // Spare bytes in front for the gRPC message prefix: the native gRPC server frames it in place.
-    const buf = new Uint8Array(GRPC_FRAME_HEADROOM + frameBytes).subarray(GRPC_FRAME_HEADROOM);
+    // Spare bytes in front for the gRPC message prefix (the native gRPC server frames it in place),
+    // from the pool of buffers the server gave back after sending them.
+    const buf = allocFrameBuffer(frameBytes);
     let o = 0;
     let k = 0;
     for (let i = 0; i < pending.length; i++) {

@@ -92,7 +92,7 @@ function envelope(req: SeriesRequest): Buffer {
 }
 
 /** One Series call from a bare HTTP/2 client, as grpc-go sends it. `viaConnect` forces the Connect path. */
-function rawCall(port: number, req: SeriesRequest, opts: { viaConnect?: boolean; headers?: Record<string, string>; cancelAfterFirst?: boolean } = {}): Promise<RawResult> {
+function rawCall(port: number, req: SeriesRequest, opts: { viaConnect?: boolean; headers?: Record<string, string>; cancelAfterFirst?: boolean; slow?: boolean } = {}): Promise<RawResult> {
   return new Promise((resolve, reject) => {
     const session = http2.connect(`http://127.0.0.1:${port}`);
     session.on("error", reject);
@@ -119,6 +119,11 @@ function rawCall(port: number, req: SeriesRequest, opts: { viaConnect?: boolean;
     });
     stream.on("data", (d: Buffer) => {
       data.push(d);
+      // A slow reader: flow control makes the server wait for 'drain' with frames still queued.
+      if (opts.slow && data.length % 8 === 0) {
+        stream.pause();
+        setTimeout(() => stream.resume(), 5);
+      }
       if (opts.cancelAfterFirst && data.length === 1) stream.close(http2.constants.NGHTTP2_CANCEL);
     });
     stream.on("error", reject);
@@ -165,6 +170,25 @@ describe("gRPC Series fast path", () => {
     let series = 0;
     for await (const f of client.series(req)) if (f.result.case === "batch") series += f.result.value.series.length;
     expect(series).toBe(300);
+  });
+
+  it("reuses frame buffers only after they were written: a long stream to a slow reader arrives intact", async () => {
+    const server = await startGrpcServer({ address: "127.0.0.1:0", storeApi: preEncodedStore(2000, 700) });
+    try {
+      const req = create(SeriesRequestSchema, { minTime: 0n, maxTime: 1n, responseBatchSize: 64n });
+      const results = await Promise.all([rawCall(server.port, req, { slow: true }), rawCall(server.port, req), rawCall(server.port, req, { viaConnect: true })]);
+      const [slow, fast, viaConnect] = results;
+      expect(slow.status).toBe("0");
+      expect(slow.messages.length).toBe(1 + Math.ceil(2000 / 64));
+      // Every batch holds its own series (chunk bytes filled with the series number), so a buffer
+      // reused too early would show another batch's bytes here.
+      const firstDiff = (a: Buffer, b: Buffer): number => { for (let i = 0; i < Math.max(a.length, b.length); i++) if (a[i] !== b[i]) return i; return -1; };
+      for (const other of [fast, viaConnect]) {
+        expect(slow.messages.map((m, i) => [m.length, firstDiff(m, other.messages[i]!)])).toEqual(other.messages.map((m) => [m.length, -1]));
+      }
+    } finally {
+      await server.close(1000);
+    }
   });
 
   it("ends with the same status codes and messages as the Connect path", async () => {

@@ -12,7 +12,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { SeriesRequestSchema } from "../../gen/store/storepb/rpc_pb.ts";
 import type { SeriesRequest } from "../../gen/store/storepb/rpc_pb.ts";
 import { isAuthorized, UNAUTHENTICATED_MESSAGE } from "../../server/auth.ts";
-import { grpcSeriesFrame } from "../../server/raw-series.ts";
+import { grpcSeriesFrame, releaseSeriesFrame } from "../../server/raw-series.ts";
 import type { RpcRecorder } from "../../server/rpc-metrics.ts";
 import { TENANT_HEADER, toConnectError, type StoreApi, type StoreCallContext } from "../../server/store-api.ts";
 
@@ -121,7 +121,11 @@ export function createGrpcSeriesFastPath(opts: GrpcSeriesFastPathOptions): (req:
           stream.respond({ ":status": 200, "content-type": ct }, { waitForTrailers: true });
           headersSent = true;
         }
-        if (!stream.write(bytes)) await drained(stream, signal);
+        // Once the stream has written the bytes, a pooled frame buffer can be reused.
+        const written = stream.write(bytes, (err) => {
+          if (!err) releaseSeriesFrame(frame);
+        });
+        if (!written) await drained(stream, signal);
       }
       signal.throwIfAborted();
     } catch (err) {
