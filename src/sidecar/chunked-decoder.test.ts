@@ -2,7 +2,12 @@ import { create, toBinary } from "@bufbuild/protobuf";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { ChunkedReadResponseSchema } from "../gen/prompb/remote_pb.ts";
+import { ChunkedSeriesSchema } from "../gen/prompb/types_pb.ts";
+import { RawSeriesResponseSchema } from "../gen/meridian/rawpb/raw_pb.ts";
+import { SeriesResponseSchema } from "../gen/store/storepb/rpc_pb.ts";
 import { SeriesSchema } from "../gen/store/storepb/types_pb.ts";
+import { toRawSeriesResponse } from "../server/raw-series.ts";
+import { createSeriesFrameBuilder } from "./series-frames.ts";
 import { ChunkedDecodeError, createChunkArena, decodeChunkedReadResponse, encodedChunksBytes, releaseEncodedChunks, type EncodedChunks } from "./chunked-decoder.ts";
 
 const int64 = fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n });
@@ -84,6 +89,71 @@ describe("decodeChunkedReadResponse", () => {
         }
       }),
       { numRuns: 300 },
+    );
+  });
+
+  it("labels reach the frame builder's output exactly as protobuf-es encodes them, whatever form Prometheus sent them in", () => {
+    const enc = new TextEncoder();
+    const varint = (n: number) => {
+      const out: number[] = [];
+      while (n >= 0x80) {
+        out.push((n & 0x7f) | 0x80);
+        n >>>= 7;
+      }
+      out.push(n);
+      return out;
+    };
+    const field = (tag: number, bytes: number[]) => [tag, ...varint(bytes.length), ...bytes];
+    // One label message in a chosen form: canonical, explicit empty strings, value first, an
+    // unknown field, or a non-minimal length varint.
+    const labelBytes = (name: string, value: string, form: number): number[] => {
+      const n = [...enc.encode(name)];
+      const v = [...enc.encode(value)];
+      const nf = n.length > 0 || form === 1 ? field(0x0a, n) : [];
+      const vf = v.length > 0 || form === 1 ? field(0x12, v) : [];
+      if (form === 2) return [...vf, ...nf];
+      if (form === 3) return [...nf, ...vf, 0x18, 7];
+      if (form === 4 && n.length > 0 && n.length < 0x80) return [0x0a, n.length | 0x80, 0, ...n, ...vf];
+      return [...nf, ...vf];
+    };
+    const series = fc.record({
+      labels: fc.array(fc.record({ name: str, value: str, form: fc.integer({ min: 0, max: 4 }) }), { maxLength: 4 }),
+      labelsAfterChunks: fc.boolean(),
+      chunks: fc.array(fc.record({ minTimeMs: int64, maxTimeMs: int64, type: fc.integer({ min: 1, max: 3 }), data: fc.uint8Array({ maxLength: 30 }) }), { maxLength: 2 }),
+    });
+    fc.assert(
+      fc.property(fc.array(series, { minLength: 1, maxLength: 3 }), fc.integer({ min: 1, max: 2 }), (list, batchSize) => {
+        const msg: number[] = [];
+        for (const s of list) {
+          const chunkFields = [...toBinary(ChunkedSeriesSchema, create(ChunkedSeriesSchema, { chunks: s.chunks }))];
+          const labelFields = s.labels.flatMap((l) => field(0x0a, labelBytes(l.name, l.value, l.form)));
+          msg.push(...field(0x0a, s.labelsAfterChunks ? [...chunkFields, ...labelFields] : [...labelFields, ...chunkFields]));
+        }
+        const decoded = decodeChunkedReadResponse(new Uint8Array(msg), undefined, undefined, createChunkArena(32));
+        const b = createSeriesFrameBuilder(batchSize);
+        const got: number[] = [];
+        for (const s of decoded.series) {
+          const f = b.add(s.labels, [s.chunks]);
+          // The frame's own bytes (what gRPC sends), not its lazily decoded form.
+          if (f) got.push(...toBinary(RawSeriesResponseSchema, toRawSeriesResponse(f)));
+        }
+        const last = b.flush();
+        if (last) got.push(...toBinary(RawSeriesResponseSchema, toRawSeriesResponse(last)));
+        const want: number[] = [];
+        const seriesMsgs = list.map((s) =>
+          create(SeriesSchema, {
+            labels: s.labels.map((l) => ({ name: l.name, value: l.value })),
+            chunks: s.chunks.map((c) => ({ minTime: c.minTimeMs, maxTime: c.maxTimeMs, raw: { type: c.type - 1, data: c.data } })),
+          }),
+        );
+        for (let i = 0; i < seriesMsgs.length; i += batchSize) {
+          const part = seriesMsgs.slice(i, i + batchSize);
+          const res = batchSize > 1 ? create(SeriesResponseSchema, { result: { case: "batch", value: { series: part } } }) : create(SeriesResponseSchema, { result: { case: "series", value: part[0]! } });
+          want.push(...toBinary(SeriesResponseSchema, res));
+        }
+        expect(got).toEqual(want);
+      }),
+      { numRuns: 500 },
     );
   });
 

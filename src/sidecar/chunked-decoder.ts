@@ -22,6 +22,13 @@ export interface EncodedChunks {
   readonly size: number;
   /** The arena block `buf` belongs to, if any (see {@link releaseEncodedChunks}). */
   readonly block?: ArenaBlock;
+  /**
+   * When set, `buf[start - labelSize, start)` holds `labelsOf` encoded as `thanos.Series` label
+   * fields exactly as protobuf-es would write them (Prometheus sent them in canonical form), so a
+   * frame builder whose output labels are this very array copies them instead of encoding.
+   */
+  readonly labelsOf?: readonly Label[];
+  readonly labelSize?: number;
 }
 
 /** One series of a frame: labels as sent (sorted) and its chunks, ready to be appended to an encoded Series. */
@@ -158,6 +165,9 @@ const LABEL_KEY_MAX = 64;
 const labelKeys = new Uint8Array(LABEL_SLOTS * LABEL_KEY_MAX);
 const labelKeyLength = new Int32Array(LABEL_SLOTS).fill(-1);
 const labelObjects: (Label | undefined)[] = new Array<Label | undefined>(LABEL_SLOTS).fill(undefined);
+const labelCanonical = new Uint8Array(LABEL_SLOTS);
+// Whether the label just returned by label() was in canonical form (see decodeLabel).
+let lastCanonical = false;
 
 function label(end: number): Label {
   const start = P;
@@ -172,6 +182,7 @@ function label(end: number): Label {
     while (i < n && labelKeys[base + i] === B[start + i]) i++;
     if (i === n) {
       P = end;
+      lastCanonical = labelCanonical[slot] === 1;
       return labelObjects[slot]!;
     }
   }
@@ -179,22 +190,35 @@ function label(end: number): Label {
   for (let i = 0; i < n; i++) labelKeys[base + i] = B[start + i]!;
   labelKeyLength[slot] = n;
   labelObjects[slot] = l;
+  labelCanonical[slot] = lastCanonical ? 1 : 0;
   return l;
 }
 
+// Decodes a label; sets lastCanonical when its bytes are exactly protobuf-es' encoding of it:
+// name then value, each present only when non-empty, minimal length varints, nothing else.
 function decodeLabel(end: number): Label {
   let name = "";
   let value = "";
+  let canonical = true;
+  let lastField = 0;
   while (P < end) {
     const tag = varint(end);
     if (tag === 0x0a || tag === 0x12) {
+      const lenStart = P;
       const e = lengthDelimited(end);
+      const field = tag >>> 3;
+      if (field <= lastField || e === P || P - lenStart !== varintSize(e - P)) canonical = false;
+      lastField = field;
       const s = asciiOrUtf8(B, P, e);
       P = e;
       if (tag === 0x0a) name = s;
       else value = s;
-    } else skip(tag & 7, end);
+    } else {
+      canonical = false;
+      skip(tag & 7, end);
+    }
   }
+  lastCanonical = canonical;
   return { name, value };
 }
 
@@ -284,16 +308,52 @@ function series(end: number): DecodedChunkedSeries {
   seriesStart = A.pos;
   A.block.live++;
   let chunkCount = 0;
+  // The label fields, when they come first, back to back and each canonical (as Prometheus
+  // writes them), are copied ahead of the chunk fields: the frame builder can then reuse them.
+  const labelsFrom = P;
+  let labelsTo = P;
+  let labelsCanonical = true;
+  let labelSize = -1; // bytes copied to the arena; -1 until the first non-label field
   while (P < end) {
+    const fieldStart = P;
     const tag = varint(end);
-    if (tag === 0x0a) labels.push(label(lengthDelimited(end)));
-    else if (tag === 0x12) {
-      chunk(lengthDelimited(end));
-      chunkCount++;
-    } else skip(tag & 7, end);
+    if (tag === 0x0a) {
+      const lenStart = P;
+      const e = lengthDelimited(end);
+      if (labelSize >= 0 || fieldStart !== labelsTo || P - lenStart !== varintSize(e - P)) labelsCanonical = false;
+      labels.push(label(e));
+      if (!lastCanonical) labelsCanonical = false;
+      labelsTo = P;
+    } else {
+      if (labelSize < 0) labelSize = copyLabels(labelsFrom, labelsCanonical ? labelsTo : labelsFrom);
+      if (tag === 0x12) {
+        chunk(lengthDelimited(end));
+        chunkCount++;
+      } else {
+        skip(tag & 7, end);
+      }
+    }
   }
+  if (labelSize < 0) labelSize = copyLabels(labelsFrom, labelsCanonical ? labelsTo : labelsFrom);
   const block = A.block;
-  return { labels, chunks: { buf: block.bytes, start: seriesStart, size: A.pos - seriesStart, block }, chunkCount };
+  const start = seriesStart + labelSize;
+  return {
+    labels,
+    chunks: labelsCanonical && labelSize > 0
+      ? { buf: block.bytes, start, size: A.pos - start, block, labelsOf: labels, labelSize }
+      : { buf: block.bytes, start, size: A.pos - start, block },
+    chunkCount,
+  };
+}
+
+// Copies B[from, to) (label fields) to the start of the current series' arena record.
+function copyLabels(from: number, to: number): number {
+  const n = to - from;
+  if (n === 0) return 0;
+  reserve(n);
+  A.block.bytes.set(B.subarray(from, to), A.pos);
+  A.pos += n;
+  return n;
 }
 
 /**

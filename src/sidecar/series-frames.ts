@@ -50,8 +50,11 @@ export function createSeriesFrameBuilder(batchSize: number): SeriesFrameBuilder 
     },
     add(labels, chunks) {
       // thanos.Series: field 1 labels (name = 1, value = 2), field 2 chunks (already encoded).
-      let size = 0;
-      for (let i = 0; i < labels.length; i++) {
+      // Labels exactly as the decoder saw them in canonical form are copied, not encoded again.
+      const first = chunks.length > 0 ? chunks[0]! : undefined;
+      const labelBytes = first !== undefined && first.labelsOf === labels ? first.labelSize! : -1;
+      let size = labelBytes >= 0 ? labelBytes : 0;
+      for (let i = 0; labelBytes < 0 && i < labels.length; i++) {
         const l = labels[i]!;
         const nl = utf8Length(l.name);
         const vl = utf8Length(l.value);
@@ -71,7 +74,11 @@ export function createSeriesFrameBuilder(batchSize: number): SeriesFrameBuilder 
         buf[o++] = 0x0a;
         o = writeVarint(buf, o, size);
       }
-      for (let i = 0; i < labels.length; i++) {
+      if (labelBytes >= 0) {
+        buf.set(first!.buf.subarray(first!.start - labelBytes, first!.start), o);
+        o += labelBytes;
+      }
+      for (let i = 0; labelBytes < 0 && i < labels.length; i++) {
         const l = labels[i]!;
         // Sizes again rather than kept in an array: ASCII strings make this a short loop.
         const nl = utf8Length(l.name);
