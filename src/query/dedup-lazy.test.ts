@@ -155,6 +155,8 @@ describe("decodeDedupXorPairsLazy", () => {
     const good = run(t, t, [20]);
     const lying: TimedRun = { ...good, maxT: [good.maxT[0]! - 15_000, good.maxT[1]!] };
     expect(decodeDedupXorPairsLazy(wasm, [[lying]], {})).toBeUndefined();
+    // Times a store did not fill in (zero): caught by the chunk header's first timestamp.
+    expect(decodeDedupXorPairsLazy(wasm, [[{ ...good, minT: [0, 0], maxT: [0, 0] }]], {})).toBeUndefined();
     const overlapping = run([...t.slice(0, 20), ...t.slice(10)], [...t.slice(0, 20), ...t.slice(10)], [20]);
     expect(decodeDedupXorPairsLazy(wasm, [[overlapping]], {})).toBeUndefined();
   });

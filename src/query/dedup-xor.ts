@@ -172,6 +172,9 @@ export function decodeDedupXorPairsLazy(
       if (!run) continue;
       for (let k = 0; k < run.chunks.length; k++) {
         const c = run.chunks[k]!;
+        // Chunks are skipped by their times: they must be the chunk's own (its first timestamp is
+        // in its header). A store that sends other times gets the decode-everything path.
+        if (c.length > 2 && firstTimestamp(c) !== run.minT[k]) return undefined;
         mem.set(c, off);
         tab[2 * ci] = off;
         tab[2 * ci + 1] = c.length;
@@ -204,3 +207,17 @@ export function decodeDedupXorPairsLazy(
   }
   return out;
 }
+
+/** The first timestamp of an XOR chunk: the zig-zag varint after its 2-byte count (NaN if malformed). */
+function firstTimestamp(c: Uint8Array): number {
+  let u = 0;
+  let scale = 1;
+  for (let i = 2; i < c.length && i < 12; i++) {
+    const b = c[i]!;
+    u += (b & 0x7f) * scale;
+    if (b < 0x80) return u % 2 === 0 ? u / 2 : -(u + 1) / 2;
+    scale *= 128;
+  }
+  return NaN;
+}
+
