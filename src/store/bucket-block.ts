@@ -14,7 +14,6 @@ import type { ChunkRecords, RawChunk } from "../tsdb/chunk-reader.ts";
 import { buildIndexHeader, buildSerializedIndexHeader, loadIndexHeader, reopenIndexHeader, type IndexHeader } from "../tsdb/index-header.ts";
 import { blockExternalLabels, type BlockMeta } from "../tsdb/meta.ts";
 import { postingsForMatchers, union, type Postings, type PostingsSource } from "../tsdb/postings.ts";
-import type { SeriesEntryRefs } from "../tsdb/series.ts";
 import type { Interval } from "../tsdb/tombstones.ts";
 import { packSeriesEntry, type IndexCache } from "./index-cache.ts";
 
@@ -78,7 +77,6 @@ export interface BucketBlock {
 }
 
 const HEADER_FILE = "index-header";
-const NO_CHUNKS: SeriesEntryRefs["chunks"] = [];
 
 /** Loads the index-header from the local cache, or builds it from the bucket and caches it. */
 async function indexHeaderFor(opts: LoadBlockOptions, index: ByteRangeReader): Promise<IndexHeader> {
@@ -172,16 +170,24 @@ export async function loadBucketBlock(opts: LoadBlockOptions): Promise<BucketBlo
           found.set(e.ref, packed);
         }
       }
-      const entries: SeriesEntryRefs[] = new Array(refs.length);
+      // Label refs of all entries flat, straight from the packed entries (no object per series).
       const packed: Float64Array[] = new Array(refs.length);
+      const counts = new Uint32Array(refs.length);
+      let total = 0;
       for (let i = 0; i < refs.length; i++) {
         const p = found.get(refs[i]!)!;
         packed[i] = p;
-        const n = p[1]!;
-        // resolveLabels reads only the label refs; chunk metas stay packed.
-        entries[i] = { ref: p[0]!, labelRefs: Uint32Array.from(p.subarray(2, 2 + n)), chunks: NO_CHUNKS };
+        counts[i] = p[1]!;
+        total += p[1]!;
       }
-      const labels = await index.resolveLabels(entries);
+      const flat = new Uint32Array(total);
+      let o = 0;
+      for (let i = 0; i < refs.length; i++) {
+        const p = packed[i]!;
+        const n = counts[i]!;
+        for (let j = 0; j < n; j++) flat[o++] = p[2 + j]!;
+      }
+      const labels = await index.resolveLabelRefs(flat, counts);
       const out: PackedSeriesEntry[] = new Array(refs.length);
       for (let i = 0; i < refs.length; i++) {
         const p = packed[i]!;

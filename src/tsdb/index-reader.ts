@@ -60,6 +60,11 @@ export interface IndexReader {
   readSeriesRefs(refs: ArrayLike<number>): Promise<SeriesEntryRefs[]>;
   /** Resolves an entry's symbol refs into labels. */
   resolveLabels(entries: readonly SeriesEntryRefs[]): Promise<Labels[]>;
+  /**
+   * The same for label refs given flat: entry i's (name, value) symbol refs are the next
+   * `counts[i]` values of `refs` (no object per entry; the store gateway passes cached entries so).
+   */
+  resolveLabelRefs(refs: Uint32Array, counts: ArrayLike<number>): Promise<Labels[]>;
   /** One series with labels. */
   series(ref: number): Promise<SeriesEntry>;
   /** Many series with labels. Order of `refs`. */
@@ -144,13 +149,23 @@ export async function openIndexReader(reader: ByteRangeReader, header?: IndexHea
     let total = 0;
     for (const e of entries) total += e.labelRefs.length;
     const all = new Uint32Array(total);
+    const counts = new Uint32Array(entries.length);
     let p = 0;
-    for (const e of entries) { all.set(e.labelRefs, p); p += e.labelRefs.length; }
-    const strings = await h.symbols.lookupMany(all);
-    const out: Labels[] = new Array(entries.length);
-    p = 0;
     for (let i = 0; i < entries.length; i++) {
-      const n = entries[i]!.labelRefs.length / 2;
+      const e = entries[i]!;
+      all.set(e.labelRefs, p);
+      p += e.labelRefs.length;
+      counts[i] = e.labelRefs.length;
+    }
+    return resolveLabelRefs(all, counts);
+  }
+
+  async function resolveLabelRefs(refs: Uint32Array, counts: ArrayLike<number>): Promise<Labels[]> {
+    const strings = await h.symbols.lookupMany(refs);
+    const out: Labels[] = new Array(counts.length);
+    let p = 0;
+    for (let i = 0; i < counts.length; i++) {
+      const n = counts[i]! / 2;
       const labels: Label[] = new Array(n);
       for (let j = 0; j < n; j++, p += 2) labels[j] = { name: strings[p]!, value: strings[p + 1]! };
       out[i] = labels;
@@ -186,6 +201,7 @@ export async function openIndexReader(reader: ByteRangeReader, header?: IndexHea
     seriesOffset: (ref) => ref * 16,
     readSeriesRefs,
     resolveLabels,
+    resolveLabelRefs,
     async series(ref) {
       return (await seriesMany([ref]))[0]!;
     },
