@@ -166,6 +166,13 @@ const labelKeys = new Uint8Array(LABEL_SLOTS * LABEL_KEY_MAX);
 const labelKeyLength = new Int32Array(LABEL_SLOTS).fill(-1);
 const labelObjects: (Label | undefined)[] = new Array<Label | undefined>(LABEL_SLOTS).fill(undefined);
 const labelCanonical = new Uint8Array(LABEL_SLOTS);
+// Admission: a label enters the cache only on its second sighting (its hash is remembered here,
+// without keeping any object alive). One-off labels (an instance per series) would otherwise be
+// kept by the old cache array until evicted, survive scavenges and fill the old generation:
+// frequent full GCs. Same for the string cache below.
+const SEEN_SLOTS = 4096;
+const labelSeen = new Int32Array(SEEN_SLOTS);
+const stringSeen = new Int32Array(SEEN_SLOTS);
 // Whether the label just returned by label() was in canonical form (see decodeLabel).
 let lastCanonical = false;
 
@@ -187,6 +194,11 @@ function label(end: number): Label {
     }
   }
   const l = decodeLabel(end);
+  const seen = (h >>> 12) & (SEEN_SLOTS - 1);
+  if (labelSeen[seen] !== h) {
+    labelSeen[seen] = h;
+    return l;
+  }
   for (let i = 0; i < n; i++) labelKeys[base + i] = B[start + i]!;
   labelKeyLength[slot] = n;
   labelObjects[slot] = l;
@@ -428,7 +440,9 @@ function asciiOrUtf8(buf: Uint8Array, start: number, end: number): string {
     if (i === n) return hit;
   }
   const s = shortAscii(buf, start, n);
-  interned[slot] = s;
+  const seen = (h >>> 12) & (SEEN_SLOTS - 1);
+  if (stringSeen[seen] !== (h | 0)) stringSeen[seen] = h | 0;
+  else interned[slot] = s;
   return s;
 }
 
