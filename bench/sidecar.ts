@@ -23,8 +23,10 @@
  *   incomplete remote-read frame carried between network reads, the decoder's chunk arena (chunks
  *   of series not yet framed, which includes the re-sorter's held-back series, plus spare
  *   blocks), the response frame being filled, and response frames built but not yet taken by the
- *   gRPC server. Not included: the HTTP client's fixed 128 KiB read buffer and the one frame the
- *   gRPC server is writing (it waits for each write to drain before taking the next);
+ *   gRPC server. Not included: the HTTP client's fixed 128 KiB read buffer, the one frame the
+ *   gRPC server is writing (it waits for each write to drain before taking the next), and the
+ *   server's pool of written frame buffers awaiting reuse (process-wide, bounded by the server;
+ *   a streaming call keeps a handful of frames cycling through it);
  * - next to it the largest remote-read frame and the largest response frame (a SeriesBatch of 64
  *   series, what the querier asks for), and the peak divided by the largest response frame;
  * - the same peak for a Series call over a tenth of the series (`..._tenth`): streaming shows as

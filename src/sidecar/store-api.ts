@@ -55,8 +55,9 @@ export interface SidecarStoreOptions {
  * the bytes of an incomplete remote-read frame carried to the next read, the decoder's chunk
  * arena (blocks holding chunks of series not yet framed, which covers the re-sorter's pending
  * series, plus up to two spare blocks), the response frame being filled, and response frames
- * built but not yet taken by the server. Not included: the HTTP client's fixed read buffer and the
- * frame the server is writing (it waits for each write to drain before taking the next).
+ * built but not yet taken by the server. Not included: the HTTP client's fixed read buffer, the
+ * frame the server is writing (it waits for each write to drain before taking the next) and the
+ * server's pool of written frame buffers awaiting reuse (raw-series.ts, bounded there).
  */
 export interface SeriesStreamStats {
   readonly peakBufferedBytes: number;
