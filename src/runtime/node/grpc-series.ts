@@ -128,6 +128,8 @@ export function createGrpcSeriesFastPath(opts: GrpcSeriesFastPathOptions): (req:
         if (!written) await drained(stream, signal);
       }
       signal.throwIfAborted();
+      // The client reset the stream before its 'close' event reached us.
+      if (stream.destroyed) throw new ConnectError("operation canceled", Code.Canceled);
     } catch (err) {
       failure = toConnectError(err, ac.signal);
     } finally {
@@ -165,6 +167,9 @@ export function createGrpcSeriesFastPath(opts: GrpcSeriesFastPathOptions): (req:
 /** Resolves once the stream wants more data, or rejects when the call is aborted meanwhile. */
 function drained(stream: http2.ServerHttp2Stream, signal: AbortSignal): Promise<void> {
   return new Promise<void>((resolve, reject) => {
+    // Already over: 'close' and 'abort' will not fire again.
+    if (signal.aborted) return reject(signal.reason as Error);
+    if (stream.destroyed || stream.closed) return resolve();
     const done = (): void => {
       stream.off("drain", done);
       stream.off("close", done);
