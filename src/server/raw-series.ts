@@ -64,7 +64,8 @@ const utf8 = new TextEncoder();
 const pool: ArrayBuffer[] = [];
 let pooledBytes = 0;
 const POOL_MAX_BYTES = 32 * 1024 * 1024;
-const POOL_GRAIN = 64 * 1024;
+const POOL_GRAIN = 4 * 1024;
+const POOL_MIN = 16 * 1024;
 const fromPool = new WeakSet<ArrayBuffer>();
 const released = new WeakSet<Uint8Array>();
 
@@ -75,6 +76,9 @@ const released = new WeakSet<Uint8Array>();
  */
 export function allocFrameBuffer(n: number): Uint8Array {
   const need = GRPC_FRAME_HEADROOM + n;
+  // Small frames (single series, Thanos queriers without batching) are exact-size and not pooled:
+  // rounding them up would multiply the memory of every frame that is never given back.
+  if (need < POOL_MIN) return new Uint8Array(need).subarray(GRPC_FRAME_HEADROOM);
   let best = -1;
   for (let i = 0; i < pool.length; i++) {
     const len = pool[i]!.byteLength;
