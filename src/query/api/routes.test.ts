@@ -1,10 +1,11 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { labelsFromRecord } from "../../model/labels.ts";
 import type { FloatSeries } from "../../model/series.ts";
 import { createEngine } from "../../promql/engine.ts";
 import { createMemoryQueryable } from "../../promql/memory-storage.ts";
 import { classifyQueryError } from "./classify-error.ts";
-import { createPrometheusApi, decodeUtf8LabelName } from "./routes.ts";
+import { createPrometheusApi, decodeUtf8LabelName, utf8ByteLength } from "./routes.ts";
 import { parseSeriesSelector } from "./series-selector.ts";
 
 function series(labels: Record<string, string>, points: [number, number][]): FloatSeries {
@@ -145,5 +146,21 @@ describe("decodeUtf8LabelName", () => {
   it("decodes Prometheus 3 escaped names", () => {
     expect(decodeUtf8LabelName("U__foo_2e_bar")).toBe("foo.bar");
     expect(decodeUtf8LabelName("U__a__b")).toBe("a_b");
+  });
+});
+
+describe("response sizes", () => {
+  it("utf8ByteLength agrees with TextEncoder, surrogates and lone surrogates included", () => {
+    const enc = new TextEncoder();
+    for (const s of ["", "abc", "é", "€", "😀", "a\ud800b", "\udc00", "x\ud83d", "\u{10ffff}"]) expect(utf8ByteLength(s)).toBe(enc.encode(s).length);
+    fc.assert(fc.property(fc.string({ unit: "binary" }), (s) => utf8ByteLength(s) === enc.encode(s).length), { numRuns: 2000 });
+    fc.assert(fc.property(fc.string({ unit: "grapheme" }), (s) => utf8ByteLength(s) === enc.encode(s).length));
+  });
+
+  it("small answers carry their exact Content-Length", async () => {
+    const res = await app().request("/query?query=up&time=30");
+    const body = new Uint8Array(await res.arrayBuffer());
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-length")).toBe(String(body.length));
   });
 });

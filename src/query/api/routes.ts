@@ -67,8 +67,35 @@ export interface PrometheusApiOptions {
 /** Points limit of a range query, as Prometheus. */
 export const MAX_POINTS_PER_SERIES = 11_000;
 
+/** Bodies shorter than this (in UTF-16 units) get a Content-Length; see {@link json}. */
+const SIZED_BODY_CHARS = 4096;
+
+/** UTF-8 byte length of `s` (lone surrogates count as U+FFFD, 3 bytes, as TextEncoder writes them). */
+export function utf8ByteLength(s: string): number {
+  let n = s.length;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) continue;
+    if (c < 0x800) { n += 1; continue; }
+    if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
+      const d = s.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) { n += 2; i++; continue; } // pair: 2 units -> 4 bytes
+    }
+    n += 2;
+  }
+  return n;
+}
+
+/**
+ * A JSON response. Small bodies (most instant queries, label lookups) carry their Content-Length:
+ * the API's gzip middleware then leaves those under its 1 KiB threshold alone, and the runtime
+ * writes them in one piece, instead of piping every answer through a CompressionStream (zlib
+ * state, stream hops and a timer per response, for a body that gzip cannot shrink anyway).
+ */
 function json(body: string, status = 200): Response {
-  return new Response(body, { status, headers: { "content-type": "application/json" } });
+  const headers: Record<string, string> = { "content-type": "application/json" };
+  if (body.length < SIZED_BODY_CHARS) headers["content-length"] = String(utf8ByteLength(body));
+  return new Response(body, { status, headers });
 }
 
 function errorResponse(err: ApiError): Response {
