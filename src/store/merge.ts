@@ -78,6 +78,17 @@ export function mergeChunks(chunks: StoreChunk[]): StoreChunk[] {
  * duplicates dropped, into a fresh table.
  */
 export function mergeRuns(runs: ChunkRun[]): ChunkRun[] {
+  // Usual case: the blocks came in time order already; nothing to sort or copy.
+  let ordered = true;
+  for (let i = 0; i < runs.length && ordered; i++) {
+    const r = runs[i]!;
+    if (r.to <= r.from) ordered = false;
+    else if (i > 0) {
+      const p = runs[i - 1]!;
+      if (r.table.mint[r.from]! <= p.table.maxt[p.to - 1]!) ordered = false;
+    }
+  }
+  if (ordered) return runs;
   const live = runs.filter((r) => r.to > r.from);
   live.sort((a, b) => a.table.mint[a.from]! - b.table.mint[b.from]!);
   let disjoint = true;

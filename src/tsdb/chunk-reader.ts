@@ -219,12 +219,19 @@ export function openChunkReader(segments: (seq: number) => ByteRangeReader | Pro
     function parseRecordInto(bytes: Uint8Array, pos: number, file: string, base: number, ref: number, i: number, bi: number): number {
       let len = 0;
       let v = 0;
-      for (let shift = 0; ; shift += 7, v++) {
-        if (v >= 5) throw new Decoder(bytes, file, "chunk", base).corrupt(`chunk ${ref}: length varint longer than 5 bytes`, pos);
-        if (pos + v >= bytes.length) return 5 + 1 + 4;
-        const c = bytes[pos + v]!;
-        len += (c & 0x7f) * 2 ** shift;
-        if (c < 0x80) break;
+      // Chunks are almost always under 16 KiB: their 1- or 2-byte length varint is read without the loop.
+      if (pos + 1 < bytes.length && bytes[pos]! < 0x80) len = bytes[pos]!;
+      else if (pos + 2 < bytes.length && bytes[pos + 1]! < 0x80) {
+        len = (bytes[pos]! & 0x7f) | (bytes[pos + 1]! << 7);
+        v = 1;
+      } else {
+        for (let shift = 0; ; shift += 7, v++) {
+          if (v >= 5) throw new Decoder(bytes, file, "chunk", base).corrupt(`chunk ${ref}: length varint longer than 5 bytes`, pos);
+          if (pos + v >= bytes.length) return 5 + 1 + 4;
+          const c = bytes[pos + v]!;
+          len += (c & 0x7f) * 2 ** shift;
+          if (c < 0x80) break;
+        }
       }
       const e = pos + v + 1;
       const c = e + 1 + len;
