@@ -276,3 +276,27 @@ describe("limits and hints", () => {
     ]);
   });
 });
+
+describe("parsed query cache", () => {
+  const data = [series({ __name__: "m", job: "a" }, MIN, [1, 2, 3, 4, 5]), series({ __name__: "m", job: "b" }, MIN, [10, 20, 30, 40, 50])];
+  it("answers a repeated text at other times and with other step/range duration expressions as a fresh parse does", async () => {
+    const cached = createEngine({ durationExpressions: true });
+    const q = createMemoryQueryable(data);
+    for (const t of [1, 2, 4, 2]) {
+      const fresh = createEngine({ durationExpressions: true });
+      expect(vec(await cached.instantQuery(q, "sum by (job) (m)", t * MIN))).toEqual(vec(await fresh.instantQuery(q, "sum by (job) (m)", t * MIN)));
+    }
+    const text = "max_over_time(m[step()*2])";
+    for (const step of [MIN, 2 * MIN]) {
+      const a = await cached.rangeQuery(q, text, 0, 4 * MIN, step);
+      const b = await createEngine({ durationExpressions: true }).rangeQuery(q, text, 0, 4 * MIN, step);
+      expect(a).toEqual(b);
+    }
+  });
+
+  it("reports a parse error every time a bad text is sent", async () => {
+    const e = createEngine();
+    const q = createMemoryQueryable(data);
+    for (let i = 0; i < 2; i++) await expect(e.instantQuery(q, "sum(", MIN)).rejects.toThrow(/parse error/);
+  });
+});

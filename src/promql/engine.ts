@@ -63,6 +63,11 @@ export interface Engine {
 /** Maximum points per series of a range query (Prometheus' API limit). */
 export const MAX_POINTS_PER_SERIES = 11_000;
 
+/** Parsed query texts an engine keeps (least recently used dropped first). */
+const PARSE_CACHE_ENTRIES = 512;
+/** Longer query texts are not cached (bounds the cache's memory to a few MB). */
+const PARSE_CACHE_MAX_CHARS = 4096;
+
 /** Creates an engine. */
 export function createEngine(opts: EngineOptions = {}): Engine {
   const lookbackDefault = opts.lookbackDelta ?? 300_000;
@@ -108,13 +113,30 @@ export function createEngine(opts: EngineOptions = {}): Engine {
     };
   }
 
+  const parseOptions = {
+    experimentalFunctions: opts.experimentalFunctions ?? false,
+    binopFillModifiers: opts.binopFillModifiers ?? false,
+    durationExpressions: opts.durationExpressions ?? false,
+    extendedRangeSelectors: opts.extendedRangeSelectors ?? false,
+  };
+  // Dashboards send the same few query texts over and over (only the times change); parsing one
+  // costs ~0.5 ms, a noticeable part of a small instant query. Trees are immutable (readonly
+  // types; evaluation and resolveDurations build new nodes), so they can be shared between queries.
+  const parsed = new Map<string, Expr>();
+
   function parse(text: string): Expr {
-    return parseExpr(text, {
-      experimentalFunctions: opts.experimentalFunctions ?? false,
-      binopFillModifiers: opts.binopFillModifiers ?? false,
-      durationExpressions: opts.durationExpressions ?? false,
-      extendedRangeSelectors: opts.extendedRangeSelectors ?? false,
-    });
+    const hit = parsed.get(text);
+    if (hit !== undefined) {
+      parsed.delete(text); // refresh its place in the LRU order
+      parsed.set(text, hit);
+      return hit;
+    }
+    const expr = parseExpr(text, parseOptions);
+    if (text.length <= PARSE_CACHE_MAX_CHARS) {
+      parsed.set(text, expr);
+      if (parsed.size > PARSE_CACHE_ENTRIES) parsed.delete(parsed.keys().next().value!);
+    }
+    return expr;
   }
 
   function lookbackOf(qo?: QueryOptions): number {
