@@ -67,9 +67,23 @@ export function parseEndpointAddress(address: string): EndpointTarget {
   return { protocol: "grpc", address: trimmed, baseUrl: `http://${host}:${hp.port}` };
 }
 
+/** Per-call options of a {@link TransportHandle.series} fast path. */
+export interface SeriesCallOptions {
+  /** Cancels the call. */
+  readonly signal?: AbortSignal;
+  /** Request headers (lower-case names): authorization, tenant, configured extras. */
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
 /** A transport plus a way to release its connections. */
 export interface TransportHandle {
   readonly transport: Transport;
+  /**
+   * Optional faster path for binary `thanos.Store/Series` (the Node native gRPC client): same
+   * frames, status codes and errors as `transport`. Interceptors do not apply; the store client
+   * passes their headers in `opts.headers`.
+   */
+  readonly series?: (req: SeriesRequest, opts: SeriesCallOptions) => AsyncIterable<SeriesResponse>;
   close(): void;
 }
 
@@ -125,6 +139,14 @@ function headerInterceptor(bearerToken: string | undefined, headers: Readonly<Re
   };
 }
 
+/** The headers {@link headerInterceptor} sets, for transports' interceptor-less fast paths. */
+function staticHeaders(bearerToken: string | undefined, headers: Readonly<Record<string, string>> | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (headers) for (const [k, v] of Object.entries(headers)) out[k.toLowerCase()] = v;
+  if (bearerToken !== undefined) out.authorization = `Bearer ${bearerToken}`;
+  return out;
+}
+
 function callOptions(signal: AbortSignal | undefined, call: StoreCallContext | undefined): { signal?: AbortSignal; headers?: Record<string, string> } {
   return {
     ...(signal ? { signal } : {}),
@@ -149,6 +171,8 @@ export function createStoreClient(address: string, opts: StoreClientOptions = {}
   const store: Client<typeof Store> = createClient(Store, handle.transport);
   const info: Client<typeof Info> = createClient(Info, handle.transport);
   const raw: Client<RawStoreService> | undefined = opts.rawSeries === false ? undefined : createClient(RawStore, handle.transport);
+  const fastSeries = opts.rawSeries === false ? undefined : handle.series;
+  const fixedHeaders = staticHeaders(opts.bearerToken, opts.headers);
   let closed = false;
   // Calls after close() fail the way calls do (a rejected promise, a stream that throws), never
   // with a synchronous throw a caller chaining .catch() would miss.
@@ -164,6 +188,10 @@ export function createStoreClient(address: string, opts: StoreClientOptions = {}
     },
     series(req: SeriesRequest, signal?: AbortSignal, call?: StoreCallContext): AsyncIterable<SeriesResponse> {
       if (closed) return failedStream(closedError());
+      if (fastSeries) {
+        const headers = call?.tenant ? { ...fixedHeaders, [TENANT_HEADER]: call.tenant } : fixedHeaders;
+        return fastSeries(req, { headers, ...(signal ? { signal } : {}) });
+      }
       if (raw) return decodeRawFrames(raw.series(req, callOptions(signal, call)));
       return store.series(req, callOptions(signal, call));
     },

@@ -1,13 +1,17 @@
 /**
  * Node's StoreAPI transport factory: native gRPC over h2c (connect-node, one HTTP/2 session per
  * endpoint) for `host:port` endpoints, and the core's fetch-based Connect transport for http(s)
- * URLs. Sessions ping every 15 s with a 5 s timeout (Thanos servers reject pings more often than
+ * URLs. Binary Series calls skip Connect's stream layers (grpc-series-client.ts) on the same
+ * sessions. Sessions ping every 15 s with a 5 s timeout (Thanos servers reject pings more often than
  * every 10 s) and get large flow-control windows: with HTTP/2's default 64 KiB connection window a
  * querier 100 ms away from a store could receive only ~640 KiB/s, whatever the bandwidth.
  */
 import type http2 from "node:http2";
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
+import { Code, ConnectError } from "@connectrpc/connect";
 import type { Interceptor } from "@connectrpc/connect";
+import type { SeriesResponse } from "../../gen/store/storepb/rpc_pb.ts";
+import { createGrpcSeriesCall } from "./grpc-series-client.ts";
 import { createFetchTransportFactory } from "../../query/store-client.ts";
 import type { EndpointTarget, StoreTransportFactory, TransportHandle } from "../../query/store-client.ts";
 
@@ -99,16 +103,25 @@ export function createGrpcTransportHandle(target: EndpointTarget, interceptors: 
   // No compression offered (Thanos' default is none): on loopback and in-datacenter links gzip
   // costs far more CPU than it saves, and Thanos' snappy is not available in connect-node.
   const transport = createGrpcTransport({ baseUrl: target.baseUrl, sessionManager, interceptors, acceptCompression: [] });
+  const series = createGrpcSeriesCall(sessionManager);
   let closed = false;
   return {
     transport,
     sessionManager,
+    series(req, opts) {
+      if (closed) return failed(new ConnectError("transport closed", Code.Canceled));
+      return series(req, opts);
+    },
     close() {
       if (closed) return;
       closed = true;
       sessionManager.abort();
     },
   };
+}
+
+async function* failed(err: Error): AsyncIterable<SeriesResponse> {
+  throw err;
 }
 
 /** Creates the Node transport factory; `fetchFn` serves Connect endpoints (default: global fetch). */
