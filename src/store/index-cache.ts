@@ -1,7 +1,7 @@
 /**
  * The store gateway's index cache (Thanos `--index-cache-size`, in-memory LRU): decoded postings
  * lists and decoded series entries, bounded by bytes, shared by all blocks. Keys carry the block
- * ULID so entries of a dropped block simply age out.
+ * ULID (series keys a number per block) so entries of a dropped block simply age out.
  */
 import { LRUCache } from "lru-cache";
 import type { Postings } from "../tsdb/postings.ts";
@@ -78,8 +78,8 @@ function unpackSeries(a: Float64Array): SeriesEntryRefs {
  */
 const ITEM_OVERHEAD = 300;
 
-function itemSize(key: string, v: Item): number {
-  return ITEM_OVERHEAD + key.length + v.byteLength;
+function itemSize(key: string | number, v: Item): number {
+  return ITEM_OVERHEAD + (typeof key === "string" ? key.length : 8) + v.byteLength;
 }
 
 /**
@@ -87,10 +87,19 @@ function itemSize(key: string, v: Item): number {
  * `maxItemBytes` (default half the size, as Thanos' max item size) are not cached.
  */
 export function createIndexCache(maxBytes: number, stats?: IndexCacheStats, maxItemBytes = Math.floor(maxBytes / 2)): IndexCache {
-  const lru = maxBytes > 0 ? new LRUCache<string, Item>({ maxSize: maxBytes, maxEntrySize: Math.max(1, maxItemBytes), sizeCalculation: (v, k) => itemSize(k, v) }) : undefined;
+  const lru = maxBytes > 0 ? new LRUCache<string | number, Item>({ maxSize: maxBytes, maxEntrySize: Math.max(1, maxItemBytes), sizeCalculation: (v, k) => itemSize(k, v) }) : undefined;
   // "\x00" cannot occur in label names; it separates key parts unambiguously.
   const pKey = (block: string, name: string, value: string) => `P:${block}:${name}\x00${value}`;
-  const sKey = (block: string, ref: number) => `S:${block}:${ref}`;
+  // Series keys are numbers, block number * 2^32 + series ref (refs are 32-bit): a Series call
+  // looks up every series of every block, and a fresh string key per lookup (built, flattened,
+  // hashed) cost ~200 ns against ~15 ns for a number. Block numbers are never reused.
+  const blockNums = new Map<string, number>();
+  const seriesBase = (block: string): number => {
+    let b = blockNums.get(block);
+    if (b === undefined) blockNums.set(block, (b = blockNums.size + 1));
+    return b * 4294967296;
+  };
+  const sKey = (block: string, ref: number) => seriesBase(block) + ref;
   return {
     getPostings(block, name, values) {
       const out = new Map<string, Postings>();
@@ -124,8 +133,9 @@ export function createIndexCache(maxBytes: number, stats?: IndexCacheStats, maxI
       const out = new Map<number, Float64Array>();
       stats?.onRequest("Series", refs.length);
       if (!lru) return out;
+      const base = seriesBase(block);
       for (let i = 0; i < refs.length; i++) {
-        const hit = lru.get(sKey(block, refs[i]!));
+        const hit = lru.get(base + refs[i]!);
         if (hit) out.set(refs[i]!, hit as Float64Array);
       }
       stats?.onHit("Series", out.size);
