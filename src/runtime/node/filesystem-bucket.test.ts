@@ -71,4 +71,23 @@ describe("filesystem bucket range reads with cached file handles", () => {
     await c.close();
     await expect(c.getRange("missing", 0, 1)).rejects.toBeInstanceOf(ObjectNotFoundError);
   });
+
+  it("reads the same bytes synchronously (small ranges) and through the thread pool (large ranges)", async () => {
+    const body = bytes(300_000, 9);
+    for (const syncReadMaxBytes of [0, 64 * 1024, 1 << 30]) {
+      const b = createFilesystemBucket(dir, { syncReadMaxBytes });
+      await b.upload("blk/chunks/000001", body);
+      for (const [off, len] of [[0, 1], [7, 4096], [1000, 65_536], [1000, 65_537], [5, 250_000], [299_990, 100], [300_000, 10], [400_000, 10], [0, 0]] as const) {
+        const got = await b.getRange("blk/chunks/000001", off, len);
+        expect(got).toEqual(body.subarray(off, off + len));
+        // A plain Uint8Array over a buffer of its own (no Buffer pool slices, no Buffer semantics).
+        expect(Object.getPrototypeOf(got)).toBe(Uint8Array.prototype);
+      }
+      // Concurrent reads of both kinds on one cached handle.
+      const ranges = Array.from({ length: 40 }, (_, i) => [(i * 7919) % 200_000, i % 2 === 0 ? 100 + i : 70_000 + i] as const);
+      const got = await Promise.all(ranges.map(([o, l]) => b.getRange("blk/chunks/000001", o, l)));
+      got.forEach((g, i) => expect(g).toEqual(body.subarray(ranges[i]![0], ranges[i]![0] + ranges[i]![1])));
+      await b.close();
+    }
+  });
 });
