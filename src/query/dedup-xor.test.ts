@@ -88,4 +88,20 @@ describe("decodeDedupXorSeries", () => {
       expect((err as XorChunkError).chunkIndex).toBe(2);
     }
   });
+
+  it("short and long results are copies of their own, unchanged by later calls and by each other", () => {
+    for (const n of [20, 500]) { // short: views into one copy per call; long: a copy per series
+      const mk = (k: number): Uint8Array => {
+        const t = Float64Array.from({ length: n }, (_, i) => 1_000_000 + i * 15_000);
+        return encodeXorChunk(t, Float64Array.from(t, (_, i) => i * k));
+      };
+      const first = decodeDedupXorSeries(wasm, [[[mk(1)]], [[mk(2)]]], { mode: "penalty" });
+      const copy = first.map((r) => Array.from(r.v));
+      decodeDedupXorSeries(wasm, [[[mk(7)]], [[mk(9)]]], { mode: "penalty" }); // reuses WASM memory
+      expect(first.map((r) => Array.from(r.v))).toEqual(copy);
+      first[0]!.v.fill(-1);
+      expect(Array.from(first[1]!.v)).toEqual(copy[1]);
+      expect(first[0]!.t.length).toBe(n);
+    }
+  });
 });
