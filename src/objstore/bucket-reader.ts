@@ -3,7 +3,7 @@
  * index or chunk segment by ranges straight from object storage.
  */
 import { TruncatedError, type ByteRangeReader } from "../tsdb/byte-range-reader.ts";
-import type { Bucket } from "./bucket.ts";
+import { readRangeInto, type Bucket } from "./bucket.ts";
 
 /** Optional hooks for accounting (the store gateway counts bytes fetched). */
 export interface BucketReaderOptions {
@@ -16,10 +16,18 @@ export interface BucketReaderOptions {
 }
 
 /**
+ * A {@link ByteRangeReader} that, over a bucket with `getRangeInto`, also reads into memory the
+ * caller owns: exactly `target.length` bytes at `offset`, the same errors as `read`.
+ */
+export interface BucketRangeReader extends ByteRangeReader {
+  readInto?(offset: number, target: Uint8Array): Promise<void>;
+}
+
+/**
  * A ByteRangeReader over `bucket`/`name`. The size is fetched once (attributes) and memoized;
  * reads past the end reject with {@link TruncatedError} naming the object.
  */
-export function bucketReader(bucket: Bucket, name: string, opts: BucketReaderOptions = {}): ByteRangeReader {
+export function bucketReader(bucket: Bucket, name: string, opts: BucketReaderOptions = {}): BucketRangeReader {
   let size: Promise<number> | undefined = opts.size !== undefined ? Promise.resolve(opts.size) : undefined;
   const getSize = (): Promise<number> => {
     if (!size) {
@@ -42,5 +50,19 @@ export function bucketReader(bucket: Bucket, name: string, opts: BucketReaderOpt
       }
       return bytes;
     },
+    // Only where the bucket reads into the caller's memory itself: through getRange it would be a copy more.
+    ...(bucket.getRangeInto
+      ? {
+          async readInto(offset: number, target: Uint8Array): Promise<void> {
+            if (target.length === 0) return;
+            const n = await readRangeInto(bucket, name, offset, target, opts.signal);
+            opts.onRead?.(n);
+            if (n !== target.length) {
+              const actual = await getSize().catch(() => offset + n);
+              throw new TruncatedError(name, offset, target.length, actual);
+            }
+          },
+        }
+      : {}),
   };
 }

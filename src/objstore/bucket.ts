@@ -35,6 +35,13 @@ export interface Bucket {
    * {@link ObjectNotFoundError}.
    */
   getRange(name: string, offset: number, length: number, signal?: AbortSignal): Promise<Uint8Array>;
+  /**
+   * Optional: reads up to `target.length` bytes at `offset` into `target` (the caller's, e.g.
+   * pooled, memory) and returns how many were read (fewer only when the object ends first). A
+   * bucket that reads into memory it allocates anyway (local files) saves the caller a fresh
+   * buffer per range; callers use {@link readRangeInto}, which falls back to `getRange`.
+   */
+  getRangeInto?(name: string, offset: number, target: Uint8Array, signal?: AbortSignal): Promise<number>;
   /** True when the object exists. */
   exists(name: string): Promise<boolean>;
   /**
@@ -51,6 +58,17 @@ export interface Bucket {
   attributes(name: string): Promise<ObjectAttributes>;
   /** Releases clients and handles. */
   close(): Promise<void>;
+}
+
+/**
+ * Reads a range into `target` through {@link Bucket.getRangeInto} when the bucket has it, else by
+ * `getRange` and a copy. Returns the number of bytes read.
+ */
+export async function readRangeInto(bucket: Bucket, name: string, offset: number, target: Uint8Array, signal?: AbortSignal): Promise<number> {
+  if (bucket.getRangeInto) return bucket.getRangeInto(name, offset, target, signal);
+  const bytes = await bucket.getRange(name, offset, target.length, signal);
+  target.set(bytes);
+  return bytes.length;
 }
 
 /** Raised when an object does not exist; callers test for it with {@link isObjectNotFound}. */

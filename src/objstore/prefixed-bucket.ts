@@ -9,8 +9,10 @@ export function withPrefix(bucket: Bucket, prefix: string): Bucket {
   const root = normalizeDir(prefix.replace(/^\/+/, ""));
   if (root === "") return bucket;
   const full = (name: string) => root + name;
+  const into = bucket.getRangeInto?.bind(bucket);
   return {
     name: `${bucket.name}/${root.slice(0, -1)}`,
+    ...(into ? { getRangeInto: (name: string, offset: number, target: Uint8Array, signal?: AbortSignal) => into(full(name), offset, target, signal) } : {}),
     get: (name, signal) => bucket.get(full(name), signal),
     getRange: (name, offset, length, signal) => bucket.getRange(full(name), offset, length, signal),
     exists: (name) => bucket.exists(full(name)),

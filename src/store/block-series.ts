@@ -22,6 +22,7 @@ import type { ChunkRecords } from "../tsdb/chunk-reader.ts";
 import { crc32cRange } from "../tsdb/crc32c.ts";
 import { readBe32 } from "../tsdb/decoder.ts";
 import type { BucketBlock } from "./bucket-block.ts";
+import type { ChunkReadLease } from "./chunk-read-pool.ts";
 import type { ChunkTable, StoreChunk, StoreSeries } from "./chunk-table.ts";
 import type { RequestLimiter } from "./limiter.ts";
 import { xxhash64 } from "./xxhash64.ts";
@@ -53,6 +54,11 @@ export interface BlockSeriesQuery {
   readonly signal?: AbortSignal;
   /** Decoder for re-encoding partially deleted (tombstoned) chunks; default: the registered one. */
   readonly wasm?: MeridianWasm;
+  /**
+   * Pooled memory for chunk reads, for a caller that is done with every series (their chunk
+   * bytes) when it releases the lease; without it every read allocates.
+   */
+  readonly reads?: ChunkReadLease;
 }
 
 interface PendingSeries {
@@ -194,7 +200,14 @@ async function loadChunks(block: BucketBlock, batch: PendingSeries[], q: BlockSe
   const refs = new Float64Array(n);
   n = 0;
   for (const s of batch) for (let p = 0; p < s.metas.length; p += 3) refs[n++] = s.metas[p]!;
-  const rec = await block.chunkRecords(refs);
+  let rec: ChunkRecords;
+  if (q.reads) {
+    const mem = q.reads.batch();
+    rec = await block.chunkRecords(refs, mem.alloc);
+    mem.settled();
+  } else {
+    rec = await block.chunkRecords(refs);
+  }
   // Every record's CRC32C checked and its data hashed in one pass (tombstoned chunks are re-hashed below).
   const meta = new Uint32Array(n);
   const hashes = checkAndHash(rec, meta, q.wasm);

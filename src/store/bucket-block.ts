@@ -69,7 +69,7 @@ export interface BucketBlock {
    * Chunk records by ref without an object per chunk; CRC32Cs left to the caller (it must check
    * each record and throw {@link ChunkRecords.corrupt} for a mismatch).
    */
-  chunkRecords(refs: ArrayLike<number>): Promise<ChunkRecords>;
+  chunkRecords(refs: ArrayLike<number>, alloc?: (n: number) => Uint8Array): Promise<ChunkRecords>;
   /** Values of label `name` in the index. */
   labelValues(name: string): Promise<string[]>;
   /** Size of the index-header (symbol table and postings offset table copies, on local disk; only a sample is resident). */
@@ -197,7 +197,7 @@ export async function loadBucketBlock(opts: LoadBlockOptions): Promise<BucketBlo
     },
     deleted: (ref) => block.tombstones.get(ref),
     chunks: (refs) => block.chunks.chunks(refs),
-    chunkRecords: (refs) => block.chunks.records(refs, { verify: false }),
+    chunkRecords: (refs, alloc) => block.chunks.records(refs, { verify: false, ...(alloc ? { alloc } : {}) }),
     labelValues: (name) => index.labelValues(name),
   };
 }

@@ -24,6 +24,7 @@ import { createLabelApis } from "./label-apis.ts";
 import { createGate, createRequestLimiter } from "./limiter.ts";
 import { mergeSeries, type SeriesBatches } from "./merge.ts";
 import { failedBlocksFor, selectBlocks } from "./select-blocks.ts";
+import { createChunkReadLease } from "./chunk-read-pool.ts";
 import { createStoreFrameBuilder } from "./series-frames.ts";
 import { createStoreMetrics } from "./store-metrics.ts";
 
@@ -156,6 +157,9 @@ export function createBucketStore(opts: BucketStoreOptions): BucketStore {
     const release = await gate.acquire(signal);
     const t0 = performance.now();
     let sent = 0;
+    // Chunk reads of this call in pooled memory, given back in `finally`: every frame is built (the
+    // chunk bytes copied into it) before then, and nothing else of the call keeps chunk bytes.
+    const reads = createChunkReadLease();
     try {
       const limiter = createRequestLimiter(
         { series: opts.seriesLimit ?? 0, samples: opts.samplesLimit ?? 0 },
@@ -167,7 +171,7 @@ export function createBucketStore(opts: BucketStoreOptions): BucketStore {
       );
       if (!partialOk && warnings.length > 0) throw new ConnectError(warnings[0]!, Code.Unavailable);
       const streams: SeriesBatches[] = selected.map(({ block, matchers: bm }) => {
-        const it = blockSeries(block, { matchers: bm, mint, maxt, skipChunks: req.skipChunks, without, ...(shard ? { shard } : {}), batchSize, limiter, signal, ...(opts.wasm ? { wasm: opts.wasm } : {}) });
+        const it = blockSeries(block, { matchers: bm, mint, maxt, skipChunks: req.skipChunks, without, ...(shard ? { shard } : {}), batchSize, limiter, signal, reads, ...(opts.wasm ? { wasm: opts.wasm } : {}) });
         return guardBlock(block.id, it, partialOk, warnings);
       });
 
@@ -201,6 +205,7 @@ export function createBucketStore(opts: BucketStoreOptions): BucketStore {
       const hints = create(SeriesResponseHintsSchema, { queriedBlocks: selected.map((s) => ({ id: s.block.id })) });
       yield { $typeName: "thanos.SeriesResponse", result: { case: "hints", value: anyPack(SeriesResponseHintsSchema, hints) } };
     } finally {
+      reads.release();
       release();
       m.seriesDuration.observe((performance.now() - t0) / 1000);
       m.seriesReturned.observe(sent);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { createMemoryReader } from "./byte-range-reader.ts";
-import { openChunkReader } from "./chunk-reader.ts";
+import { openChunkReader, type SegmentReader } from "./chunk-reader.ts";
 import { createChunkWriter } from "./chunk-writer.ts";
 import { crc32cRange } from "./crc32c.ts";
 import { CorruptionError } from "./errors.ts";
@@ -49,5 +49,48 @@ describe("chunk reader records", () => {
     const reader = openChunkReader(() => createMemoryReader("blk/chunks/000001", bytes));
     await expect(reader.records([refs[0]!, bytes.length + 5])).rejects.toThrow(/points outside the segment/);
     await expect(reader.records([4])).rejects.toThrow(/points outside the segment/);
+  });
+
+  it("reads merged ranges into the caller's memory (alloc + readInto), with the same records and corruption errors", async () => {
+    const sizes = [10, 3000, 0, 200, 1500, 7];
+    const { bytes, refs } = segment(sizes);
+    const mem = createMemoryReader("blk/chunks/000001", bytes);
+    const intoCalls: number[] = [];
+    const withInto: SegmentReader = {
+      ...mem,
+      async readInto(offset, target) {
+        intoCalls.push(target.length);
+        target.set(await mem.read(offset, target.length));
+      },
+    };
+    const given: Uint8Array[] = [];
+    const alloc = (n: number) => {
+      const b = new Uint8Array(n).fill(0xee); // stale content, as pooled memory has
+      given.push(b);
+      return b;
+    };
+    const want = [5, 0, 3, 1, 4, 2];
+    const plain = await openChunkReader(() => mem, { chunkSizeEstimate: 64, maxGap: 16 }).records(want.map((i) => refs[i]!));
+    const r = await openChunkReader(() => withInto, { chunkSizeEstimate: 64, maxGap: 16 }).records(want.map((i) => refs[i]!), { alloc });
+    expect(intoCalls.length).toBeGreaterThan(0);
+    expect(given.length).toBe(intoCalls.length);
+    want.forEach((c, i) => {
+      const b = r.buffers[r.buffer[i]!]!;
+      expect(b.subarray(r.encAt[i]! + 1, r.crcAt[i]!)).toEqual(new Uint8Array(sizes[c]!).fill(c + 1));
+      const p = plain.buffers[plain.buffer[i]!]!;
+      expect(b.subarray(r.encAt[i]!, r.crcAt[i]! + 4)).toEqual(p.subarray(plain.encAt[i]!, plain.crcAt[i]! + 4));
+    });
+    // Merged reads landed in the given arrays (re-reads of long chunks are fresh reads).
+    expect(r.buffers.filter((b) => given.includes(b)).length).toBe(given.length);
+    // Readers without readInto ignore alloc.
+    given.length = 0;
+    await openChunkReader(() => mem).records(refs, { alloc });
+    expect(given.length).toBe(0);
+    // A corrupt record read this way is reported with file and offset.
+    const bad = bytes.slice();
+    bad[refs[3]! + 2 + 5]! ^= 0xff;
+    const badMem = createMemoryReader("blk/chunks/000001", bad);
+    const badInto: SegmentReader = { ...badMem, readInto: async (o, t) => t.set(await badMem.read(o, t.length)) };
+    await expect(openChunkReader(() => badInto).records(refs, { alloc })).rejects.toThrow(/blk\/chunks\/000001: corrupt chunk at offset \d+: CRC32C mismatch/);
   });
 });

@@ -9,6 +9,14 @@ import { Decoder, readBe32, verifyCrc } from "./decoder.ts";
 import { CorruptionError, readOrCorrupt } from "./errors.ts";
 import { DEFAULT_MAX_GAP, DEFAULT_MAX_MERGED } from "./ranges.ts";
 
+/**
+ * A segment reader that may also read into memory the caller owns (the bucket reader over a bucket
+ * with `getRangeInto`): exactly `target.length` bytes at `offset`, the same errors as `read`.
+ */
+export interface SegmentReader extends ByteRangeReader {
+  readInto?(offset: number, target: Uint8Array): Promise<void>;
+}
+
 /** Segment file magic. */
 export const CHUNKS_MAGIC = 0x85bd40dd;
 /** Segment header: magic 4B, version 1B, padding 3B. */
@@ -64,7 +72,20 @@ export interface ChunkReader {
    * per chunk. With `verify: false` the CRC32Cs are NOT checked: the caller must check every
    * record (e.g. in one WASM call) and report mismatches with {@link ChunkRecords.corrupt}.
    */
-  records(refs: ArrayLike<number>, opts?: { verify?: boolean }): Promise<ChunkRecords>;
+  records(refs: ArrayLike<number>, opts?: ChunkRecordsOptions): Promise<ChunkRecords>;
+}
+
+/** Options for {@link ChunkReader.records}. */
+export interface ChunkRecordsOptions {
+  /** Check every record's CRC32C (default true); see {@link ChunkReader.records}. */
+  verify?: boolean;
+  /**
+   * Memory for the merged range reads: `alloc(n)` returns an `n`-byte array the caller owns (e.g.
+   * from a pool it refills once it is done with the records), read into with the segment reader's
+   * `readInto`. Ignored for readers without `readInto`; re-reads of chunks longer than the
+   * estimate are always fresh reads. The returned records' buffers are these arrays (or views).
+   */
+  alloc?: (n: number) => Uint8Array;
 }
 
 /** Segment file name for a 0-based segment index (`000001` for 0). */
@@ -100,10 +121,10 @@ export function parseChunkRecord(bytes: Uint8Array, pos: number, file: string, b
  * Opens the chunk segments of a block; `segments(seq)` gives a reader for segment index `seq`
  * (0-based; file `chunks/` + {@link segmentFileName}). Segment headers are checked on first use.
  */
-export function openChunkReader(segments: (seq: number) => ByteRangeReader | Promise<ByteRangeReader>, opts: ChunkReaderOptions = {}): ChunkReader {
+export function openChunkReader(segments: (seq: number) => SegmentReader | Promise<SegmentReader>, opts: ChunkReaderOptions = {}): ChunkReader {
   const maxGap = opts.maxGap ?? DEFAULT_MAX_GAP;
   const estimate = opts.chunkSizeEstimate ?? 1024;
-  const opened = new Map<number, Promise<{ reader: ByteRangeReader; size: number }>>();
+  const opened = new Map<number, Promise<{ reader: SegmentReader; size: number }>>();
 
   function checkOffset(offset: number, ref: number, file: string, size: number): number {
     if (offset < SEGMENT_HEADER_LEN || offset >= size) {
@@ -112,7 +133,7 @@ export function openChunkReader(segments: (seq: number) => ByteRangeReader | Pro
     return offset;
   }
 
-  function segment(seq: number): Promise<{ reader: ByteRangeReader; size: number }> {
+  function segment(seq: number): Promise<{ reader: SegmentReader; size: number }> {
     let p = opened.get(seq);
     if (!p) {
       p = (async () => {
@@ -138,9 +159,10 @@ export function openChunkReader(segments: (seq: number) => ByteRangeReader | Pro
     return p;
   }
 
-  async function records(refs: ArrayLike<number>, ropts: { verify?: boolean } = {}): Promise<ChunkRecords> {
+  async function records(refs: ArrayLike<number>, ropts: ChunkRecordsOptions = {}): Promise<ChunkRecords> {
     const n = refs.length;
     const verify = ropts.verify ?? true;
+    const alloc = ropts.alloc;
     const buffer = new Uint32Array(n);
     const encAt = new Uint32Array(n);
     const crcAt = new Uint32Array(n);
@@ -191,7 +213,12 @@ export function openChunkReader(segments: (seq: number) => ByteRangeReader | Pro
         const gFrom = plan[p + 2]!;
         const gTo = plan[p + 3]!;
         groups.push((async () => {
-          const bytes = await readOrCorrupt(file, "chunk", start, () => reader.read(start, end - start));
+          const bytes = await readOrCorrupt(file, "chunk", start, async () => {
+            if (!alloc || !reader.readInto) return reader.read(start, end - start);
+            const into = alloc(end - start);
+            await reader.readInto(start, into);
+            return into;
+          });
           const bi = buffers.push(bytes) - 1;
           files[bi] = file;
           bases[bi] = start;

@@ -2,7 +2,11 @@ import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { ObjectNotFoundError } from "../../objstore/bucket.ts";
+import { bucketReader } from "../../objstore/bucket-reader.ts";
+import { ObjectNotFoundError, readRangeInto } from "../../objstore/bucket.ts";
+import { createMemoryBucket } from "../../objstore/memory-bucket.ts";
+import { withPrefix } from "../../objstore/prefixed-bucket.ts";
+import { TruncatedError } from "../../tsdb/byte-range-reader.ts";
 import { createFilesystemBucket } from "./filesystem-bucket.ts";
 
 let dir: string;
@@ -89,5 +93,35 @@ describe("filesystem bucket range reads with cached file handles", () => {
       got.forEach((g, i) => expect(g).toEqual(body.subarray(ranges[i]![0], ranges[i]![0] + ranges[i]![1])));
       await b.close();
     }
+  });
+
+  it("reads ranges into the caller's memory (getRangeInto), also through a prefix and a bucket reader", async () => {
+    const body = bytes(200_000, 5);
+    const b = createFilesystemBucket(dir);
+    await b.upload("t/blk/chunks/000001", body);
+    for (const bucket of [b, withPrefix(b, "t")]) {
+      const name = bucket === b ? "t/blk/chunks/000001" : "blk/chunks/000001";
+      expect(bucket.getRangeInto).toBeTypeOf("function");
+      for (const [off, len] of [[3, 100], [1000, 100_000], [199_950, 100], [250_000, 10]] as const) {
+        const target = new Uint8Array(len).fill(0xee);
+        const n = await readRangeInto(bucket, name, off, target);
+        expect(n).toBe(Math.max(0, Math.min(len, body.length - off)));
+        expect(target.subarray(0, n)).toEqual(body.subarray(off, off + n));
+      }
+      await expect(readRangeInto(bucket, "t/missing", 0, new Uint8Array(4))).rejects.toBeInstanceOf(ObjectNotFoundError);
+      const r = bucketReader(bucket, name);
+      const target = new Uint8Array(70_000);
+      await r.readInto!(500, target);
+      expect(target).toEqual(body.subarray(500, 70_500));
+      await expect(r.readInto!(199_000, new Uint8Array(2000))).rejects.toBeInstanceOf(TruncatedError);
+    }
+    await b.close();
+    // Buckets without getRangeInto: readRangeInto copies from getRange; bucket readers offer no readInto.
+    const m = createMemoryBucket();
+    await m.upload("x", body);
+    const t = new Uint8Array(10);
+    expect(await readRangeInto(m, "x", 20, t)).toBe(10);
+    expect(t).toEqual(body.subarray(20, 30));
+    expect(bucketReader(m, "x").readInto).toBeUndefined();
   });
 });

@@ -184,6 +184,14 @@ export function createFilesystemBucket(directory: string, opts?: FilesystemBucke
     if (isMissing(err)) throw new ObjectNotFoundError(name, object);
     throw err;
   };
+  /** {@link acquire} for a range read of `object`: a missing file is {@link ObjectNotFoundError}. */
+  const acquireForRead = async (object: string): Promise<OpenFile> => {
+    try {
+      return await acquire(path(object));
+    } catch (err) {
+      return notFound(object, err);
+    }
+  };
 
   async function listDir(rel: string): Promise<{ name: string; dir: boolean }[]> {
     let entries;
@@ -227,21 +235,24 @@ export function createFilesystemBucket(directory: string, opts?: FilesystemBucke
     },
     async getRange(object, offset, length) {
       validateRange(name, object, offset, length);
-      const file = path(object);
-      let f = acquireReady(file);
-      if (!f) {
-        try {
-          f = await acquire(file);
-        } catch (err) {
-          return notFound(object, err);
-        }
-      }
+      const f = acquireReady(path(object)) ?? (await acquireForRead(object));
       const n = Math.max(0, Math.min(length, f.size - offset));
       // Uninitialized memory (every byte is read over or cut off) in a plain Uint8Array of its own.
       const buf = n === 0 ? new Uint8Array(0) : new Uint8Array(Buffer.allocUnsafeSlow(n).buffer, 0, n);
       try {
         const done = n <= syncMax ? readFullySync(f.fh.fd, buf, offset) : await readFully(f.fh.fd, buf, offset);
         return done === n ? buf : buf.subarray(0, done);
+      } finally {
+        releaseFile(f);
+      }
+    },
+    async getRangeInto(object, offset, target) {
+      validateRange(name, object, offset, target.length);
+      const f = acquireReady(path(object)) ?? (await acquireForRead(object));
+      const n = Math.max(0, Math.min(target.length, f.size - offset));
+      const buf = target.subarray(0, n);
+      try {
+        return n <= syncMax ? readFullySync(f.fh.fd, buf, offset) : await readFully(f.fh.fd, buf, offset);
       } finally {
         releaseFile(f);
       }
