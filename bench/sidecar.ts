@@ -54,12 +54,15 @@ import { runInNewContext } from "node:vm";
 import { ChunkedReadResponseSchema, ReadRequest_ResponseType } from "../src/gen/prompb/remote_pb.ts";
 import { SeriesRequestSchema, SeriesResponseSchema, Store, type SeriesRequest, type SeriesResponse } from "../src/gen/store/storepb/rpc_pb.ts";
 import { LabelMatcher_Type } from "../src/gen/store/storepb/types_pb.ts";
+import { concatBytes } from "../src/model/bytes.ts";
 import { labelsFromRecord } from "../src/model/labels.ts";
 import { createMatcher } from "../src/model/matcher.ts";
 import type { FloatSeries } from "../src/model/series.ts";
 import { STORE_CLIENT_WINDOW_BYTES, WideWindowSessionManager } from "../src/runtime/node/store-transport.ts";
 import { writeBlockDir } from "../src/runtime/node/write-block-dir.ts";
-import { encodeReadRequest, readChunkedFrames, STREAMED_CONTENT_TYPE } from "../src/sidecar/remote-read.ts";
+import { encodeReadRequest } from "../src/sidecar/read-request.ts";
+import { STREAMED_CONTENT_TYPE } from "../src/sidecar/remote-read.ts";
+import { readChunkedFrames } from "../src/sidecar/streamed-frames.ts";
 import { createSidecar } from "../src/sidecar/sidecar.ts";
 import { createMetricsRegistry } from "../src/server/metrics.ts";
 import { writeBlock } from "../src/tsdb/block-writer.ts";
@@ -136,13 +139,7 @@ function recordFrames(series: FloatSeries[]): Uint8Array {
     parts.push(frame);
     total += frame.length;
   }
-  const out = new Uint8Array(total);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  return concatBytes(parts, total);
 }
 
 /** A loopback stand-in for Prometheus: the endpoints the sidecar calls, remote read from recorded frames. */

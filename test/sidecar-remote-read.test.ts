@@ -7,7 +7,9 @@ import { ChunkedReadResponseSchema, ReadRequestSchema, ReadRequest_ResponseType,
 import { SeriesSchema } from "../src/gen/store/storepb/types_pb.ts";
 import { createMatcher } from "../src/model/matcher.ts";
 import { encodedChunksBytes } from "../src/sidecar/chunked-decoder.ts";
-import { readChunkedFrames, remoteRead, RemoteReadError, STREAMED_CONTENT_TYPE } from "../src/sidecar/remote-read.ts";
+import { remoteRead, STREAMED_CONTENT_TYPE } from "../src/sidecar/remote-read.ts";
+import { RemoteReadError } from "../src/sidecar/remote-read-error.ts";
+import { readChunkedFrames } from "../src/sidecar/streamed-frames.ts";
 import { createNodeHttpPost } from "../src/runtime/node/sidecar.ts";
 import { crc32c } from "../src/tsdb/crc32c.ts";
 

@@ -9,7 +9,7 @@ import type { StoreApi } from "../server/store-api.ts";
 import { createPrometheusClient, NoExternalLabelsError, type PrometheusClient } from "./prometheus-client.ts";
 import { createPrometheusState, type PrometheusState } from "./prometheus-state.ts";
 import { checkBlockDurations, createShipper, type Shipper, type ShipperFs } from "./shipper.ts";
-import type { HttpPost } from "./remote-read.ts";
+import type { HttpPost } from "./http-post.ts";
 import { createSidecarStoreApi } from "./store-api.ts";
 
 /** Log levels used by the sidecar. */

@@ -23,7 +23,7 @@
 import http from "node:http";
 import https from "node:https";
 import net from "node:net";
-import type { HttpPost, HttpPostResponse } from "../../sidecar/remote-read.ts";
+import type { HttpPost, HttpPostResponse } from "../../sidecar/http-post.ts";
 
 /** Longest response head (status line and headers) accepted. */
 const MAX_HEAD_BYTES = 64 * 1024;
