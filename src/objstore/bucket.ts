@@ -4,6 +4,7 @@
  * listing semantics carry over, and it uses only Web-standard types so an R2 binding can implement
  * it on Workers.
  */
+import { concatBytes } from "../model/bytes.ts";
 
 /** Size and modification time of one object. */
 export interface ObjectAttributes {
@@ -120,13 +121,7 @@ export async function bodyToBytes(body: Uint8Array | ReadableStream<Uint8Array>)
     total += value.length;
   }
   if (parts.length === 1) return parts[0]!;
-  const out = new Uint8Array(total);
-  let pos = 0;
-  for (const p of parts) {
-    out.set(p, pos);
-    pos += p.length;
-  }
-  return out;
+  return concatBytes(parts, total);
 }
 
 /**

@@ -16,6 +16,7 @@ import type { Http2SessionManager } from "@connectrpc/connect-node";
 import { RawSeriesResponseSchema } from "../../gen/meridian/rawpb/raw_pb.ts";
 import { SeriesRequestSchema } from "../../gen/store/storepb/rpc_pb.ts";
 import type { SeriesRequest, SeriesResponse } from "../../gen/store/storepb/rpc_pb.ts";
+import { concatBytes } from "../../model/bytes.ts";
 import { fromRawSeriesResponse } from "../../server/raw-series.ts";
 import type { SeriesCallOptions } from "../../query/store-client.ts";
 
@@ -124,7 +125,7 @@ function openCall(sm: Http2SessionManager, userAgent: string, req: SeriesRequest
       pending.push(buf);
       const total = pendingBytes + buf.length;
       if (total < 5 || total < 5 + lengthOf(pending)) { pendingBytes = total; return; }
-      buf = concat(pending, total);
+      buf = concatBytes(pending, total);
       pending = [];
       pendingBytes = 0;
     }
@@ -243,9 +244,3 @@ function lengthOf(parts: readonly Uint8Array[]): number {
   return ((head[1]! << 24) >>> 0) + (head[2]! << 16) + (head[3]! << 8) + head[4]!;
 }
 
-function concat(parts: readonly Uint8Array[], total: number): Uint8Array {
-  const out = new Uint8Array(total);
-  let o = 0;
-  for (const p of parts) { out.set(p, o); o += p.length; }
-  return out;
-}
