@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ChunkedReadResponseSchema, ReadRequestSchema, ReadRequest_ResponseType, ReadResponseSchema } from "../src/gen/prompb/remote_pb.ts";
 import { SeriesSchema } from "../src/gen/store/storepb/types_pb.ts";
 import { createMatcher } from "../src/model/matcher.ts";
-import { encodedChunksBytes } from "../src/sidecar/chunked-decoder.ts";
+import { encodedChunksBytes } from "../src/sidecar/chunk-arena.ts";
 import { remoteRead, STREAMED_CONTENT_TYPE } from "../src/sidecar/remote-read.ts";
 import { RemoteReadError } from "../src/sidecar/remote-read-error.ts";
 import { readChunkedFrames } from "../src/sidecar/streamed-frames.ts";

@@ -8,7 +8,8 @@ import { SeriesResponseSchema } from "../gen/store/storepb/rpc_pb.ts";
 import { SeriesSchema } from "../gen/store/storepb/types_pb.ts";
 import { toRawSeriesResponse } from "../server/raw-series.ts";
 import { createSeriesFrameBuilder } from "./series-frames.ts";
-import { ChunkedDecodeError, createChunkArena, decodeChunkedReadResponse, encodedChunksBytes, releaseEncodedChunks, type EncodedChunks } from "./chunked-decoder.ts";
+import { createChunkArena, encodedChunksBytes, releaseEncodedChunks, type EncodedChunks } from "./chunk-arena.ts";
+import { ChunkedDecodeError, decodeChunkedReadResponse } from "./chunked-decoder.ts";
 
 const int64 = fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n });
 const str = fc.oneof(fc.string({ maxLength: 10 }), fc.string({ unit: "grapheme", maxLength: 80 }));

@@ -13,23 +13,8 @@
  * synchronous and not re-entrant, which JavaScript's single thread guarantees.
  */
 import type { Label } from "../model/labels.ts";
-
-/** A series' chunks as `thanos.Series` chunk fields (`0x12 len AggrChunk`, repeated): `buf[start, start + size)`. */
-export interface EncodedChunks {
-  readonly buf: Uint8Array;
-  readonly start: number;
-  /** Encoded size in bytes. */
-  readonly size: number;
-  /** The arena block `buf` belongs to, if any (see {@link releaseEncodedChunks}). */
-  readonly block?: ArenaBlock;
-  /**
-   * When set, `buf[start - labelSize, start)` holds `labelsOf` encoded as `thanos.Series` label
-   * fields exactly as protobuf-es would write them (Prometheus sent them in canonical form), so a
-   * frame builder whose output labels are this very array copies them instead of encoding.
-   */
-  readonly labelsOf?: readonly Label[];
-  readonly labelSize?: number;
-}
+import { createChunkArena, retireBlock, type ArenaBlock, type ChunkArena, type EncodedChunks } from "./chunk-arena.ts";
+import { asciiOrUtf8 } from "./interned-strings.ts";
 
 /** One series of a frame: labels as sent (sorted) and its chunks, ready to be appended to an encoded Series. */
 export interface DecodedChunkedSeries {
@@ -49,57 +34,6 @@ export interface DecodedChunkedReadResponse {
 export class ChunkedDecodeError extends Error {
   override name = "ChunkedDecodeError";
 }
-
-/**
- * Where decoded chunk fields are written: filled front to back in blocks. Each block counts the
- * series whose chunk fields it holds; once the frame builder has copied them all
- * ({@link releaseEncodedChunks}) a full block is recycled, so a stream that releases series as it
- * goes works in two or three blocks instead of allocating its whole volume. One per stream.
- */
-export interface ChunkArena {
-  /** The block being filled. */
-  block: ArenaBlock;
-  pos: number;
-  /** Size of each new block (bigger when one series needs more). */
-  readonly blockBytes: number;
-  /** Full blocks no series refers to any more, ready for reuse. */
-  readonly spare: ArenaBlock[];
-  /** Bytes of the blocks still in use: the current one, spares, and full ones pending series refer to. */
-  heldBytes: number;
-}
-
-/** One buffer of a {@link ChunkArena} and the number of unreleased series in it. */
-export interface ArenaBlock {
-  readonly bytes: Uint8Array;
-  live: number;
-  /** The arena it belongs to (recycled there); undefined for stand-alone bytes. */
-  readonly arena: ChunkArena | undefined;
-}
-
-/** Creates an arena of `blockBytes` blocks (default 64 KiB). */
-export function createChunkArena(blockBytes = 64 * 1024): ChunkArena {
-  const arena: ChunkArena = { block: undefined as unknown as ArenaBlock, pos: 0, blockBytes, spare: [], heldBytes: blockBytes };
-  arena.block = { bytes: new Uint8Array(blockBytes), live: 0, arena };
-  return arena;
-}
-
-/**
- * The frame builder has copied `c`: its block may be reused once nothing else in it is pending.
- * Call at most once per series, and only when `c` is not read again.
- */
-export function releaseEncodedChunks(c: EncodedChunks): void {
-  const b = c.block;
-  if (!b || --b.live > 0 || !b.arena || b === b.arena.block) return;
-  retire(b.arena, b);
-}
-
-// A full block nothing refers to any more: kept for reuse (two at most) or left to the GC.
-function retire(arena: ChunkArena, b: ArenaBlock): void {
-  if (b.bytes.length === arena.blockBytes && arena.spare.length < 2) arena.spare.push(b);
-  else arena.heldBytes -= b.bytes.length;
-}
-
-const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 // The frame being decoded, the cursor (relative to the array, not to `start`), and the arena.
 let B: Uint8Array = new Uint8Array(0);
@@ -169,10 +103,9 @@ const labelCanonical = new Uint8Array(LABEL_SLOTS);
 // Admission: a label enters the cache only on its second sighting (its hash is remembered here,
 // without keeping any object alive). One-off labels (an instance per series) would otherwise be
 // kept by the old cache array until evicted, survive scavenges and fill the old generation:
-// frequent full GCs. Same for the string cache below.
+// frequent full GCs. The string cache (interned-strings.ts) does the same.
 const SEEN_SLOTS = 4096;
 const labelSeen = new Int32Array(SEEN_SLOTS);
-const stringSeen = new Int32Array(SEEN_SLOTS);
 // Whether the label just returned by label() was in canonical form (see decodeLabel).
 let lastCanonical = false;
 
@@ -249,7 +182,7 @@ function reserve(n: number): void {
   seriesStart = 0;
   // The series moved: the old block lost it; recycle it if nothing else is pending there.
   next.live++;
-  if (--old.live === 0) retire(A, old);
+  if (--old.live === 0) retireBlock(A, old);
 }
 
 // Writes one prometheus.Chunk (B[P, end)) to the arena as `0x12 len AggrChunk{1: min, 2: max, 3: Chunk{1: type, 2: data}}`.
@@ -405,70 +338,3 @@ function writeVarint(b: Uint8Array, o: number, v: number): number {
   b[o++] = v;
   return o;
 }
-
-/** Copies `c` to `out[o]` (which must have `c.size` bytes free); returns the end offset. */
-export function writeEncodedChunks(out: Uint8Array, o: number, c: EncodedChunks): number {
-  out.set(c.start === 0 && c.size === c.buf.length ? c.buf : c.buf.subarray(c.start, c.start + c.size), o);
-  return o + c.size;
-}
-
-/** The bytes of `c` (tests, and callers that want them materialised). */
-export function encodedChunksBytes(c: EncodedChunks): Uint8Array {
-  return c.buf.slice(c.start, c.start + c.size);
-}
-
-// Label names and values are nearly always short ASCII and repeat from series to series (names,
-// metric names, job, ...). A direct-mapped cache keyed by an FNV-1a hash of the bytes returns the
-// same string instance for repeats: no allocation, less garbage, and faster comparisons later.
-const INTERN_SLOTS = 4096;
-const interned: (string | undefined)[] = new Array<string | undefined>(INTERN_SLOTS).fill(undefined);
-
-function asciiOrUtf8(buf: Uint8Array, start: number, end: number): string {
-  const n = end - start;
-  if (n > 48) return utf8.decode(buf.subarray(start, end));
-  let h = 0x811c9dc5;
-  for (let i = start; i < end; i++) {
-    const c = buf[i]!;
-    if (c >= 0x80) return utf8.decode(buf.subarray(start, end));
-    h = Math.imul(h ^ c, 0x01000193);
-  }
-  const slot = (h >>> 0) & (INTERN_SLOTS - 1);
-  const hit = interned[slot];
-  if (hit !== undefined && hit.length === n) {
-    let i = 0;
-    while (i < n && hit.charCodeAt(i) === buf[start + i]) i++;
-    if (i === n) return hit;
-  }
-  const s = shortAscii(buf, start, n);
-  const seen = (h >>> 12) & (SEEN_SLOTS - 1);
-  if (stringSeen[seen] !== (h | 0)) stringSeen[seen] = h | 0;
-  else interned[slot] = s;
-  return s;
-}
-
-// A string from n ASCII bytes; up to 8 without a subarray (high-cardinality values miss the cache).
-function shortAscii(b: Uint8Array, s: number, n: number): string {
-  switch (n) {
-    case 1:
-      return String.fromCharCode(b[s]!);
-    case 2:
-      return String.fromCharCode(b[s]!, b[s + 1]!);
-    case 3:
-      return String.fromCharCode(b[s]!, b[s + 1]!, b[s + 2]!);
-    case 4:
-      return String.fromCharCode(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!);
-    case 5:
-      return String.fromCharCode(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!, b[s + 4]!);
-    case 6:
-      return String.fromCharCode(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!, b[s + 4]!, b[s + 5]!);
-    case 7:
-      return String.fromCharCode(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!, b[s + 4]!, b[s + 5]!, b[s + 6]!);
-    case 8:
-      return String.fromCharCode(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!, b[s + 4]!, b[s + 5]!, b[s + 6]!, b[s + 7]!);
-    default:
-      return n <= 16 ? String.fromCharCode.apply(null, b.subarray(s, s + n) as unknown as number[]) : latin1.decode(b.subarray(s, s + n));
-  }
-}
-
-// ASCII-only input here, so latin1 decoding is exact.
-const latin1 = new TextDecoder("latin1");

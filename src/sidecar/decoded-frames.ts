@@ -4,7 +4,8 @@
  * read, on demand, with at most one frame split across reads copied.
  */
 import { crc32cRange } from "../tsdb/crc32c.ts";
-import { createChunkArena, decodeChunkedReadResponse, type DecodedChunkedReadResponse } from "./chunked-decoder.ts";
+import { createChunkArena } from "./chunk-arena.ts";
+import { decodeChunkedReadResponse, type DecodedChunkedReadResponse } from "./chunked-decoder.ts";
 import { readableToIterable } from "./http-post.ts";
 import { RemoteReadError } from "./remote-read-error.ts";
 

@@ -13,7 +13,7 @@ import type { SeriesResponse } from "../gen/store/storepb/rpc_pb.ts";
 import type { Labels } from "../model/labels.ts";
 import { lazySeriesFrame, utf8Length, varintSize, writeString, writeVarint } from "../server/frame-bytes.ts";
 import { allocFrameBuffer, GRPC_FRAME_HEADROOM } from "../server/raw-series.ts";
-import type { EncodedChunks } from "./chunked-decoder.ts";
+import type { EncodedChunks } from "./chunk-arena.ts";
 
 /** Collects series into frames of `batchSize` series (a SeriesBatch), or single Series frames for 1. */
 export interface SeriesFrameBuilder {

@@ -31,7 +31,7 @@ import type { HttpPost } from "./http-post.ts";
 import { remoteRead } from "./remote-read.ts";
 import { RemoteReadError } from "./remote-read-error.ts";
 import { toRawSeriesResponse } from "../server/raw-series.ts";
-import { releaseEncodedChunks, type EncodedChunks } from "./chunked-decoder.ts";
+import { releaseEncodedChunks, type EncodedChunks } from "./chunk-arena.ts";
 import { createResorter } from "./resort.ts";
 import { createSeriesFrameBuilder } from "./series-frames.ts";
 
