@@ -7,7 +7,9 @@
 import { compareLabels } from "../model/labels.ts";
 import type { FloatSeries } from "../model/series.ts";
 import { exprType, type Expr } from "./ast.ts";
-import { Evaluator, type QueryContext } from "./evaluator.ts";
+import { Evaluator } from "./evaluator.ts";
+import { prefetchSelects } from "./eval-storage.ts";
+import type { QueryContext } from "./query-context.ts";
 import { parseExpr } from "./parser.ts";
 import { resolveDurations } from "./resolve-durations.ts";
 import type { Queryable } from "./storage.ts";
@@ -175,7 +177,7 @@ export function createEngine(opts: EngineOptions = {}): Engine {
 
 async function run(ev: Evaluator, expr: Expr): Promise<NodeValue> {
   try {
-    ev.prefetch(expr);
+    prefetchSelects(ev, expr);
     return await ev.eval(expr);
   } catch (err) {
     if (err instanceof QueryError) throw err;

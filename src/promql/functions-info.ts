@@ -8,6 +8,7 @@ import { compareStrings, getLabel, METRIC_NAME, type Label, type Labels } from "
 import { createMatcher, type Matcher } from "../model/matcher.ts";
 import { walkExpr, type Call, type Expr, type SubqueryExpr, type VectorSelector } from "./ast.ts";
 import { labelsString } from "./eval-binary.ts";
+import { timestampSelector } from "./eval-selectors.ts";
 import type { Evaluator } from "./evaluator.ts";
 import { SeriesCollector, type StepSeries } from "./step-series.ts";
 import { ExecutionError } from "./value.ts";
@@ -81,7 +82,7 @@ export async function evalInfo(ev: Evaluator, e: Call, path: readonly Expr[]): P
     const vs: VectorSelector = {
       kind: "vectorSelector", name: "", matchers, offset, timestamp: at, startOrEnd: null, pos: e.pos,
     };
-    info = await ev.vectorSelectorTimestamps(vs, [...path, e]);
+    info = await timestampSelector(ev, vs, [...path, e]);
   }
 
   // Join signatures: info metric name + identifying labels.

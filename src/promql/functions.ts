@@ -7,7 +7,9 @@
  */
 import { getLabel, METRIC_NAME, type Labels } from "../model/labels.ts";
 import type { Call, Expr } from "./ast.ts";
-import type { Evaluator, RangeOperand } from "./evaluator.ts";
+import { matrixOperand, subqueryOperand, timestampSelector } from "./eval-selectors.ts";
+import type { Evaluator } from "./evaluator.ts";
+import type { RangeOperand } from "./query-context.ts";
 import { ANCHORED_SAFE, anchoredStart, extendedRate, SMOOTHED_SAFE, withoutStaleMarkers } from "./extended-range.ts";
 import { evalHistogramFunc } from "./functions-histogram.ts";
 import { evalInfo } from "./functions-info.ts";
@@ -40,7 +42,7 @@ export async function evalCall(ev: Evaluator, e: Call, path: readonly Expr[]): P
   switch (name) {
     case "timestamp": {
       const a = e.args[0]!;
-      if (a.kind === "vectorSelector") return { type: "vector", series: nameDrop(ev, await ev.vectorSelectorTimestamps(a, path)) };
+      if (a.kind === "vectorSelector") return { type: "vector", series: nameDrop(ev, await timestampSelector(ev, a, path)) };
       const vec = await ev.evalVector(a, path);
       for (const s of vec) for (let i = 0; i < ev.n; i++) s.v[i] = ev.ts(i) / 1000;
       return { type: "vector", series: ev.markDropName(vec) };
@@ -93,7 +95,7 @@ async function rangeFunction(ev: Evaluator, e: Call, mi: number, path: readonly 
   for (let j = 0; j < e.args.length; j++) params.push(j === mi ? null : await ev.evalScalar(e.args[j]!, path));
   const arg = unparen(e.args[mi]!);
   const op: RangeOperand =
-    arg.kind === "matrixSelector" ? await ev.matrixSelector(arg, [...path, e]) : await ev.subquery(arg as Extract<Expr, { kind: "subquery" }>, [...path, e]);
+    arg.kind === "matrixSelector" ? await matrixOperand(ev, arg, [...path, e]) : await subqueryOperand(ev, arg as Extract<Expr, { kind: "subquery" }>, [...path, e]);
   if (op.anchored || op.smoothed) return extendedRangeFunction(ev, e, op);
   const keepName = name === "last_over_time" || name === "first_over_time";
   const n = ev.n;
