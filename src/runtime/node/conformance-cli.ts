@@ -10,10 +10,10 @@
  */
 import { readFile, readdir } from "node:fs/promises";
 import { join } from "node:path";
-import { createEngine } from "../engine.ts";
-import { formatReport, totals } from "./report.ts";
-import { runScript, type ConformanceEngine, type EvalOutcome } from "./runner.ts";
-import { PROMQL_FEATURES, type PromqlFeature } from "./skip.ts";
+import { createEngine } from "../../promql/engine.ts";
+import { formatReport, totals } from "../../promql/conformance/report.ts";
+import { runScript, type ConformanceEngine, type EvalOutcome } from "../../promql/conformance/runner.ts";
+import { PROMQL_FEATURES, type PromqlFeature } from "../../promql/conformance/skip.ts";
 
 /**
  * The engine configured as promqltest's `NewTestEngine`: 5m lookback, 10000 max samples, 100 s
