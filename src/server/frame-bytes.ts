@@ -56,6 +56,26 @@ export function writeString(buf: Uint8Array, o: number, s: string, byteLength: n
   return o + byteLength;
 }
 
+/**
+ * Writes the fields of a `thanos.Label` message at `o` (name = 1, value = 2, each left out when
+ * empty, as protobuf-es does), given their UTF-8 lengths from {@link utf8Length}; returns the
+ * offset after them. The caller writes the label's own tag and length first. Shared by the store
+ * gateway's and the sidecar's frame builders.
+ */
+export function writeLabelFields(buf: Uint8Array, o: number, name: string, nameBytes: number, value: string, valueBytes: number): number {
+  if (nameBytes > 0) {
+    buf[o++] = 0x0a;
+    o = writeVarint(buf, o, nameBytes);
+    o = writeString(buf, o, name, nameBytes);
+  }
+  if (valueBytes > 0) {
+    buf[o++] = 0x12;
+    o = writeVarint(buf, o, valueBytes);
+    o = writeString(buf, o, value, valueBytes);
+  }
+  return o;
+}
+
 /** UTF-8 byte length of a string without encoding it (lone surrogates count 3, as U+FFFD). */
 export function utf8Length(s: string): number {
   let n = s.length;

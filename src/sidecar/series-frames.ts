@@ -11,7 +11,7 @@
  */
 import type { SeriesResponse } from "../gen/store/storepb/rpc_pb.ts";
 import type { Labels } from "../model/labels.ts";
-import { lazySeriesFrame, utf8Length, varintSize, writeString, writeVarint } from "../server/frame-bytes.ts";
+import { lazySeriesFrame, utf8Length, varintSize, writeLabelFields, writeVarint } from "../server/frame-bytes.ts";
 import { allocFrameBuffer, GRPC_FRAME_HEADROOM } from "../server/raw-series.ts";
 import type { EncodedChunks } from "./chunk-arena.ts";
 
@@ -89,16 +89,7 @@ export function createSeriesFrameBuilder(batchSize: number): SeriesFrameBuilder 
         const vl = utf8Length(l.value);
         buf[o++] = 0x0a;
         o = writeVarint(buf, o, (nl > 0 ? 1 + varintSize(nl) + nl : 0) + (vl > 0 ? 1 + varintSize(vl) + vl : 0));
-        if (nl > 0) {
-          buf[o++] = 0x0a;
-          o = writeVarint(buf, o, nl);
-          o = writeString(buf, o, l.name, nl);
-        }
-        if (vl > 0) {
-          buf[o++] = 0x12;
-          o = writeVarint(buf, o, vl);
-          o = writeString(buf, o, l.value, vl);
-        }
+        o = writeLabelFields(buf, o, l.name, nl, l.value, vl);
       }
       for (let i = 0; i < chunks.length; i++) {
         const c = chunks[i]!;

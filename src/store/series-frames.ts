@@ -7,7 +7,7 @@
  * (withRawSeriesBytes) and decode `result` lazily, only for JSON clients and in-process callers.
  */
 import type { SeriesResponse } from "../gen/store/storepb/rpc_pb.ts";
-import { lazySeriesFrame, utf8Length, varintSize, writeString, writeVarint } from "../server/frame-bytes.ts";
+import { lazySeriesFrame, utf8Length, varintSize, writeLabelFields, writeVarint } from "../server/frame-bytes.ts";
 import { allocFrameBuffer } from "../server/raw-series.ts";
 import type { StoreSeries } from "./chunk-table.ts";
 
@@ -46,16 +46,7 @@ export function createStoreFrameBuilder(batchSize: number): StoreFrameBuilder {
         const vl = scratch[k++]!;
         buf[o++] = 0x0a;
         o = writeVarint(buf, o, scratch[k++]!);
-        if (nl > 0) {
-          buf[o++] = 0x0a;
-          o = writeVarint(buf, o, nl);
-          o = writeString(buf, o, l.name, nl);
-        }
-        if (vl > 0) {
-          buf[o++] = 0x12;
-          o = writeVarint(buf, o, vl);
-          o = writeString(buf, o, l.value, vl);
-        }
+        o = writeLabelFields(buf, o, l.name, nl, l.value, vl);
       }
       for (const r of s.runs) {
         const t = r.table;
