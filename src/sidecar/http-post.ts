@@ -2,6 +2,7 @@
  * The HTTP side of remote read: the {@link HttpPost} seam through which the POST is sent (fetch by
  * default, a runtime's own client when injected) and small helpers for reading response bodies.
  */
+import { concatBytes } from "../model/bytes.ts";
 
 /** The parts of an HTTP response remote read needs; `body` is read once. */
 export interface HttpPostResponse {
@@ -66,13 +67,7 @@ export async function readAll(body: AsyncIterable<Uint8Array>, transient = false
     parts.push(transient ? p.slice() : p);
     total += p.length;
   }
-  const out = new Uint8Array(total);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  return concatBytes(parts, total);
 }
 
 /** Reads a whole body as UTF-8 text (error messages of failed requests). */
