@@ -10,6 +10,7 @@ import type { Evaluator } from "./evaluator.ts";
 import { selectSeries } from "./eval-storage.ts";
 import { extendFloats, smoothedValue, withoutStaleMarkers } from "./extended-range.ts";
 import type { RangeOperand } from "./query-context.ts";
+import { upperBound } from "./sorted-search.ts";
 import { ExecutionError } from "./value.ts";
 import { newStepSeries, type RangeSeries, type StepSeries } from "./step-series.ts";
 
@@ -171,16 +172,4 @@ export async function subqueryOperand(ev: Evaluator, sq: SubqueryExpr, path: rea
     series.push({ labels: s.labels, t, v, dropName: s.dropName });
   }
   return { series, range: sq.range, offset: sq.offset, at };
-}
-
-/** Index of the first element of ascending `t` that is greater than `x`. */
-function upperBound(t: Float64Array, x: number): number {
-  let lo = 0;
-  let hi = t.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (t[mid]! <= x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }

@@ -6,31 +6,8 @@
 import { compareLabels, compareStrings, getLabel } from "../model/labels.ts";
 import type { Matcher } from "../model/matcher.ts";
 import type { FloatSeries } from "../model/series.ts";
+import { lowerBound, upperBound } from "./sorted-search.ts";
 import type { Querier, Queryable, SelectHints, SelectResult } from "./storage.ts";
-
-/** Index of the first element of sorted `t` that is `>= x` (binary search). */
-function lowerBound(t: Float64Array, x: number): number {
-  let lo = 0;
-  let hi = t.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (t[mid]! < x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
-/** Index of the first element of sorted `t` that is `> x`. */
-function upperBound(t: Float64Array, x: number): number {
-  let lo = 0;
-  let hi = t.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (t[mid]! <= x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
 
 function matchesAll(s: FloatSeries, matchers: readonly Matcher[]): boolean {
   for (const m of matchers) if (!m.matches(getLabel(s.labels, m.name))) return false;
