@@ -10,12 +10,8 @@ import { labelsFromRecord } from "../src/model/labels.ts";
 import type { FloatSeries } from "../src/model/series.ts";
 import { createEngine } from "../src/promql/engine.ts";
 import { createMemoryQueryable } from "../src/promql/memory-storage.ts";
+import { numberFlag } from "./flags.ts";
 import { report, withPeakRss } from "./report.ts";
-
-function arg(args: string[], name: string, def: number): number {
-  const i = args.indexOf(name);
-  return i >= 0 ? Number(args[i + 1]) : def;
-}
 
 /** Deterministic pseudo-random increments so counters look real but runs are reproducible. */
 function rng(seed: number): () => number {
@@ -64,9 +60,9 @@ function buildData(nSeries: number, hours: number): { series: FloatSeries[]; sam
 
 /** Benchmark entry. */
 export default async function (args: string[]): Promise<void> {
-  const nSeries = arg(args, "--series", 10_000);
-  const hours = arg(args, "--hours", 24);
-  const step = arg(args, "--step", 60) * 1000;
+  const nSeries = numberFlag(args, "series", 10_000);
+  const hours = numberFlag(args, "hours", 24);
+  const step = numberFlag(args, "step", 60) * 1000;
   const oi = args.indexOf("--only");
   const only = oi >= 0 ? args[oi + 1] : undefined;
   const built = Date.now();

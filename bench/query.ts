@@ -52,6 +52,7 @@ import { loadWasm } from "../src/runtime/node/load-wasm.ts";
 import { createNodeTransportFactory } from "../src/runtime/node/store-transport.ts";
 import { writeBlockDir } from "../src/runtime/node/write-block-dir.ts";
 import { cliPath, freePort, loadAverage, procCpuMs, procMemory, removeOnExit, startChild, stopAll, type Child } from "./helpers-procs.ts";
+import { numberFlag } from "./flags.ts";
 import { report } from "./report.ts";
 import { createPrng as rng } from "../src/demo/prng.ts";
 
@@ -59,13 +60,6 @@ const SCRAPE = 15_000;
 const BLOCK = 2 * 3600_000;
 const MIN = 60_000;
 
-function flag(args: string[], name: string, fallback: number): number {
-  const a = args.find((x) => x.startsWith(`--${name}=`));
-  if (!a) return fallback;
-  const n = Number(a.slice(name.length + 3));
-  if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} must be a positive number, got ${a}`);
-  return n;
-}
 
 /**
  * One replica's series: counters with a replica-specific scrape phase and a few ms of jitter,
@@ -218,11 +212,11 @@ async function startPrometheus(name: string, bin: string, tsdb: string, work: st
 }
 
 export default async function (args: string[]): Promise<void> {
-  const n = flag(args, "series", 500);
-  const hours = flag(args, "hours", 24);
-  const runs = flag(args, "runs", 5);
-  const warmup = flag(args, "warmup", 2);
-  const warmupRounds = Math.floor(flag(args, "warmup-rounds", 3));
+  const n = numberFlag(args, "series", 500);
+  const hours = numberFlag(args, "hours", 24);
+  const runs = numberFlag(args, "runs", 5);
+  const warmup = numberFlag(args, "warmup", 2);
+  const warmupRounds = Math.floor(numberFlag(args, "warmup-rounds", 3));
   // Extra Node flags for the child processes, e.g. `--query-node-flag=--cpu-prof` for profiling.
   const nodeFlags = (what: "store" | "query"): string[] =>
     args.filter((a) => a.startsWith(`--${what}-node-flag=`)).map((a) => a.slice(what.length + 13));

@@ -68,14 +68,10 @@ import { createMetricsRegistry } from "../src/server/metrics.ts";
 import { writeBlock } from "../src/tsdb/block-writer.ts";
 import { crc32c } from "../src/tsdb/crc32c.ts";
 import { encodeXorChunk } from "../src/tsdb/xor-encoder.ts";
+import { numberFlag } from "./flags.ts";
 import { report } from "./report.ts";
 
 const HOUR = 3_600_000;
-
-function arg(args: string[], name: string, def: number): number {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? Number(args[i + 1]) : def;
-}
 
 async function freePort(): Promise<number> {
   const s = http.createServer();
@@ -258,8 +254,8 @@ function procStatus(pid: number, field: string): number {
 }
 
 export default async function (args: string[]): Promise<void> {
-  const nSeries = arg(args, "series", 10_000);
-  const runs = arg(args, "runs", 5);
+  const nSeries = numberFlag(args, "series", 10_000);
+  const runs = numberFlag(args, "runs", 5);
   const useReal = existsSync("/usr/bin/prometheus") && !args.includes("--fake");
   const dir = await mkdtemp(join(tmpdir(), "meridian-bench-sidecar-"));
   const children: ChildProcess[] = [];

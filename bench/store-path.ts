@@ -26,18 +26,12 @@ import { toRawSeriesResponse } from "../src/server/raw-series.ts";
 import { decodeSeriesBatch } from "../src/server/series-codec.ts";
 import { createBucketStore, type BucketStore } from "../src/store/bucket-store.ts";
 import { writeBlock } from "../src/tsdb/block-writer.ts";
+import { numberFlag } from "./flags.ts";
 import { report } from "./report.ts";
 
 const SCRAPE = 15_000;
 const BLOCK = 2 * 3600_000;
 
-function flag(args: string[], name: string, fallback: number): number {
-  const a = args.find((x) => x.startsWith(`--${name}=`));
-  if (!a) return fallback;
-  const n = Number(a.slice(name.length + 3));
-  if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} must be a positive number, got ${a}`);
-  return n;
-}
 
 /** N counters scraped every 15 s; replica b is offset by 5 s, as two Prometheus replicas are. */
 function replicaSeries(n: number, start: number, end: number, replica: number): FloatSeries[] {
@@ -92,9 +86,9 @@ async function fastest(runs: number, fn: () => Promise<void> | void): Promise<nu
 }
 
 export default async function (args: string[]): Promise<void> {
-  const n = flag(args, "series", 500);
-  const hours = flag(args, "hours", 12);
-  const runs = flag(args, "runs", 10);
+  const n = numberFlag(args, "series", 500);
+  const hours = numberFlag(args, "hours", 12);
+  const runs = numberFlag(args, "runs", 10);
   const wasm = await loadWasm();
   const end = Math.floor(Date.UTC(2026, 0, 1) / BLOCK) * BLOCK;
   const start = end - hours * 3600_000;

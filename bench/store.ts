@@ -31,6 +31,7 @@ import { writeBlockDir } from "../src/runtime/node/write-block-dir.ts";
 import { matchersToProto } from "../src/server/store-api-convert.ts";
 import { createBlockWriter, type EncodedChunk } from "../src/tsdb/block-writer.ts";
 import { encodeXorChunk } from "../src/tsdb/xor-encoder.ts";
+import { numberFlag } from "./flags.ts";
 import { report } from "./report.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -38,11 +39,6 @@ const root = join(here, "..", "..");
 const cli = join(here, "..", "src", "runtime", "node", "cli.js");
 const T0 = 1_750_000_000_000;
 const METRICS = 100;
-
-function arg(args: string[], name: string, def: number): number {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? Number(args[i + 1]) : def;
-}
 
 function rss(pid: number): number {
   const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
@@ -161,8 +157,8 @@ async function fetched(port: number): Promise<{ index: number; chunks: number }>
 }
 
 export default async function (args: string[]): Promise<void> {
-  const nSeries = arg(args, "series", 1_000_000);
-  const runs = arg(args, "runs", 2);
+  const nSeries = numberFlag(args, "series", 1_000_000);
+  const runs = numberFlag(args, "runs", 2);
   if (nSeries % METRICS !== 0) throw new Error(`--series must be a multiple of ${METRICS}`);
   const { dir, indexSize, chunkBytes } = await ensureBucket(nSeries);
   report("store_series", nSeries, "series");
