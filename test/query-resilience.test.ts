@@ -58,6 +58,24 @@ function startStore(address = "127.0.0.1:0", extra: Partial<TestStoreOptions> = 
   return startGrpcServer({ address, storeApi: createTestStore({ series: SERIES, ...extra }) });
 }
 
+/**
+ * A store that sends its first frame, then stalls before the second until its call is aborted;
+ * `inFlight` resolves once a call has reached the stall.
+ */
+async function startStallingStore(): Promise<{ server: RunningServer; inFlight: Promise<void> }> {
+  let started!: () => void;
+  const inFlight = new Promise<void>((r) => { started = r; });
+  const server = await startStore("127.0.0.1:0", {
+    beforeFrame: async (i, signal) => {
+      if (i === 1) {
+        started();
+        await new Promise<void>((r) => signal.addEventListener("abort", () => r(), { once: true }));
+      }
+    },
+  });
+  return { server, inFlight };
+}
+
 /** A store client over the native gRPC transport, exposing its session manager. */
 function dial(port: number): { client: StoreClient; mgr: () => WideWindowSessionManager } {
   let mgr: WideWindowSessionManager | undefined;
@@ -215,16 +233,7 @@ describe("native gRPC store client when stores go away", () => {
   });
 
   it("a Series stream cut off when the store's drain time runs out fails with a ConnectError", async () => {
-    let started!: () => void;
-    const inFlight = new Promise<void>((r) => { started = r; });
-    const server = await startStore("127.0.0.1:0", {
-      beforeFrame: async (i, signal) => {
-        if (i === 1) {
-          started();
-          await new Promise<void>((r) => signal.addEventListener("abort", () => r(), { once: true }));
-        }
-      },
-    });
+    const { server, inFlight } = await startStallingStore();
     const { client } = dial(server.port);
     try {
       const result = rejection(drain(client.series(ALL)));
@@ -278,16 +287,7 @@ describe("native gRPC store client when stores go away", () => {
   });
 
   it("closing the client fails its in-flight calls with a ConnectError, and later calls too", async () => {
-    let started!: () => void;
-    const inFlight = new Promise<void>((r) => { started = r; });
-    const server = await startStore("127.0.0.1:0", {
-      beforeFrame: async (i, signal) => {
-        if (i === 1) {
-          started();
-          await new Promise<void>((r) => signal.addEventListener("abort", () => r(), { once: true }));
-        }
-      },
-    });
+    const { server, inFlight } = await startStallingStore();
     const { client, mgr } = dial(server.port);
     try {
       const streams = [rejection(drain(client.series(ALL))), rejection(drain(client.series(ALL)))];
