@@ -69,17 +69,10 @@ import { writeBlock } from "../src/tsdb/block-writer.ts";
 import { crc32c } from "../src/tsdb/crc32c.ts";
 import { encodeXorChunk } from "../src/tsdb/xor-encoder.ts";
 import { numberFlag } from "./flags.ts";
+import { freePort } from "./helpers-procs.ts";
 import { report } from "./report.ts";
 
 const HOUR = 3_600_000;
-
-async function freePort(): Promise<number> {
-  const s = http.createServer();
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 async function waitReady(url: string, what: string): Promise<void> {
   const deadline = Date.now() + 60_000;
