@@ -38,10 +38,7 @@ export async function instantSelector(ev: Evaluator, vs: VectorSelector, path: r
       ss.p[i] = 1;
       any++;
     }
-    if (any > 0) {
-      ev.account(any);
-      out.push(ss);
-    } else ev.ctx.slots! -= ev.n;
+    ev.keepIfAny(out, ss, any);
   }
   return out;
 }
@@ -68,10 +65,7 @@ export function smoothedSelector(ev: Evaluator, vs: VectorSelector, raw: readonl
       ss.p[i] = 1;
       any++;
     }
-    if (any > 0) {
-      ev.account(any);
-      out.push(ss);
-    } else ev.ctx.slots! -= ev.n;
+    ev.keepIfAny(out, ss, any);
   }
   return out;
 }
@@ -97,10 +91,7 @@ export async function timestampSelector(ev: Evaluator, vs: VectorSelector, path:
       ss.p[i] = 1;
       any++;
     }
-    if (any > 0) {
-      ev.account(any);
-      out.push(ss);
-    } else ev.ctx.slots! -= ev.n;
+    ev.keepIfAny(out, ss, any);
   }
   return out;
 }

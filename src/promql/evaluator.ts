@@ -80,6 +80,20 @@ export class Evaluator {
   }
 
   /**
+   * Ends one output series of {@link reserveSlots}' `n` slots: with `points` > 0 it is counted
+   * and appended to `out`, otherwise its slots are given back. Returns whether it was kept.
+   */
+  keepIfAny(out: StepSeries[], ss: StepSeries, points: number): boolean {
+    if (points === 0) {
+      this.ctx.slots! -= this.n;
+      return false;
+    }
+    this.account(points);
+    out.push(ss);
+    return true;
+  }
+
+  /**
    * Evaluates `e`; `path` holds its ancestors (for storage hints). As in Prometheus, the samples
    * held by children are released once a node's own result exists; only that result stays counted.
    */

@@ -150,12 +150,7 @@ export async function evalRangeFunction(ev: Evaluator, e: Call, mi: number, path
     // As Prometheus, the samples of the current window count against the limit while it is processed.
     ev.account(widest);
     ev.release(widest);
-    if (any === 0) {
-      ev.ctx.slots! -= n;
-      continue;
-    }
-    ev.account(any);
-    out.push(ss);
+    if (!ev.keepIfAny(out, ss, any)) continue;
     if (counterCheck) {
       const metric = getLabel(s.labels, METRIC_NAME);
       if (metric !== "" && ev.ctx.typeAndUnitLabels) {
@@ -214,12 +209,7 @@ function extendedRangeFunction(ev: Evaluator, e: Call, op: RangeOperand): StepSe
       ss.p[i] = 1;
       any++;
     }
-    if (any === 0) {
-      ev.ctx.slots! -= ev.n;
-      continue;
-    }
-    ev.account(any);
-    out.push(ss);
+    ev.keepIfAny(out, ss, any);
   }
   return ev.ctx.delayedNameRemoval ? out : assertUniqueLabels(out);
 }
